@@ -1,0 +1,35 @@
+"""verify: derived, proved and checked closed forms of information theory in JAX.
+
+Example:
+    >>> import verify
+    >>> p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+    >>> float(verify.kl(p, q))
+    0.4431471...
+"""
+
+from verify._api import cross_entropy, entropy, kl
+from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bernoulli",
+    "Categorical",
+    "Distribution",
+    "MultivariateNormal",
+    "Normal",
+    "cross_entropy",
+    "derive",
+    "entropy",
+    "kl",
+]
+
+
+def derive(quantity, *families, **dims):
+    """Derives a closed form with SymPy from the families' densities.
+
+    See :func:`verify.symbolic.derive`; SymPy is imported on first use only.
+    """
+    from verify.symbolic.derive import derive as _derive
+
+    return _derive(quantity, *families, **dims)

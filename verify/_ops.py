@@ -1,0 +1,96 @@
+"""The JAX array backend that densities and closed forms are written against.
+
+Every log-density and every closed form in `verify` is written once, as a plain
+Python function whose first argument ``xp`` is a backend: a namespace of the
+few operations the formula needs. Called with :data:`jax_ops` it computes with
+JAX arrays (batched, jittable, differentiable); called with the SymPy backend
+(:mod:`verify.symbolic.ops`) the *same code* builds a SymPy expression, which
+is how the code that runs is proved equal to the closed form derived from the
+density. One piece of code, two interpretations: nothing is typed twice.
+
+Conventions shared by both backends:
+
+* elementwise functions act on scalars and on arrays alike;
+* vectors are the last axis, matrices the last two axes (``(..., d)`` and
+  ``(..., d, d)``); leading axes are batch axes and broadcast;
+* constants are written as integer arithmetic (``x / 2``, ``xp.log(2 * xp.pi)``)
+  so that the SymPy backend stays exact.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+import jax.scipy.special as jss
+
+__all__ = ["jax_ops"]
+
+
+def _solve_lower(tril, rhs):
+    """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, broadcasting batches.
+
+    ``rhs`` is a vector ``(..., d)`` or a matrix ``(..., d, k)``.
+    """
+    is_vector = rhs.ndim == tril.ndim - 1
+    if is_vector:
+        rhs = rhs[..., None]
+    batch = jnp.broadcast_shapes(tril.shape[:-2], rhs.shape[:-2])
+    tril = jnp.broadcast_to(tril, batch + tril.shape[-2:])
+    rhs = jnp.broadcast_to(rhs, batch + rhs.shape[-2:])
+    out = jsl.solve_triangular(tril, rhs, lower=True)
+    return out[..., 0] if is_vector else out
+
+
+class _JaxOps:
+    """Backend namespace over :mod:`jax.numpy`; see the module docstring."""
+
+    name = "jax"
+    pi = jnp.pi
+
+    log = staticmethod(jnp.log)
+    log1p = staticmethod(jnp.log1p)
+    exp = staticmethod(jnp.exp)
+    expm1 = staticmethod(jnp.expm1)
+    sqrt = staticmethod(jnp.sqrt)
+    xlogy = staticmethod(jss.xlogy)
+    sigmoid = staticmethod(jax.nn.sigmoid)
+
+    @staticmethod
+    def sum(a):
+        """Sum over the last (event) axis."""
+        return jnp.sum(a, axis=-1)
+
+    @staticmethod
+    def take(a, index):
+        """``a[..., index]`` for an integer array ``index`` broadcast against the batch."""
+        index = jnp.asarray(index)
+        batch = jnp.broadcast_shapes(a.shape[:-1], index.shape)
+        a = jnp.broadcast_to(a, batch + a.shape[-1:])
+        index = jnp.broadcast_to(index, batch)
+        return jnp.take_along_axis(a, index[..., None], axis=-1)[..., 0]
+
+    @staticmethod
+    def event_size(vector):
+        """Length ``d`` of the last axis, as a Python int."""
+        return vector.shape[-1]
+
+    @staticmethod
+    def diagonal(matrix):
+        """Diagonal of the last two axes, shape ``(..., d)``."""
+        return jnp.diagonal(matrix, axis1=-2, axis2=-1)
+
+    @staticmethod
+    def squared_norm(vector):
+        """Squared Euclidean norm over the last axis."""
+        return jnp.sum(jnp.square(vector), axis=-1)
+
+    @staticmethod
+    def squared_frobenius(matrix):
+        """Squared Frobenius norm over the last two axes."""
+        return jnp.sum(jnp.square(matrix), axis=(-2, -1))
+
+    solve_lower = staticmethod(_solve_lower)
+
+
+jax_ops = _JaxOps()

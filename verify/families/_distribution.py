@@ -1,0 +1,182 @@
+"""The base class of every family, and the symbolic description a family gives.
+
+A family is a small immutable object holding JAX arrays (its parameters). It is
+a JAX pytree, so distributions pass through ``jax.jit``, ``jax.vmap`` and
+``jax.grad`` like arrays do. Each family writes its log-density once, against a
+backend (:mod:`verify._ops`): :meth:`Distribution.log_prob` runs it with JAX,
+and :meth:`Distribution.symbolic` runs the same code with SymPy to give the
+density every closed form is derived from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from verify._ops import jax_ops
+
+__all__ = ["Distribution", "SymbolicFamily"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolicFamily:
+    """A family as SymPy sees it: the input the derivations start from.
+
+    Attributes:
+        name: the family's name, e.g. ``"Normal"``.
+        params: the canonical parameters as SymPy symbols (or matrices of
+            symbols), in the order :meth:`Distribution.canonical` returns them.
+        variable: the random variable (a symbol, or a column matrix of symbols).
+        density_code: the family's backend-generic ``log_density(xp, x, *params)``;
+            :meth:`log_density` runs it on the SymPy backend.
+        support: ``"real"`` for the real line or ``R^d``; for a discrete family
+            the tuple of its points.
+        latex_names: LaTeX for each parameter symbol, for printing.
+        assumptions: relations the parameters satisfy beyond the symbols' own
+            assumptions (e.g. ``sum(probs) == 1``), as SymPy expressions that
+            equal zero.
+    """
+
+    name: str
+    params: tuple[Any, ...]
+    variable: Any
+    density_code: Any
+    support: Any
+    latex_names: dict = dataclasses.field(default_factory=dict)
+    assumptions: tuple[Any, ...] = ()
+
+    @property
+    def discrete(self) -> bool:
+        return self.support != "real"
+
+    def log_density(self, x=None):
+        """Log-density (or log-pmf) at ``x`` (default: the symbolic variable)."""
+        from verify.symbolic.ops import sympy_ops
+
+        return self.density_code(sympy_ops, self.variable if x is None else x, *self.params)
+
+    def symbols(self):
+        """Every scalar symbol among the parameters, in order."""
+        out = []
+        for param in self.params:
+            out.extend(param if hasattr(param, "shape") else [param])
+        return out
+
+
+class Distribution:
+    """Base class of the families. Subclasses define:
+
+    * ``_fields``: the names of the stored array attributes (pytree leaves);
+    * :meth:`canonical`: the parameters the formulas take, as a tuple;
+    * ``log_density(xp, x, *canonical)``: the log-density on backend ``xp``;
+    * :meth:`symbolic` and :meth:`sample`.
+    """
+
+    _fields: ClassVar[tuple[str, ...]]
+    #: Trailing axes of each canonical parameter that belong to one distribution.
+    _param_event_ranks: ClassVar[tuple[int, ...]]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_node(cls, cls._tree_flatten, cls._tree_unflatten)
+
+    def _tree_flatten(self):
+        return tuple(getattr(self, f) for f in self._fields), None
+
+    @classmethod
+    def _tree_unflatten(cls, aux, children):
+        del aux
+        obj = object.__new__(cls)
+        for field, value in zip(cls._fields, children):
+            object.__setattr__(obj, field, value)
+        return obj
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **fields):
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    # ----------------------------------------------------------------- shapes
+    def canonical(self) -> tuple[jax.Array, ...]:
+        raise NotImplementedError
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Shape of the batch of distributions this object holds."""
+        shapes = [
+            jnp.shape(p)[: jnp.ndim(p) - rank]
+            for p, rank in zip(self.canonical(), self._param_event_ranks)
+        ]
+        return jnp.broadcast_shapes(*shapes)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        """Shape of one sample of one distribution."""
+        return ()
+
+    @property
+    def dtype(self):
+        """Floating dtype of the parameters (and of the formulas' results)."""
+        return self.canonical()[0].dtype
+
+    # --------------------------------------------------------------- density
+    @staticmethod
+    def log_density(xp, x, *params):
+        raise NotImplementedError
+
+    def log_prob(self, value) -> jax.Array:
+        """Log-density (or log-pmf) of ``value``, in nats, broadcast over the batch."""
+        return self.log_density(jax_ops, jnp.asarray(value), *self.canonical())
+
+    def sample(self, key, sample_shape=()) -> jax.Array:
+        """Draws samples of shape ``sample_shape + batch_shape + event_shape``."""
+        raise NotImplementedError
+
+    @classmethod
+    def symbolic(cls, suffix: str = "", **dims) -> SymbolicFamily:
+        """The family in SymPy, with parameter symbols named ``<param>_<suffix>``."""
+        raise NotImplementedError
+
+    @classmethod
+    def _no_dims(cls, dims):
+        if dims:
+            raise TypeError(f"{cls.__name__}.symbolic takes no dimensions, got {sorted(dims)}")
+
+    # ------------------------------------------------------------ formulas
+    def entropy(self, base="nats"):
+        """Entropy; see :func:`verify.entropy`."""
+        from verify._api import entropy
+
+        return entropy(self, base=base)
+
+    def kl_divergence(self, other, base="nats"):
+        """KL(self || other); see :func:`verify.kl`."""
+        from verify._api import kl
+
+        return kl(self, other, base=base)
+
+    def cross_entropy(self, other, base="nats"):
+        """Cross-entropy H(self, other); see :func:`verify.cross_entropy`."""
+        from verify._api import cross_entropy
+
+        return cross_entropy(self, other, base=base)
+
+    def __repr__(self):
+        fields = ", ".join(
+            f"{f}={_short(getattr(self, f))}" for f in self._fields if getattr(self, f) is not None
+        )
+        return f"{type(self).__name__}({fields})"
+
+
+def _short(array):
+    if isinstance(array, jax.core.Tracer):
+        return f"<traced {array.aval.str_short()}>"
+    array = jnp.asarray(array)
+    if array.size <= 6:
+        return repr(array.tolist())
+    return f"<{array.dtype} array {array.shape}>"

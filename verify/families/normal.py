@@ -1,0 +1,69 @@
+"""The univariate normal distribution."""
+
+from __future__ import annotations
+
+import jax
+
+from verify import _validate
+from verify.families._distribution import Distribution, SymbolicFamily
+
+__all__ = ["Normal"]
+
+
+class Normal(Distribution):
+    """Normal distribution with mean ``loc`` and standard deviation ``scale``.
+
+    Args:
+        loc: mean, any real array.
+        scale: standard deviation, an array of values > 0; broadcasts with ``loc``.
+        validate_args: check concrete parameter values (default). Traced values
+            (under ``jit``/``vmap``/``grad``) are never checked.
+
+    Example:
+        >>> import verify
+        >>> p = verify.Normal(0.0, 1.0)
+        >>> float(p.log_prob(0.0))  # -log(2*pi)/2
+        -0.918938...
+    """
+
+    _fields = ("loc", "scale")
+    _param_event_ranks = (0, 0)
+
+    def __init__(self, loc, scale, *, validate_args: bool = True):
+        loc, scale = _validate.as_float_arrays(loc=loc, scale=scale)
+        if validate_args and _validate.is_concrete(loc, scale):
+            _validate.check_finite("loc", loc)
+            _validate.check_positive("scale", scale)
+            _validate.check_batch_shapes(loc=loc.shape, scale=scale.shape)
+        self._set(loc=loc, scale=scale)
+
+    def canonical(self):
+        return self.loc, self.scale
+
+    @staticmethod
+    def log_density(xp, x, loc, scale):
+        z = (x - loc) / scale
+        return -(z**2) / 2 - xp.log(scale) - xp.log(2 * xp.pi) / 2
+
+    def sample(self, key, sample_shape=()):
+        shape = tuple(sample_shape) + self.batch_shape
+        return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
+
+    @classmethod
+    def symbolic(cls, suffix="", **dims):
+        import sympy as sp
+
+        cls._no_dims(dims)
+        s = f"_{suffix}" if suffix else ""
+        loc = sp.Symbol(f"loc{s}", real=True)
+        scale = sp.Symbol(f"scale{s}", positive=True)
+        x = sp.Symbol("x", real=True)
+        return SymbolicFamily(
+            name="Normal",
+            params=(loc, scale),
+            variable=x,
+            density_code=cls.log_density,
+            support="real",
+            latex_names={loc: rf"\mu{s}", scale: rf"\sigma{s}"},
+        )
+

@@ -1,0 +1,217 @@
+"""Closed forms derived by SymPy from the densities, and proofs of their rewrites.
+
+Every quantity is an expectation of a logarithm under P:
+
+* ``entropy(P)         = -E_P[log p(X)]``
+* ``cross_entropy(P, Q) = -E_P[log q(X)]``
+* ``kl(P, Q)            =  E_P[log p(X) - log q(X)]``
+
+and :func:`expected_log` computes such an expectation from the density alone:
+
+* discrete support: the sum ``sum_x P(x) log g(x)``, with ``xlogy`` carrying the
+  convention ``0 log(.) = 0``;
+* the real line: the integral ``int p(x) log g(x) dx``, after expanding the
+  logarithm (``expand_log(force=True)``: a polynomial in ``x``, integrated term
+  by term);
+* ``R^d``: the change of variables ``x = loc + L z``. Its Jacobian is computed,
+  and ``p(x(z)) |det J|`` is *checked* to equal the standard normal density
+  ``prod_i phi(z_i)`` before the expectation is computed as iterated integrals
+  of polynomial moments ``int z^k phi(z) dz``.
+
+:func:`derive` then checks the registered evaluation form (the code that runs,
+:mod:`verify.formulas`, executed on the SymPy backend) against the derivation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import sympy as sp
+
+from verify import formulas
+from verify.families import BY_NAME, SymbolicFamily
+from verify.symbolic.functions import to_elementary, xlogy
+from verify.symbolic.jaxify import to_jax
+from verify.symbolic.ops import sympy_ops
+
+__all__ = ["Derivation", "derive", "expected_log", "is_identically_zero"]
+
+
+# ------------------------------------------------------------------ expectations
+@functools.cache
+def _standard_normal_moment(k: int):
+    """int z^k phi(z) dz over the real line, by SymPy integration."""
+    z = sp.Symbol("z", real=True)
+    return sp.integrate(z**k * sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi), (z, -sp.oo, sp.oo))
+
+
+def _expand(expr):
+    return sp.expand(sp.expand_log(expr, force=True))
+
+
+def _check_standardisation(family: SymbolicFamily, z, x_of_z):
+    """Proves p(x(z)) |det dx/dz| = prod_i phi(z_i), or raises."""
+    jacobian = x_of_z.jacobian(z).det()
+    log_jacobian = sp.log(jacobian)
+    log_phi = sp.Add(*(-(zi**2) / 2 - sp.log(2 * sp.pi) / 2 for zi in z))
+    difference = family.log_density(x_of_z) + log_jacobian - log_phi
+    if not is_identically_zero(difference):
+        raise ArithmeticError(f"{family.name}: x = loc + L z does not standardise the density")
+
+
+def expected_log(family: SymbolicFamily, log_g):
+    """E_P[log g(X)] for X ~ ``family``, derived from its density.
+
+    Args:
+        family: the distribution P, as :meth:`Distribution.symbolic` gives it.
+        log_g: a function of the variable returning ``log g(x)``; for discrete
+            families it is called at each support point.
+
+    Returns:
+        A SymPy expression in the parameters.
+    """
+    if family.discrete:
+        terms = []
+        for point in family.support:
+            mass = sp.exp(family.log_density(point))
+            terms.append(xlogy(mass, sp.exp(log_g(point))))
+        return sp.Add(*terms)
+    x = family.variable
+    if not isinstance(x, sp.MatrixBase):
+        density = sp.exp(family.log_density())
+        integrand = _expand(log_g(x))
+        return sp.Add(
+            *(sp.integrate(density * term, (x, -sp.oo, sp.oo)) for term in sp.Add.make_args(integrand))
+        )
+    loc, scale_tril = family.params
+    z = sp.Matrix([sp.Symbol(f"z_{i}", real=True) for i in range(x.shape[0])])
+    x_of_z = loc + scale_tril * z
+    _check_standardisation(family, z, x_of_z)
+    polynomial = sp.Poly(_expand(log_g(x_of_z)), *z)
+    total = sp.S.Zero
+    for powers, coefficient in polynomial.terms():
+        moment = sp.Mul(*(_standard_normal_moment(k) for k in powers))
+        total += coefficient * moment
+    return total
+
+
+# -------------------------------------------------------------------- proofs
+def is_identically_zero(expr, relations=()) -> bool:
+    """True if SymPy proves ``expr == 0`` for all parameter values.
+
+    Special functions are rewritten into elementary ones, logarithms expanded
+    (parameters carry positivity assumptions), then the rational remainder is
+    simplified. ``relations`` are expressions known to be zero (e.g.
+    ``sum(probs) - 1``), used to eliminate a symbol each.
+    """
+    expr = _expand(to_elementary(expr))
+    for relation in relations:
+        symbol = sorted(relation.free_symbols, key=str)[-1]
+        (solution,) = sp.solve(relation, symbol)
+        expr = _expand(expr.subs(symbol, solution))
+    if expr == 0:
+        return True
+    return sp.simplify(sp.cancel(sp.together(expr))) == 0
+
+
+# ------------------------------------------------------------------ derive
+@dataclasses.dataclass(frozen=True)
+class Derivation:
+    """A closed form derived from densities, with its proof obligations.
+
+    Attributes:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        families: the symbolic families, P first.
+        expr: the derived closed form (nats), a SymPy expression.
+        route: how it was derived, in words.
+    """
+
+    quantity: str
+    families: tuple[SymbolicFamily, ...]
+    expr: sp.Expr
+    route: str
+
+    @property
+    def symbols(self) -> list[sp.Symbol]:
+        """The parameters, P's then Q's, as the arguments of :attr:`jax_function`."""
+        return [s for family in self.families for s in family.symbols()]
+
+    @property
+    def latex(self) -> str:
+        names = {}
+        for family in self.families:
+            names.update(family.latex_names)
+        return sp.latex(self.expr, symbol_names=names)
+
+    @functools.cached_property
+    def jax_function(self):
+        """The derived expression compiled to JAX, a function of :attr:`symbols`."""
+        name = "_".join([self.quantity] + [f.name.lower() for f in self.families])
+        return to_jax(self.expr, self.symbols, name=name)
+
+    @functools.cached_property
+    def evaluation_form(self) -> sp.Expr:
+        """The registered formula (the code ``verify.kl`` etc. run), on the SymPy backend."""
+        classes = [_family_class(f.name) for f in self.families]
+        form = formulas.lookup(self.quantity, *classes)
+        params = [p for family in self.families for p in family.params]
+        return form.function(sympy_ops, *params)
+
+    def proves_evaluation_form(self) -> bool:
+        """True if SymPy proves the evaluation form equal to the derived form."""
+        relations = [r for family in self.families for r in family.assumptions]
+        return is_identically_zero(self.evaluation_form - self.expr, relations)
+
+
+def _family_class(name):
+    return BY_NAME[name.lower()]
+
+
+@functools.cache
+def derive(quantity: str, *families: type, **dims) -> Derivation:
+    """Derives ``quantity`` between ``families`` from their densities.
+
+    Args:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        *families: family classes, e.g. ``verify.Normal, verify.Normal``.
+        **dims: sizes for families that need one: ``dim`` for
+            MultivariateNormal (default 2), ``num_classes`` for Categorical
+            (default 3).
+
+    Returns:
+        A :class:`Derivation`.
+
+    Example:
+        >>> import verify
+        >>> d = verify.derive("entropy", verify.Normal)
+        >>> d.expr
+        log(scale) + 1/2 + log(2)/2 + log(pi)/2
+        >>> d.proves_evaluation_form()
+        True
+    """
+    expected = formulas.QUANTITIES.get(quantity)
+    if expected is None:
+        raise ValueError(f"`quantity` must be one of {sorted(formulas.QUANTITIES)}, got {quantity!r}")
+    if len(families) != expected:
+        raise TypeError(f"{quantity} takes {expected} families, got {len(families)}")
+    formulas.lookup(quantity, *families)  # NotImplementedError for pairs without a closed form
+    suffixes = ("p", "q") if expected == 2 else ("",)
+    symbolic = tuple(cls.symbolic(s, **dims) for cls, s in zip(families, suffixes))
+    p = symbolic[0]
+    if quantity == "entropy":
+        expr = -expected_log(p, p.log_density)
+    elif quantity == "cross_entropy":
+        expr = -expected_log(p, symbolic[1].log_density)
+    else:
+        q = symbolic[1]
+        if p.discrete:
+            # sum_x P(x) log(P(x)/Q(x)) with 0 log(0/q) = 0 and p log(p/0) = +inf
+            expr = expected_log(p, p.log_density) - expected_log(p, q.log_density)
+        else:
+            expr = expected_log(p, lambda x: p.log_density(x) - q.log_density(x))
+    route = {
+        True: "sum over the support with 0 log(.) = 0",
+        False: "integral over the support of p(x) times the expanded logarithm",
+    }[p.discrete]
+    return Derivation(quantity, symbolic, expr, route)

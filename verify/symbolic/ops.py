@@ -1,0 +1,88 @@
+"""The SymPy backend: the same densities and closed forms, as exact expressions.
+
+See :mod:`verify._ops` for the contract. Vectors are column matrices, matrices
+are square :class:`sympy.Matrix` objects, and elementwise functions apply entry
+by entry (a scalar argument broadcasts against a matrix one).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy as sp
+
+from verify.symbolic.functions import xlogy
+
+__all__ = ["sympy_ops"]
+
+
+def _elementwise(function):
+    """Lifts a scalar SymPy function to act entry by entry on matrices."""
+
+    @functools.wraps(function)
+    def lifted(*args):
+        shapes = {a.shape for a in args if isinstance(a, sp.MatrixBase)}
+        if not shapes:
+            return function(*args)
+        if len(shapes) > 1:
+            raise ValueError(f"elementwise arguments have different shapes {sorted(shapes)}")
+        (shape,) = shapes
+
+        def entry(i, j):
+            return function(*(a[i, j] if isinstance(a, sp.MatrixBase) else a for a in args))
+
+        return sp.Matrix(*shape, entry)
+
+    return lifted
+
+
+def _sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+def _entries(a):
+    return list(a) if isinstance(a, sp.MatrixBase) else [a]
+
+
+class _SympyOps:
+    """Backend namespace over SymPy; see :mod:`verify._ops`."""
+
+    name = "sympy"
+    pi = sp.pi
+
+    log = staticmethod(_elementwise(sp.log))
+    log1p = staticmethod(_elementwise(lambda x: sp.log(1 + x)))
+    exp = staticmethod(_elementwise(sp.exp))
+    expm1 = staticmethod(_elementwise(lambda x: sp.exp(x) - 1))
+    sqrt = staticmethod(_elementwise(sp.sqrt))
+    xlogy = staticmethod(_elementwise(xlogy))
+    sigmoid = staticmethod(_elementwise(_sigmoid))
+
+    @staticmethod
+    def sum(a):
+        return sp.Add(*_entries(a))
+
+    @staticmethod
+    def take(a, index):
+        return a[int(index)]
+
+    @staticmethod
+    def event_size(vector):
+        return vector.shape[0]
+
+    @staticmethod
+    def diagonal(matrix):
+        return sp.Matrix([matrix[i, i] for i in range(matrix.shape[0])])
+
+    @staticmethod
+    def squared_norm(vector):
+        return sp.Add(*(e**2 for e in vector))
+
+    squared_frobenius = squared_norm
+
+    @staticmethod
+    def solve_lower(tril, rhs):
+        return tril.lower_triangular_solve(rhs)
+
+
+sympy_ops = _SympyOps()
