@@ -28,18 +28,16 @@ __all__ = ["jax_ops"]
 
 
 def _solve_lower(tril, rhs):
-    """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, broadcasting batches.
-
-    ``rhs`` is a vector ``(..., d)`` or a matrix ``(..., d, k)``.
-    """
-    is_vector = rhs.ndim == tril.ndim - 1
-    if is_vector:
-        rhs = rhs[..., None]
+    """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, ``rhs`` of shape ``(..., d, k)``."""
     batch = jnp.broadcast_shapes(tril.shape[:-2], rhs.shape[:-2])
     tril = jnp.broadcast_to(tril, batch + tril.shape[-2:])
     rhs = jnp.broadcast_to(rhs, batch + rhs.shape[-2:])
-    out = jsl.solve_triangular(tril, rhs, lower=True)
-    return out[..., 0] if is_vector else out
+    return jsl.solve_triangular(tril, rhs, lower=True)
+
+
+def _solve_lower_vector(tril, vector):
+    """Solves ``tril @ out = vector`` for ``vector`` of shape ``(..., d)``."""
+    return _solve_lower(tril, vector[..., None])[..., 0]
 
 
 class _JaxOps:
@@ -91,6 +89,7 @@ class _JaxOps:
         return jnp.sum(jnp.square(matrix), axis=(-2, -1))
 
     solve_lower = staticmethod(_solve_lower)
+    solve_lower_vector = staticmethod(_solve_lower_vector)
 
 
 jax_ops = _JaxOps()

@@ -90,7 +90,7 @@ class MultivariateNormal(Distribution):
     @staticmethod
     def log_density(xp, x, loc, scale_tril):
         d = xp.event_size(loc)
-        z = xp.solve_lower(scale_tril, x - loc)
+        z = xp.solve_lower_vector(scale_tril, x - loc)
         log_det = xp.sum(xp.log(xp.diagonal(scale_tril)))
         return -xp.squared_norm(z) / 2 - log_det - d * xp.log(2 * xp.pi) / 2
 

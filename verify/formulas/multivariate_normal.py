@@ -18,7 +18,7 @@ def _log_det(xp, scale_tril):
 def _quadratic_terms(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """tr(S_q^-1 S_p) + (mu_p - mu_q)^T S_q^-1 (mu_p - mu_q), via L_q^-1."""
     whitened_scale = xp.solve_lower(scale_tril_q, scale_tril_p)
-    whitened_loc = xp.solve_lower(scale_tril_q, loc_p - loc_q)
+    whitened_loc = xp.solve_lower_vector(scale_tril_q, loc_p - loc_q)
     return xp.squared_frobenius(whitened_scale) + xp.squared_norm(whitened_loc)
 
 

@@ -84,5 +84,7 @@ class _SympyOps:
     def solve_lower(tril, rhs):
         return tril.lower_triangular_solve(rhs)
 
+    solve_lower_vector = solve_lower
+
 
 sympy_ops = _SympyOps()
