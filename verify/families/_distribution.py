@@ -59,11 +59,28 @@ class SymbolicFamily:
         return self.density_code(sympy_ops, self.variable if x is None else x, *self.params)
 
     def symbols(self):
-        """Every scalar symbol among the parameters, in order."""
-        out = []
-        for param in self.params:
-            out.extend(param if hasattr(param, "shape") else [param])
-        return out
+        """Every scalar symbol among the parameters, in order (matrices row by row)."""
+        return [s for param, _ in self._entries() for s in [param] if s.is_Symbol]
+
+    def _entries(self):
+        """(entry, (parameter index, flat index)) for every entry of every parameter."""
+        for i, param in enumerate(self.params):
+            entries = list(param) if hasattr(param, "shape") else [param]
+            for k, entry in enumerate(entries):
+                yield entry, (i, k)
+
+    def bind(self, distribution) -> dict:
+        """Maps each symbol to its value in a concrete, unbatched ``distribution``.
+
+        Matrices of symbols are matched entry by entry, row-major, with the
+        distribution's canonical parameter arrays.
+        """
+        import numpy as np
+
+        values = [np.asarray(v, dtype=np.float64).ravel() for v in distribution.canonical()]
+        return {
+            entry: float(values[i][k]) for entry, (i, k) in self._entries() if entry.is_Symbol
+        }
 
 
 class Distribution:

@@ -137,6 +137,24 @@ class Derivation:
         """The parameters, P's then Q's, as the arguments of :attr:`jax_function`."""
         return [s for family in self.families for s in family.symbols()]
 
+    def bind(self, *distributions) -> dict:
+        """Maps :attr:`symbols` to the parameters of concrete, unbatched distributions.
+
+        Example:
+            >>> import verify
+            >>> d = verify.derive("entropy", verify.Normal)
+            >>> float(d.expr.subs(d.bind(verify.Normal(0.0, 1.0))))
+            1.418938...
+        """
+        if len(distributions) != len(self.families):
+            raise TypeError(f"expected {len(self.families)} distributions, got {len(distributions)}")
+        values = {}
+        for family, distribution in zip(self.families, distributions):
+            if distribution.batch_shape != ():
+                raise ValueError(f"expected an unbatched distribution, got {distribution!r}")
+            values.update(family.bind(distribution))
+        return values
+
     @property
     def latex(self) -> str:
         names = {}

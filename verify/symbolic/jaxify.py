@@ -29,6 +29,7 @@ JAX_FUNCTIONS = {
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,
     "digamma": jss.digamma,
+    "polygamma": jss.polygamma,
     "pi": jnp.pi,
     "E": jnp.e,
 }
