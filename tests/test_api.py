@@ -3,8 +3,8 @@
 import math
 
 import jax
-import jax.test_util
 import jax.numpy as jnp
+import jax.test_util
 import numpy as np
 import pytest
 from helpers import FAMILIES, random_tril
@@ -39,11 +39,24 @@ def test_kl_is_cross_entropy_minus_entropy(family):
     for seed in range(10):
         p, q = _draw(family, seed)
         difference = verify.cross_entropy(p, q) - verify.entropy(p)
-        np.testing.assert_allclose(float(verify.kl(p, q)), float(difference), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(
+            float(verify.kl(p, q)), float(difference), rtol=1e-12, atol=1e-13
+        )
 
 
 @pytest.mark.parametrize("family", PAIRS)
-@pytest.mark.parametrize("base, log_base", [("bits", math.log(2)), (2, math.log(2)), ("hartleys", math.log(10)), (10, math.log(10)), (3.5, math.log(3.5)), (math.e, 1.0), ("nats", 1.0)])
+@pytest.mark.parametrize(
+    "base, log_base",
+    [
+        ("bits", math.log(2)),
+        (2, math.log(2)),
+        ("hartleys", math.log(10)),
+        (10, math.log(10)),
+        (3.5, math.log(3.5)),
+        (math.e, 1.0),
+        ("nats", 1.0),
+    ],
+)
 def test_units_divide_by_log_of_the_base(family, base, log_base):
     p, q = _draw(family, 3)
     for quantity, args in (("kl", (p, q)), ("entropy", (p,)), ("cross_entropy", (p, q))):
@@ -75,13 +88,26 @@ def test_categorical_classes_with_zero_probability_contribute_nothing():
     np.testing.assert_allclose(float(verify.entropy(p)), math.log(2), rtol=1e-15)
 
 
-@pytest.mark.parametrize("p, q, expected", [
-    (0.0, 0.0, 0.0), (1.0, 1.0, 0.0), (0.0, 0.5, math.log(2)), (1.0, 0.5, math.log(2)),
-    (0.5, 0.0, math.inf), (0.5, 1.0, math.inf), (0.0, 1.0, math.inf), (1.0, 0.25, math.log(4)),
-])
+@pytest.mark.parametrize(
+    "p, q, expected",
+    [
+        (0.0, 0.0, 0.0),
+        (1.0, 1.0, 0.0),
+        (0.0, 0.5, math.log(2)),
+        (1.0, 0.5, math.log(2)),
+        (0.5, 0.0, math.inf),
+        (0.5, 1.0, math.inf),
+        (0.0, 1.0, math.inf),
+        (1.0, 0.25, math.log(4)),
+    ],
+)
 def test_bernoulli_probabilities_zero_and_one(p, q, expected):
     value = float(verify.kl(verify.Bernoulli(probs=p), verify.Bernoulli(probs=q)))
-    assert value == pytest.approx(expected, rel=1e-15) if math.isfinite(expected) else value == expected
+    assert (
+        value == pytest.approx(expected, rel=1e-15)
+        if math.isfinite(expected)
+        else value == expected
+    )
 
 
 def test_bernoulli_entropy_at_the_ends_is_zero():
@@ -97,7 +123,11 @@ def test_logits_and_probs_agree():
     q = verify.Categorical(probs=[0.2, 0.3, 0.5])
     np.testing.assert_allclose(float(verify.kl(a, q)), float(verify.kl(b, q)), rtol=1e-14)
     bern = verify.Bernoulli(logits=0.7)
-    np.testing.assert_allclose(float(verify.entropy(bern)), float(verify.entropy(verify.Bernoulli(probs=1 / (1 + math.exp(-0.7))))), rtol=1e-14)
+    np.testing.assert_allclose(
+        float(verify.entropy(bern)),
+        float(verify.entropy(verify.Bernoulli(probs=1 / (1 + math.exp(-0.7))))),
+        rtol=1e-14,
+    )
 
 
 # --------------------------------------------------------------- batches
@@ -106,7 +136,9 @@ def test_batches_broadcast():
     q = verify.Normal(jnp.arange(4.0), 2.0)
     values = verify.kl(p, q)
     assert values.shape == (3, 4)
-    np.testing.assert_allclose(values[1, 2], float(verify.kl(verify.Normal(0.0, 1.0), verify.Normal(2.0, 2.0))), rtol=1e-15)
+    np.testing.assert_allclose(
+        values[1, 2], float(verify.kl(verify.Normal(0.0, 1.0), verify.Normal(2.0, 2.0))), rtol=1e-15
+    )
 
 
 def test_mvn_batches_broadcast_against_a_single_distribution():
@@ -145,7 +177,9 @@ def test_jit_matches_eager_and_does_not_retrace(family, quantity):
     for seed in (0, 1):
         dists = _draw(family, seed, n)
         # XLA may fuse differently from eager: allow a few ulps of the O(1) intermediate terms.
-        np.testing.assert_allclose(float(jitted(*dists)), float(function(*dists)), rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(
+            float(jitted(*dists)), float(function(*dists)), rtol=1e-14, atol=1e-15
+        )
     assert len(traces) == 1
 
 
@@ -155,7 +189,11 @@ def test_vmap_over_a_stack_of_distributions(family):
     ps = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *dists[:2])
     qs = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *dists[2:])
     values = jax.vmap(verify.kl)(ps, qs)
-    np.testing.assert_allclose(values, [float(verify.kl(dists[0], dists[2])), float(verify.kl(dists[1], dists[3]))], rtol=1e-14)
+    np.testing.assert_allclose(
+        values,
+        [float(verify.kl(dists[0], dists[2])), float(verify.kl(dists[1], dists[3]))],
+        rtol=1e-14,
+    )
 
 
 @pytest.mark.parametrize("family", PAIRS)
@@ -182,15 +220,26 @@ def _like(dist, canonical):
 
 def test_grad_through_constructors_with_logits_and_covariance():
     def loss(logits, cov):
-        cat = verify.kl(verify.Categorical(logits=logits), verify.Categorical(probs=[0.2, 0.3, 0.5]))
-        mvn = verify.kl(verify.MultivariateNormal(jnp.zeros(2), covariance_matrix=cov),
-                        verify.MultivariateNormal(jnp.ones(2), covariance_matrix=jnp.eye(2)))
+        cat = verify.kl(
+            verify.Categorical(logits=logits), verify.Categorical(probs=[0.2, 0.3, 0.5])
+        )
+        mvn = verify.kl(
+            verify.MultivariateNormal(jnp.zeros(2), covariance_matrix=cov),
+            verify.MultivariateNormal(jnp.ones(2), covariance_matrix=jnp.eye(2)),
+        )
         return cat + mvn
 
-    grads = jax.grad(loss, argnums=(0, 1))(jnp.array([0.1, 0.2, -0.3]), jnp.array([[2.0, 0.3], [0.3, 1.0]]))
+    grads = jax.grad(loss, argnums=(0, 1))(
+        jnp.array([0.1, 0.2, -0.3]), jnp.array([[2.0, 0.3], [0.3, 1.0]])
+    )
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in grads)
     # d/dSigma of KL(N(0,S)||N(1,I)) = (I - S^-1)/2 for symmetric perturbations
-    np.testing.assert_allclose(grads[1] + grads[1].T, (np.eye(2) - np.linalg.inv([[2.0, 0.3], [0.3, 1.0]])), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        grads[1] + grads[1].T,
+        (np.eye(2) - np.linalg.inv([[2.0, 0.3], [0.3, 1.0]])),
+        rtol=1e-10,
+        atol=1e-12,
+    )
 
 
 # ------------------------------------------------------------ dtypes
@@ -198,9 +247,15 @@ def test_grad_through_constructors_with_logits_and_covariance():
 def test_float32_in_float32_out(family):
     p, q = _draw(family, 9)
     p32, q32 = (jax.tree_util.tree_map(lambda x: x.astype(jnp.float32), d) for d in (p, q))
-    for value in (verify.kl(p32, q32), verify.entropy(p32, base="bits"), verify.cross_entropy(p32, q32)):
+    for value in (
+        verify.kl(p32, q32),
+        verify.entropy(p32, base="bits"),
+        verify.cross_entropy(p32, q32),
+    ):
         assert value.dtype == jnp.float32
-    np.testing.assert_allclose(float(verify.kl(p32, q32)), float(verify.kl(p, q)), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        float(verify.kl(p32, q32)), float(verify.kl(p, q)), rtol=2e-5, atol=1e-6
+    )
 
 
 def test_python_scalars_do_not_promote_float32():
@@ -222,7 +277,10 @@ def test_different_number_of_classes_is_an_error():
 
 def test_different_dimension_is_an_error():
     with pytest.raises(ValueError, match="same event size"):
-        verify.kl(verify.MultivariateNormal(np.zeros(2), scale_tril=np.eye(2)), verify.MultivariateNormal(np.zeros(3), scale_tril=np.eye(3)))
+        verify.kl(
+            verify.MultivariateNormal(np.zeros(2), scale_tril=np.eye(2)),
+            verify.MultivariateNormal(np.zeros(3), scale_tril=np.eye(3)),
+        )
 
 
 def test_batch_shapes_that_do_not_broadcast():

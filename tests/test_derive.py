@@ -1,6 +1,5 @@
 """Derivations from densities: literature values, gradients, compilation to JAX."""
 
-import inspect
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +16,11 @@ from helpers import (
 import verify
 from verify.symbolic import JAX_FUNCTIONS, derive, is_identically_zero, to_jax
 
-LITERATURE = {"kl": literature_kl, "entropy": literature_entropy, "cross_entropy": literature_cross_entropy}
+LITERATURE = {
+    "kl": literature_kl,
+    "entropy": literature_entropy,
+    "cross_entropy": literature_cross_entropy,
+}
 QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
 
 
@@ -41,7 +44,9 @@ def test_derived_form_matches_literature(family, quantity):
         compiled = float(derivation.jax_function(*(values[s] for s in derivation.symbols)))
         np.testing.assert_allclose(exact, expected, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(compiled, expected, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(float(getattr(verify, quantity)(*dists)), expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            float(getattr(verify, quantity)(*dists)), expected, rtol=1e-9, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("family, quantity", list(_cases()))
@@ -100,7 +105,9 @@ def test_special_functions_compile_to_jax_scipy():
     value = jax.jit(function)(jnp.float64(1.5))
     np.testing.assert_allclose(float(value), float(expr.subs(x, 1.5).evalf()), rtol=1e-14)
     grad = jax.grad(function)(1.5)
-    np.testing.assert_allclose(float(grad), float(sp.diff(expr, x).subs(x, 1.5).evalf()), rtol=1e-12)
+    np.testing.assert_allclose(
+        float(grad), float(sp.diff(expr, x).subs(x, 1.5).evalf()), rtol=1e-12
+    )
 
 
 def test_unsupported_function_is_a_clear_error():

@@ -19,7 +19,9 @@ from verify.symbolic import is_identically_zero
 # ----------------------------------------------------------- densities
 def test_normal_log_prob_matches_scipy():
     x = np.linspace(-5, 5, 11)
-    np.testing.assert_allclose(verify.Normal(0.3, 1.7).log_prob(x), scipy.stats.norm(0.3, 1.7).logpdf(x), rtol=1e-14)
+    np.testing.assert_allclose(
+        verify.Normal(0.3, 1.7).log_prob(x), scipy.stats.norm(0.3, 1.7).logpdf(x), rtol=1e-14
+    )
 
 
 def test_mvn_log_prob_matches_scipy():
@@ -28,18 +30,29 @@ def test_mvn_log_prob_matches_scipy():
     loc = rng.normal(size=4)
     x = rng.normal(size=(6, 4))
     expected = scipy.stats.multivariate_normal(loc, tril @ tril.T).logpdf(x)
-    np.testing.assert_allclose(verify.MultivariateNormal(loc, scale_tril=tril).log_prob(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        verify.MultivariateNormal(loc, scale_tril=tril).log_prob(x), expected, rtol=1e-12
+    )
 
 
 def test_discrete_log_probs_match_scipy():
-    np.testing.assert_allclose(verify.Bernoulli(probs=0.3).log_prob(np.array([0.0, 1.0])), scipy.stats.bernoulli(0.3).logpmf([0, 1]), rtol=1e-15)
+    np.testing.assert_allclose(
+        verify.Bernoulli(probs=0.3).log_prob(np.array([0.0, 1.0])),
+        scipy.stats.bernoulli(0.3).logpmf([0, 1]),
+        rtol=1e-15,
+    )
     probs = np.array([0.1, 0.2, 0.7])
-    np.testing.assert_allclose(verify.Categorical(probs=probs).log_prob(np.arange(3)), np.log(probs), rtol=1e-15)
+    np.testing.assert_allclose(
+        verify.Categorical(probs=probs).log_prob(np.arange(3)), np.log(probs), rtol=1e-15
+    )
 
 
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_symbolic_mvn_density_is_the_textbook_density(dim):
-    """The Cholesky-based log-density equals (2 pi)^(-d/2) det(S)^(-1/2) exp(-(x-m)^T S^-1 (x-m) / 2), S = L L^T."""
+    """The Cholesky-based log-density is the textbook one with S = L L^T.
+
+    Textbook: (2 pi)^(-d/2) det(S)^(-1/2) exp(-(x - m)^T S^-1 (x - m) / 2).
+    """
     family = verify.MultivariateNormal.symbolic("p", dim=dim)
     loc, tril = family.params
     x = family.variable
@@ -71,7 +84,7 @@ def test_sample_shapes(family):
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_sample_means_match_the_distribution(family):
-    """z-test of the sample mean of each coordinate; false-alarm rate <= 1e-6 per family (Bonferroni)."""
+    """z-test of each coordinate's sample mean; false-alarm rate <= 1e-6 per family (Bonferroni)."""
     rng = np.random.default_rng(2)
     dist = FAMILIES[family][2](rng)
     n = 200_000
@@ -92,38 +105,92 @@ def test_sample_means_match_the_distribution(family):
 def test_mvn_sample_covariance():
     rng = np.random.default_rng(4)
     tril = random_tril(rng, 3)
-    samples = np.asarray(verify.MultivariateNormal(np.zeros(3), scale_tril=tril).sample(jax.random.key(5), (400_000,)))
+    samples = np.asarray(
+        verify.MultivariateNormal(np.zeros(3), scale_tril=tril).sample(
+            jax.random.key(5), (400_000,)
+        )
+    )
     # standard error of a covariance entry is about sqrt(2/n) * scale^2 ~ 0.005; 8 sigma
-    np.testing.assert_allclose(np.cov(samples.T), tril @ tril.T, atol=8 * math.sqrt(2 / 400_000) * np.max(np.abs(tril @ tril.T)))
+    np.testing.assert_allclose(
+        np.cov(samples.T),
+        tril @ tril.T,
+        atol=8 * math.sqrt(2 / 400_000) * np.max(np.abs(tril @ tril.T)),
+    )
 
 
 # ------------------------------------------------------------ validation
-@pytest.mark.parametrize("make, message", [
-    (lambda: verify.Normal(0.0, 0.0), r"`scale` must be > 0, got 0.0"),
-    (lambda: verify.Normal(0.0, -1.0), r"`scale` must be > 0, got -1.0"),
-    (lambda: verify.Normal(np.nan, 1.0), r"`loc` must be finite, got nan"),
-    (lambda: verify.Normal(0.0, np.inf), r"`scale` must be finite, got inf"),
-    (lambda: verify.Normal([0.0, 1.0], [1.0, -2.0]), r"`scale` must be > 0, got -2.0 at index \(1,\)"),
-    (lambda: verify.Normal(np.zeros(3), np.ones(4)), r"batch shapes do not broadcast: `loc` \(3,\), `scale` \(4,\)"),
-    (lambda: verify.Bernoulli(probs=1.5), r"`probs` must be in \[0, 1\], got 1.5"),
-    (lambda: verify.Bernoulli(probs=-0.1), r"`probs` must be in \[0, 1\], got -0.1"),
-    (lambda: verify.Bernoulli(logits=np.inf), r"`logits` must be finite, got inf"),
-    (lambda: verify.Bernoulli(probs=0.5, logits=0.0), r"exactly one of `probs` or `logits`, got both"),
-    (lambda: verify.Bernoulli(), r"exactly one of `probs` or `logits`, got neither"),
-    (lambda: verify.Categorical(probs=[0.5, 0.6]), r"`probs` must sum to 1 .*\|sum - 1\| <= 1e-06.*got sum 1.1"),
-    (lambda: verify.Categorical(probs=[1.2, -0.2]), r"`probs` must be in \[0, 1\], got 1.2"),
-    (lambda: verify.Categorical(logits=[0.0, np.nan]), r"`logits` must be finite, got nan at index \(1,\)"),
-    (lambda: verify.Categorical(probs=0.5), r"last axis of K >= 1 classes"),
-    (lambda: verify.Categorical(), r"got neither"),
-    (lambda: verify.MultivariateNormal([0.0, 0.0], covariance_matrix=[[1.0, 0.5], [0.4, 1.0]]), r"must be symmetric .*C\[0, 1\] = 0.5 but C\[1, 0\] = 0.4"),
-    (lambda: verify.MultivariateNormal([0.0, 0.0], covariance_matrix=[[1.0, 2.0], [2.0, 1.0]]), r"positive definite.*smallest eigenvalue -1.0"),
-    (lambda: verify.MultivariateNormal([0.0, 0.0], covariance_matrix=np.eye(3)), r"shape \(\.\.\., 2, 2\).*got shape \(3, 3\)"),
-    (lambda: verify.MultivariateNormal([0.0, 0.0], scale_tril=[[1.0, 0.1], [0.0, 1.0]]), r"lower triangular, got 0.1 above the diagonal"),
-    (lambda: verify.MultivariateNormal([0.0, 0.0], scale_tril=[[1.0, 0.0], [0.3, -1.0]]), r"diagonal of `scale_tril`. must be > 0, got -1.0"),
-    (lambda: verify.MultivariateNormal([0.0, np.inf], scale_tril=np.eye(2)), r"`loc` must be finite"),
-    (lambda: verify.MultivariateNormal(0.0, scale_tril=np.eye(2)), r"`loc` must have shape \(\.\.\., d\)"),
-    (lambda: verify.MultivariateNormal([0.0], covariance_matrix=[[1.0]], scale_tril=[[1.0]]), r"got both"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: verify.Normal(0.0, 0.0), r"`scale` must be > 0, got 0.0"),
+        (lambda: verify.Normal(0.0, -1.0), r"`scale` must be > 0, got -1.0"),
+        (lambda: verify.Normal(np.nan, 1.0), r"`loc` must be finite, got nan"),
+        (lambda: verify.Normal(0.0, np.inf), r"`scale` must be finite, got inf"),
+        (
+            lambda: verify.Normal([0.0, 1.0], [1.0, -2.0]),
+            r"`scale` must be > 0, got -2.0 at index \(1,\)",
+        ),
+        (
+            lambda: verify.Normal(np.zeros(3), np.ones(4)),
+            r"batch shapes do not broadcast: `loc` \(3,\), `scale` \(4,\)",
+        ),
+        (lambda: verify.Bernoulli(probs=1.5), r"`probs` must be in \[0, 1\], got 1.5"),
+        (lambda: verify.Bernoulli(probs=-0.1), r"`probs` must be in \[0, 1\], got -0.1"),
+        (lambda: verify.Bernoulli(logits=np.inf), r"`logits` must be finite, got inf"),
+        (
+            lambda: verify.Bernoulli(probs=0.5, logits=0.0),
+            r"exactly one of `probs` or `logits`, got both",
+        ),
+        (lambda: verify.Bernoulli(), r"exactly one of `probs` or `logits`, got neither"),
+        (
+            lambda: verify.Categorical(probs=[0.5, 0.6]),
+            r"`probs` must sum to 1 .*\|sum - 1\| <= 1e-06.*got sum 1.1",
+        ),
+        (lambda: verify.Categorical(probs=[1.2, -0.2]), r"`probs` must be in \[0, 1\], got 1.2"),
+        (
+            lambda: verify.Categorical(logits=[0.0, np.nan]),
+            r"`logits` must be finite, got nan at index \(1,\)",
+        ),
+        (lambda: verify.Categorical(probs=0.5), r"last axis of K >= 1 classes"),
+        (lambda: verify.Categorical(), r"got neither"),
+        (
+            lambda: verify.MultivariateNormal(
+                [0.0, 0.0], covariance_matrix=[[1.0, 0.5], [0.4, 1.0]]
+            ),
+            r"must be symmetric .*C\[0, 1\] = 0.5 but C\[1, 0\] = 0.4",
+        ),
+        (
+            lambda: verify.MultivariateNormal(
+                [0.0, 0.0], covariance_matrix=[[1.0, 2.0], [2.0, 1.0]]
+            ),
+            r"positive definite.*smallest eigenvalue -1.0",
+        ),
+        (
+            lambda: verify.MultivariateNormal([0.0, 0.0], covariance_matrix=np.eye(3)),
+            r"shape \(\.\.\., 2, 2\).*got shape \(3, 3\)",
+        ),
+        (
+            lambda: verify.MultivariateNormal([0.0, 0.0], scale_tril=[[1.0, 0.1], [0.0, 1.0]]),
+            r"lower triangular, got 0.1 above the diagonal",
+        ),
+        (
+            lambda: verify.MultivariateNormal([0.0, 0.0], scale_tril=[[1.0, 0.0], [0.3, -1.0]]),
+            r"diagonal of `scale_tril`. must be > 0, got -1.0",
+        ),
+        (
+            lambda: verify.MultivariateNormal([0.0, np.inf], scale_tril=np.eye(2)),
+            r"`loc` must be finite",
+        ),
+        (
+            lambda: verify.MultivariateNormal(0.0, scale_tril=np.eye(2)),
+            r"`loc` must have shape \(\.\.\., d\)",
+        ),
+        (
+            lambda: verify.MultivariateNormal([0.0], covariance_matrix=[[1.0]], scale_tril=[[1.0]]),
+            r"got both",
+        ),
+    ],
+)
 def test_bad_parameters_get_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()

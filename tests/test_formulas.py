@@ -41,12 +41,21 @@ def test_every_family_has_every_quantity():
 
 
 WRONG_NORMAL_KL = {
-    "dropped 1/2": lambda xp, m1, s1, m2, s2: ((m1 - m2) / s2) ** 2 + (s1 / s2) ** 2 - 1 - xp.log(s1 / s2),
-    "swapped": lambda xp, m1, s1, m2, s2: ((m1 - m2) / s1) ** 2 / 2 + ((s2 / s1) ** 2 - 1) / 2 - xp.log(s2 / s1),
-    "variance for scale": lambda xp, m1, s1, m2, s2: ((m1 - m2) / s2) ** 2 / 2
-    + (s1 / s2 - 1) / 2
-    - xp.log(s1 / s2),
-    "extra constant": lambda xp, m1, s1, m2, s2: ((m1 - m2) / s2) ** 2 / 2 + ((s1 / s2) ** 2 - 1) / 2 - xp.log(s1 / s2) + sp.Rational(1, 10**12),
+    "dropped 1/2": lambda xp, m1, s1, m2, s2: (
+        ((m1 - m2) / s2) ** 2 + (s1 / s2) ** 2 - 1 - xp.log(s1 / s2)
+    ),
+    "swapped": lambda xp, m1, s1, m2, s2: (
+        ((m1 - m2) / s1) ** 2 / 2 + ((s2 / s1) ** 2 - 1) / 2 - xp.log(s2 / s1)
+    ),
+    "variance for scale": lambda xp, m1, s1, m2, s2: (
+        ((m1 - m2) / s2) ** 2 / 2 + (s1 / s2 - 1) / 2 - xp.log(s1 / s2)
+    ),
+    "extra constant": lambda xp, m1, s1, m2, s2: (
+        ((m1 - m2) / s2) ** 2 / 2
+        + ((s1 / s2) ** 2 - 1) / 2
+        - xp.log(s1 / s2)
+        + sp.Rational(1, 10**12)
+    ),
 }
 
 
@@ -71,7 +80,9 @@ def test_mvn_form_runs_identically_on_both_backends():
     derivation = derive("kl", verify.MultivariateNormal, verify.MultivariateNormal, dim=3)
     for _ in range(3):
         loc_p, loc_q = rng.normal(size=(2, 3))
-        tril_p, tril_q = (np.tril(rng.normal(size=(3, 3)), -1) + np.diag(rng.uniform(0.5, 2, 3)) for _ in range(2))
+        tril_p, tril_q = (
+            np.tril(rng.normal(size=(3, 3)), -1) + np.diag(rng.uniform(0.5, 2, 3)) for _ in range(2)
+        )
         p = verify.MultivariateNormal(loc_p, scale_tril=tril_p)
         q = verify.MultivariateNormal(loc_q, scale_tril=tril_q)
         symbolic = float(derivation.evaluation_form.subs(derivation.bind(p, q)))

@@ -9,7 +9,13 @@ __all__ = ["UNIT_NAMES", "log_base"]
 
 #: Names accepted for ``base``, with the logarithm base each stands for.
 UNIT_NAMES = {"nats": math.e, "bits": 2, "hartleys": 10}
-_ALIASES = {"nat": "nats", "bit": "bits", "shannons": "bits", "hartley": "hartleys", "bans": "hartleys"}
+_ALIASES = {
+    "nat": "nats",
+    "bit": "bits",
+    "shannons": "bits",
+    "hartley": "hartleys",
+    "bans": "hartleys",
+}
 
 
 def log_base(base) -> float | None:

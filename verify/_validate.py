@@ -103,7 +103,11 @@ def check_simplex(name, array):
     sums = values.sum(axis=-1, dtype=np.float64)
     bad = np.abs(sums - 1) > tolerance
     if bad.any():
-        where = "" if sums.ndim == 0 else f" at batch index {tuple(int(i) for i in np.argwhere(bad)[0])}"
+        where = (
+            ""
+            if sums.ndim == 0
+            else f" at batch index {tuple(int(i) for i in np.argwhere(bad)[0])}"
+        )
         total = sums if sums.ndim == 0 else sums[tuple(np.argwhere(bad)[0])]
         raise ValueError(
             f"`{name}` must sum to 1 along the last axis (|sum - 1| <= {tolerance:.3g}), "

@@ -16,4 +16,6 @@ __all__ = [
 ]
 
 #: Families by lower-case name, for the command line and error messages.
-BY_NAME = {cls.__name__.lower(): cls for cls in (Normal, MultivariateNormal, Bernoulli, Categorical)}
+BY_NAME = {
+    cls.__name__.lower(): cls for cls in (Normal, MultivariateNormal, Bernoulli, Categorical)
+}

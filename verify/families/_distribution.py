@@ -78,9 +78,7 @@ class SymbolicFamily:
         import numpy as np
 
         values = [np.asarray(v, dtype=np.float64).ravel() for v in distribution.canonical()]
-        return {
-            entry: float(values[i][k]) for entry, (i, k) in self._entries() if entry.is_Symbol
-        }
+        return {entry: float(values[i][k]) for entry, (i, k) in self._entries() if entry.is_Symbol}
 
 
 class Distribution:

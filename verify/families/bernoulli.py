@@ -40,7 +40,9 @@ class Bernoulli(Distribution):
                 _validate.check_unit_interval(name, value)
             else:
                 _validate.check_finite(name, value)
-        self._set(probs=value if name == "probs" else None, logits=value if name == "logits" else None)
+        self._set(
+            probs=value if name == "probs" else None, logits=value if name == "logits" else None
+        )
 
     def canonical(self):
         probs = self.probs if self.probs is not None else jax.nn.sigmoid(self.logits)

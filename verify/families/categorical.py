@@ -45,7 +45,9 @@ class Categorical(Distribution):
             _validate.check_finite(name, value)
             if name == "probs":
                 _validate.check_simplex(name, value)
-        self._set(probs=value if name == "probs" else None, logits=value if name == "logits" else None)
+        self._set(
+            probs=value if name == "probs" else None, logits=value if name == "logits" else None
+        )
 
     def canonical(self):
         probs = self.probs if self.probs is not None else jax.nn.softmax(self.logits, axis=-1)

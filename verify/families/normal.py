@@ -66,4 +66,3 @@ class Normal(Distribution):
             support="real",
             latex_names={loc: rf"\mu{s}", scale: rf"\sigma{s}"},
         )
-
