@@ -14,7 +14,12 @@ Conventions shared by both backends:
 * vectors are the last axis, matrices the last two axes (``(..., d)`` and
   ``(..., d, d)``); leading axes are batch axes and broadcast;
 * constants are written as integer arithmetic (``x / 2``, ``xp.log(2 * xp.pi)``)
-  so that the SymPy backend stays exact.
+  so that the SymPy backend stays exact; constants that a stable form needs to
+  more than float precision (``xp.sqrt_2pi``, ``xp.sqrt_2pie``) are exact SymPy
+  numbers on one backend and :class:`verify._special.ExactConstant` on the other;
+* the accurate special functions of the stable forms (``log1pmx``,
+  ``kl_div_delta``, ``log_mul``, ``sum_diff``, ``xlog1py``) are :mod:`verify._special` here
+  and :mod:`verify.symbolic.functions` on the SymPy backend.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 import jax.scipy.special as jss
+
+from verify import _special
 
 __all__ = ["jax_ops"]
 
@@ -53,6 +60,14 @@ class _JaxOps:
     sqrt = staticmethod(jnp.sqrt)
     xlogy = staticmethod(jss.xlogy)
     sigmoid = staticmethod(jax.nn.sigmoid)
+    xlog1py = staticmethod(_special.xlog1py)
+    log1pmx = staticmethod(_special.log1pmx)
+    kl_div_delta = staticmethod(_special.kl_div_delta)
+    log_mul = staticmethod(_special.log_mul)
+    sum_diff = staticmethod(_special.sum_diff)
+    divide = staticmethod(jnp.divide)
+    sqrt_2pi = _special.SQRT_2PI
+    sqrt_2pie = _special.SQRT_2PIE
 
     @staticmethod
     def sum(a):

@@ -1,42 +1,54 @@
-"""Closed forms for the multivariate normal in any dimension d, in nats.
+"""Closed forms for the multivariate normal in any dimension d, in nats, in stable form.
 
 Written with Cholesky factors ``L`` (covariance ``L L^T``): triangular solves
-instead of inverses, log-determinants as sums of ``log diag L``. SymPy derives
-the divergence from the density with explicit symbolic matrices for d = 1, 2, 3,
-and these general-d forms are proved equal to it at those sizes
-(``tests/test_formulas.py``).
+instead of inverses. SymPy derives the divergence from the density with
+explicit symbolic matrices for d = 1, 2, 3, and these general-d forms are proved
+equal to it at those sizes (``tests/test_formulas.py``).
+
+Why this KL form: with ``E = L_q^-1 (L_p - L_q)`` (lower triangular) and
+``z = L_q^-1 (loc_p - loc_q)``, ``L_q^-1 L_p = I + E`` and
+
+    KL = (|z|^2 + |E|_F^2) / 2 + sum_i kl_div(1, a_i),  a_i = L_p[i, i] / L_q[i, i],
+
+with ``kl_div(1, a) = a - 1 - log a >= 0`` evaluated by
+:func:`verify._special.kl_div_delta` from ``a_i`` and ``-E[i, i] = 1 - a_i``.
+Every term is ``>= 0``, and ``E`` is solved from the difference ``L_p - L_q``
+(exact when the factors are close) instead of being ``L_q^-1 L_p - I``, which
+would lose every digit of a small ``E``. What remains is the error of the
+triangular solves, a few ulp times the condition number of ``L_q`` (about
+``sqrt(cond(cov_q))``); ``benchmarks/accuracy.py`` measures it. The textbook
+form ``tr(S_q^-1 S_p) - d - log det(S_q^-1 S_p)`` cancels ``d``-sized terms to a
+result that may be ``1e-20``.
+
+The entropy ``sum_i log(L[i, i] sqrt(2 pi e))`` and the cross-entropy use
+:func:`verify._special.log_mul` for terms that may cross zero.
 """
 
 from __future__ import annotations
 
 
-def _log_det(xp, scale_tril):
-    """log det(L) = half the log-determinant of the covariance."""
-    return xp.sum(xp.log(xp.diagonal(scale_tril)))
-
-
-def _quadratic_terms(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
-    """tr(S_q^-1 S_p) + (mu_p - mu_q)^T S_q^-1 (mu_p - mu_q), via L_q^-1."""
-    whitened_scale = xp.solve_lower(scale_tril_q, scale_tril_p)
-    whitened_loc = xp.solve_lower_vector(scale_tril_q, loc_p - loc_q)
-    return xp.squared_frobenius(whitened_scale) + xp.squared_norm(whitened_loc)
+def _whitened_loc(xp, loc_p, loc_q, scale_tril_q):
+    """z = L_q^-1 (loc_p - loc_q)."""
+    return xp.solve_lower_vector(scale_tril_q, loc_p - loc_q)
 
 
 def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """KL(N(loc_p, L_p L_p^T) || N(loc_q, L_q L_q^T))."""
-    d = xp.event_size(loc_p)
-    quadratic = _quadratic_terms(xp, loc_p, scale_tril_p, loc_q, scale_tril_q)
-    return (quadratic - d) / 2 + _log_det(xp, scale_tril_q) - _log_det(xp, scale_tril_p)
+    z = _whitened_loc(xp, loc_p, loc_q, scale_tril_q)
+    gap = xp.solve_lower(scale_tril_q, scale_tril_p - scale_tril_q)
+    ratio = xp.divide(xp.diagonal(scale_tril_p), xp.diagonal(scale_tril_q))
+    quadratic = xp.squared_norm(z) + xp.squared_frobenius(gap)
+    return quadratic / 2 + xp.sum(xp.kl_div_delta(ratio, -xp.diagonal(gap)))
 
 
 def entropy(xp, loc, scale_tril):
     """Differential entropy of N(loc, L L^T)."""
-    d = xp.event_size(loc)
-    return d * (1 + xp.log(2 * xp.pi)) / 2 + _log_det(xp, scale_tril)
+    return xp.sum(xp.log_mul(xp.diagonal(scale_tril), xp.sqrt_2pie))
 
 
 def cross_entropy(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """Cross-entropy H(N(loc_p, L_p L_p^T), N(loc_q, L_q L_q^T))."""
-    d = xp.event_size(loc_p)
-    quadratic = _quadratic_terms(xp, loc_p, scale_tril_p, loc_q, scale_tril_q)
-    return (quadratic + d * xp.log(2 * xp.pi)) / 2 + _log_det(xp, scale_tril_q)
+    z = _whitened_loc(xp, loc_p, loc_q, scale_tril_q)
+    whitened_scale = xp.solve_lower(scale_tril_q, scale_tril_p)
+    quadratic = xp.squared_norm(z) + xp.squared_frobenius(whitened_scale)
+    return quadratic / 2 + xp.sum(xp.log_mul(xp.diagonal(scale_tril_q), xp.sqrt_2pi))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["xlogy", "to_elementary"]
+__all__ = ["kl_div_delta", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
 
 
 class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
@@ -58,6 +58,156 @@ class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
     def _latex(self, printer):
         x, y = (printer._print(a) for a in self.args)
         return rf"\operatorname{{xlogy}}\left({x}, {y}\right)"
+
+
+class xlog1py(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlog1py
+    """``x * log(1 + y)``, with the convention ``0 * log(1 + y) = 0`` even for ``y = -1``.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import xlog1py
+        >>> xlog1py(0, -1), xlog1py(2, sp.Symbol("y")).rewrite(sp.log)
+        (0, 2*log(y + 1))
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero or y.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return sp.log(1 + y)
+        if argindex == 2:
+            return x / (1 + y)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return x * sp.log(1 + y)
+
+    def _eval_evalf(self, prec):
+        x, y = (sp.sympify(a)._eval_evalf(prec) for a in self.args)
+        if x is None or y is None:
+            return None
+        if x.is_zero:
+            return sp.S.Zero
+        return sp.Mul(x, sp.log(1 + y))._eval_evalf(prec)
+
+
+class log1pmx(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(1 + x) - x``; see :func:`verify._special.log1pmx`.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import log1pmx
+        >>> x = sp.Symbol("x")
+        >>> log1pmx(x).rewrite(sp.log), log1pmx(x).diff(x)
+        (-x + log(x + 1), -x/(x + 1))
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        (x,) = self.args
+        return -x / (1 + x)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(1 + x) - x
+
+    def _eval_evalf(self, prec):
+        x = sp.sympify(self.args[0])._eval_evalf(prec)
+        if x is None:
+            return None
+        return (sp.log(1 + x) - x)._eval_evalf(prec)
+
+
+class kl_div_delta(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``x log(x / y) - x + y`` at ``x = y + delta``; see :func:`verify._special.kl_div_delta`.
+
+    The rewrite to elementary functions simplifies ``y + delta`` first (it is
+    often ``1`` or a parameter in disguise, e.g. ``q + (p - q)``), so that the
+    logarithm expands into logarithms of parameters.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import kl_div_delta
+        >>> p, q = sp.symbols("p q", positive=True)
+        >>> kl_div_delta(q, p - q).rewrite(sp.log)
+        p*log(p/q) - p + q
+        >>> kl_div_delta(q, p - q).diff(p)
+        log(p/q)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, y, delta):
+        if delta.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        y, delta = self.args
+        if argindex == 1:
+            return log1pmx(delta / y)
+        if argindex == 2:
+            return sp.log(sp.cancel(y + delta) / y)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, y, delta, **kwargs):
+        x = sp.cancel(y + delta)
+        return x * sp.log(x / y) - delta
+
+    def _eval_evalf(self, prec):
+        y, delta = (sp.sympify(a)._eval_evalf(prec) for a in self.args)
+        if y is None or delta is None:
+            return None
+        x = y + delta
+        if x.is_zero:
+            return (-delta)._eval_evalf(prec)
+        return (x * sp.log(x / y) - delta)._eval_evalf(prec)
+
+
+class log_mul(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(x * c)`` for a constant ``c``; see :func:`verify._special.log_mul`.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import log_mul
+        >>> log_mul(sp.Symbol("s", positive=True), sp.sqrt(2 * sp.pi)).rewrite(sp.log)
+        log(sqrt(2)*sqrt(pi)*s)
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, c = self.args
+        if argindex == 1:
+            return 1 / x
+        if argindex == 2:
+            return 1 / c
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, x, c, **kwargs):
+        return sp.log(x * c)
+
+    def _eval_evalf(self, prec):
+        x, c = (sp.sympify(a)._eval_evalf(prec) for a in self.args)
+        if x is None or c is None:
+            return None
+        return sp.log(x * c)._eval_evalf(prec)
 
 
 def to_elementary(expr):

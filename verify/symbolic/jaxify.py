@@ -25,6 +25,7 @@ JAX_FUNCTIONS = {
     "sqrt": jnp.sqrt,
     "Abs": jnp.abs,
     "xlogy": jss.xlogy,
+    "xlog1py": jss.xlog1py,
     "erf": jss.erf,
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,

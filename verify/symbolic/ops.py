@@ -11,7 +11,7 @@ import functools
 
 import sympy as sp
 
-from verify.symbolic.functions import xlogy
+from verify.symbolic.functions import kl_div_delta, log1pmx, log_mul, xlog1py, xlogy
 
 __all__ = ["sympy_ops"]
 
@@ -57,6 +57,18 @@ class _SympyOps:
     sqrt = staticmethod(_elementwise(sp.sqrt))
     xlogy = staticmethod(_elementwise(xlogy))
     sigmoid = staticmethod(_elementwise(_sigmoid))
+    xlog1py = staticmethod(_elementwise(xlog1py))
+    log1pmx = staticmethod(_elementwise(log1pmx))
+    kl_div_delta = staticmethod(_elementwise(kl_div_delta))
+    log_mul = staticmethod(_elementwise(log_mul))
+    divide = staticmethod(_elementwise(lambda x, y: x / y))
+
+    @staticmethod
+    def sum_diff(a, b):
+        return sp.Add(*(x - y for x, y in zip(_entries(a), _entries(b))))
+
+    sqrt_2pi = sp.sqrt(2 * sp.pi)
+    sqrt_2pie = sp.sqrt(2 * sp.pi * sp.E)
 
     @staticmethod
     def sum(a):
