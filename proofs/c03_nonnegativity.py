@@ -1,0 +1,20 @@
+"""C3 -- Gibbs' inequality: D(P||Q) >= 0, with equality iff P = Q.
+
+Runs the proof that ships in the package, ``verify.proofs.c03_nonnegativity`` (the same one
+``verify prove C3`` runs), and prints its transcript::
+
+    python proofs/c03_nonnegativity.py
+
+Exit code 0 when the verdict is the expected one, 1 otherwise.
+"""
+
+import pathlib
+import sys
+
+# In a source checkout, use the checkout's package even if another one is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from verify.proofs.c03_nonnegativity import proof  # noqa: E402
+
+if __name__ == "__main__":
+    raise SystemExit(proof.main())

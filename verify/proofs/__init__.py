@@ -1,0 +1,82 @@
+"""The proofs of the source note's claims C1-C13, one module per claim.
+
+They ship inside the package, so ``verify prove`` works from any directory
+after ``pip install``; ``proofs/cNN_*.py`` in a source checkout are thin
+scripts that run one of them.
+
+Example:
+    >>> from verify import proofs
+    >>> proofs.CLAIM_IDS[:3], proofs.normalise_id("c5")
+    (('C1', 'C2', 'C3'), 'C5')
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pathlib
+
+__all__ = ["CLAIM_IDS", "MODULES", "load", "load_all", "load_file", "normalise_id"]
+
+#: Proof module of each claim, in order.
+MODULES = {
+    "C1": "c01_discrete_kl",
+    "C2": "c02_continuous_kl",
+    "C3": "c03_nonnegativity",
+    "C4": "c04_asymmetry",
+    "C5": "c05_not_a_metric",
+    "C6": "c06_coding",
+    "C7": "c07_entropy_units",
+    "C8": "c08_cross_entropy",
+    "C9": "c09_kl_decomposition",
+    "C10": "c10_kl_vs_cross_entropy",
+    "C11": "c11_log_likelihood",
+    "C12": "c12_mle",
+    "C13": "c13_kl_vs_likelihood",
+}
+
+CLAIM_IDS = tuple(MODULES)
+
+
+def normalise_id(claim_id: str) -> str:
+    """``"c5"``, ``"C05"`` -> ``"C5"``.
+
+    Raises:
+        KeyError: not a claim of the source note (the message lists them).
+    """
+    text = str(claim_id).strip().upper()
+    if text.startswith("C") and text[1:].isdigit():
+        text = f"C{int(text[1:])}"
+    if text not in MODULES:
+        raise KeyError(f"unknown claim {claim_id!r}; the claims are {', '.join(CLAIM_IDS)}")
+    return text
+
+
+def load(claim_id: str):
+    """The :class:`~verify.proving.Proof` of a claim (case-insensitive id)."""
+    module = importlib.import_module(f"verify.proofs.{MODULES[normalise_id(claim_id)]}")
+    return module.proof
+
+
+def load_all():
+    """Every proof, in claim order."""
+    return [load(claim_id) for claim_id in CLAIM_IDS]
+
+
+def load_file(path):
+    """The ``proof`` defined by a Python file (a user's own proof script).
+
+    Raises:
+        FileNotFoundError: no such file.
+        AttributeError: the file defines no ``proof``.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no proof file {str(path)!r}")
+    spec = importlib.util.spec_from_file_location(f"verify_user_proof_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    proof = getattr(module, "proof", None)
+    if proof is None:
+        raise AttributeError(f"{str(path)!r} defines no `proof` (a verify.proving.Proof)")
+    return proof

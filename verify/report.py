@@ -1,0 +1,266 @@
+"""Reports of proof runs: a transcript for people, JSON, JUnit XML and Markdown for CI.
+
+Every format is a pure function of a list of :class:`~verify.proving.ProofResult`.
+JSON holds everything, and two runs with the same seed give identical JSON
+except for the ``seconds`` fields.
+
+Example:
+    >>> from verify.proving import Claim, Evidence, Proof, Verdict
+    >>> proof = Proof(Claim("X1", "Arithmetic", "2 + 2 = 4", Verdict.PROVED))
+    >>> @proof.step("Evaluate exactly")
+    ... def evaluate(ctx):
+    ...     return Evidence("exact", "2 + 2 == 4", holds=True, figures={"value": 4})
+    >>> results = [proof.run()]
+    >>> print(summary(results))
+    1 claim: 1 as expected, 0 differ
+    >>> import json; json.loads(to_json(results))["claims"][0]["verdict"]
+    'proved'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+__all__ = ["summary", "summary_table", "text", "to_dict", "to_json", "to_junit", "to_markdown"]
+
+_COLOURS = {"green": "\033[32m", "red": "\033[31m", "bold": "\033[1m", "dim": "\033[2m"}
+_RESET = "\033[0m"
+_WIDTH = 88
+
+
+def _paint(text, colour, enabled):
+    return f"{_COLOURS[colour]}{text}{_RESET}" if enabled else text
+
+
+def _value(value):
+    """A figure as JSON: numbers stay numbers, non-finite floats become strings."""
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_value(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _figure_text(value):
+    value = _value(value)
+    if isinstance(value, float):
+        return f"{value:.6g}" if value != 0 else "0"
+    if isinstance(value, list):
+        return "[" + ", ".join(_figure_text(v) for v in value) + "]"
+    return str(value)
+
+
+def summary(results) -> str:
+    """One line: how many claims ran and how many reached the expected verdict."""
+    good = sum(r.as_expected for r in results)
+    noun = "claim" if len(results) == 1 else "claims"
+    return f"{len(results)} {noun}: {good} as expected, {len(results) - good} differ"
+
+
+# --------------------------------------------------------------------- text
+def text(results, colour: bool = False) -> str:
+    """The transcript a student reads: claim, steps with formulas and figures, verdict.
+
+    Args:
+        results: proof results.
+        colour: ANSI colours (the command line turns them on for a terminal only).
+    """
+    out = []
+    for result in results:
+        claim = result.claim
+        rule = "═" * max(4, _WIDTH - len(claim.id) - len(claim.title) - 4)
+        out.append(_paint(f"══ {claim.id} {claim.title} {rule}", "bold", colour))
+        out.append(_wrap(f"Claim: {claim.statement}", ""))
+        out.append(f"Expected verdict: {claim.expected}")
+        for number, step in enumerate(result.steps, 1):
+            out.append("")
+            out.append(
+                _paint(f"Step {number} [{step.role}] {step.title}", "bold", colour)
+                + _paint(f"  ({step.seconds:.2f} s)", "dim", colour)
+            )
+            if step.text:
+                out.append(_wrap(step.text, "  "))
+            for evidence in step.evidence:
+                mark = _paint("✔", "green", colour) if evidence.holds else _paint("✘", "red", colour)
+                label = "COUNTEREXAMPLE " if evidence.refutes and evidence.holds else ""
+                out.append(_wrap(f"{mark} {evidence.kind}: {label}{evidence.statement}", "  "))
+                if evidence.formula:
+                    out.append(textwrap.indent(evidence.formula, "      "))
+                for name, value in evidence.figures.items():
+                    out.append(_wrap(f"{name} = {_figure_text(value)}", "      "))
+            if step.error:
+                out.append(_paint("  ✘ the step raised an exception:", "red", colour))
+                out.append(textwrap.indent(step.error.rstrip(), "    "))
+        verdict = str(result.verdict).upper()
+        if result.as_expected:
+            line = _paint(f"Verdict: {verdict} (as expected)", "green", colour)
+        else:
+            line = _paint(f"Verdict: {verdict} — expected {result.claim.expected}", "red", colour)
+        out.append("")
+        out.append(_paint(line, "bold", colour))
+        out.append(_paint(f"({result.seconds:.2f} s)", "dim", colour))
+        out.append("")
+    if len(results) > 1:
+        out.append(summary_table(results, colour))
+    return "\n".join(out)
+
+
+def summary_table(results, colour: bool = False) -> str:
+    """One line per claim (mark, id, verdict, expected verdict, title), then :func:`summary`."""
+    out = [_paint("Summary", "bold", colour)]
+    for result in results:
+        mark = "✔" if result.as_expected else "✘"
+        mark = _paint(mark, "green" if result.as_expected else "red", colour)
+        out.append(
+            f"  {mark} {result.claim.id:<4} {str(result.verdict):<10} "
+            f"(expected {str(result.claim.expected):<9}) {result.claim.title}"
+        )
+    out.append(summary(results))
+    return "\n".join(out)
+
+
+def _wrap(line, indent):
+    return textwrap.fill(
+        line, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+        break_long_words=False, break_on_hyphens=False,
+    )
+
+
+# --------------------------------------------------------------------- JSON
+def to_dict(results) -> dict:
+    """Everything about a run, as plain data (the JSON report)."""
+    from verify import __version__
+
+    claims = []
+    for result in results:
+        steps = []
+        for step in result.steps:
+            steps.append(
+                {
+                    "title": step.title,
+                    "role": step.role,
+                    "text": step.text,
+                    "passed": step.passed,
+                    "error": step.error,
+                    "seconds": round(step.seconds, 4),
+                    "evidence": [
+                        {
+                            "kind": e.kind,
+                            "statement": e.statement,
+                            "holds": e.holds,
+                            "refutes": e.refutes,
+                            "formula": e.formula,
+                            "latex": e.latex,
+                            "figures": {k: _value(v) for k, v in e.figures.items()},
+                        }
+                        for e in step.evidence
+                    ],
+                }
+            )
+        claims.append(
+            {
+                "id": result.claim.id,
+                "title": result.claim.title,
+                "statement": result.claim.statement,
+                "expected": str(result.claim.expected),
+                "verdict": str(result.verdict),
+                "as_expected": result.as_expected,
+                "seconds": round(result.seconds, 4),
+                "steps": steps,
+            }
+        )
+    good = sum(r.as_expected for r in results)
+    return {
+        "verify_version": __version__,
+        "seed": results[0].seed if results else None,
+        "summary": {"claims": len(results), "as_expected": good, "differ": len(results) - good},
+        "claims": claims,
+    }
+
+
+def to_json(results) -> str:
+    """The JSON report (UTF-8 text, keys in a fixed order)."""
+    return json.dumps(to_dict(results), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+# -------------------------------------------------------------------- JUnit
+def to_junit(results) -> str:
+    """JUnit XML: one test case per claim; a verdict other than the expected one fails.
+
+    The failure's text is the claim's transcript, which CI systems show.
+    """
+    suite = ET.Element(
+        "testsuite",
+        name="verify prove",
+        tests=str(len(results)),
+        failures=str(sum(not r.as_expected for r in results)),
+        errors="0",
+        skipped="0",
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="verify.proofs",
+            name=f"{result.claim.id} {result.claim.title}",
+            time=f"{result.seconds:.3f}",
+        )
+        transcript = text([result])
+        if not result.as_expected:
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=f"verdict {result.verdict}, expected {result.claim.expected}",
+                type="VerdictDiffers",
+            )
+            failure.text = transcript
+        ET.SubElement(case, "system-out").text = transcript
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+# ----------------------------------------------------------------- Markdown
+def to_markdown(results) -> str:
+    """A summary for a CI job page: a table of verdicts, then each claim's evidence.
+
+    Formulas are LaTeX in ``$$ ... $$`` blocks, which GitHub renders.
+    """
+    out = ["## verify prove", "", summary(results), ""]
+    out += ["| claim | verdict | expected | | title |", "|---|---|---|---|---|"]
+    for r in results:
+        mark = "✅" if r.as_expected else "❌"
+        out.append(f"| {r.claim.id} | **{r.verdict}** | {r.claim.expected} | {mark} | {r.claim.title} |")
+    for r in results:
+        out += ["", f"### {r.claim.id} {r.claim.title}: {r.verdict}", "", f"> {r.claim.statement}", ""]
+        for number, step in enumerate(r.steps, 1):
+            out.append(f"{number}. **{step.title}** _({step.role})_")
+            for e in step.evidence:
+                mark = "✅" if e.holds else "❌"
+                label = " **counterexample**" if e.refutes and e.holds else ""
+                out.append(f"   - {mark} {e.kind}{label}: {_md(e.statement)}")
+                if e.latex:
+                    out += ["", f"     $$ {e.latex} $$", ""]
+                figures = "; ".join(f"{k} = {_figure_text(v)}" for k, v in e.figures.items())
+                if figures:
+                    out.append(f"     <sub>{_md(figures)}</sub>")
+            if step.error:
+                out.append(f"   - ❌ raised: `{step.error.strip().splitlines()[-1]}`")
+    return "\n".join(out) + "\n"
+
+
+def _md(text):
+    return str(text).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
