@@ -21,7 +21,10 @@ from __future__ import annotations
 
 def _standardised(xp, loc_p, scale_p, loc_q, scale_q):
     """(d, a, b): location gap and scale ratio in units of scale_q, and b = 1 - a."""
-    return (loc_p - loc_q) / scale_q, scale_p / scale_q, (scale_q - scale_p) / scale_q
+    # One reciprocal, then products: XLA on CPU keeps the whole form in one fused
+    # loop only when no division has several users.
+    inverse = 1 / scale_q
+    return (loc_p - loc_q) * inverse, scale_p * inverse, (scale_q - scale_p) * inverse
 
 
 def kl(xp, loc_p, scale_p, loc_q, scale_q):
