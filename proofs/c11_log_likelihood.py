@@ -1,4 +1,4 @@
-"""C11 -- the likelihood of i.i.d. data is a product that underflows; its log is a sum that does not.
+"""C11 -- the likelihood of i.i.d. data is a product that underflows; its log does not.
 
 Runs the proof that ships in the package, ``verify.proofs.c11_log_likelihood`` (the same one
 ``verify prove C11`` runs), and prints its transcript::

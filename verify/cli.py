@@ -27,8 +27,12 @@ __all__ = ["main", "parse_distribution", "UsageError"]
 
 EXIT_OK, EXIT_DIFFERS, EXIT_USAGE = 0, 1, 2
 
-_QUANTITIES = {"kl": "kl", "entropy": "entropy", "cross-entropy": "cross_entropy",
-               "cross_entropy": "cross_entropy"}
+_QUANTITIES = {
+    "kl": "kl",
+    "entropy": "entropy",
+    "cross-entropy": "cross_entropy",
+    "cross_entropy": "cross_entropy",
+}
 
 
 class UsageError(Exception):
@@ -53,9 +57,8 @@ def family_class(name: str):
     key = name.lower().replace("-", "").replace("_", "")
     key = {"mvn": "multivariatenormal", "gaussian": "normal"}.get(key, key)
     if key not in BY_NAME:
-        raise UsageError(
-            f"unknown family {name!r}; choose from {', '.join(c.__name__ for c in BY_NAME.values())}"
-        )
+        known = ", ".join(c.__name__ for c in BY_NAME.values())
+        raise UsageError(f"unknown family {name!r}; choose from {known}")
     return BY_NAME[key]
 
 
@@ -82,8 +85,9 @@ def parse_distribution(spec: str):
         raise UsageError(f"cannot parse distribution {spec!r}; write e.g. 'Normal(0, 1)'") from None
     call = tree.body
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
-        raise UsageError(f"distribution {spec!r} must look like Family(arguments), "
-                         "e.g. 'Normal(0, 1)'")
+        raise UsageError(
+            f"distribution {spec!r} must look like Family(arguments), e.g. 'Normal(0, 1)'"
+        )
     cls = family_class(call.func.id)
     try:
         args = [ast.literal_eval(a) for a in call.args]
@@ -106,8 +110,8 @@ def _is_numeric(value):
         return False
     if isinstance(value, (int, float)):
         return True
-    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
-        _is_numeric(v) for v in value
+    return (
+        isinstance(value, (list, tuple)) and len(value) > 0 and all(_is_numeric(v) for v in value)
     )
 
 
@@ -148,10 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print a Markdown summary")
     prove.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
     prove.add_argument("--seed", type=int, default=0, help="seed of every random draw (0)")
-    prove.add_argument("--file", action="append", default=[], metavar="PROOF.py",
-                       help="also run the `proof` defined in this file (repeatable)")
-    prove.add_argument("--colour", "--color", choices=("auto", "always", "never"),
-                       default="auto", help="colour the text transcript (auto: on a terminal)")
+    prove.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="PROOF.py",
+        help="also run the `proof` defined in this file (repeatable)",
+    )
+    prove.add_argument(
+        "--colour",
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text transcript (auto: on a terminal)",
+    )
 
     for name, arity in (("kl", 2), ("entropy", 1), ("cross-entropy", 2)):
         p = sub.add_parser(name, help=f"print the derived closed form of {name}")
@@ -164,13 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="compare a closed form with a Monte Carlo estimate")
     check.add_argument("quantity", choices=sorted(set(_QUANTITIES) - {"cross_entropy"}))
-    check.add_argument("distributions", nargs="+", metavar="DISTRIBUTION",
-                       help='e.g. "Normal(0, 1)" "Bernoulli(probs=0.3)"')
-    check.add_argument("--samples", type=_positive_count, default=None,
-                       help="number of samples, e.g. 1e7 (default: the engine's choice)")
+    check.add_argument(
+        "distributions",
+        nargs="+",
+        metavar="DISTRIBUTION",
+        help='e.g. "Normal(0, 1)" "Bernoulli(probs=0.3)"',
+    )
+    check.add_argument(
+        "--samples",
+        type=_positive_count,
+        default=None,
+        help="number of samples, e.g. 1e7 (default: the engine's choice)",
+    )
     check.add_argument("--seed", type=int, default=0)
-    check.add_argument("--alpha", type=_probability, default=1e-6,
-                       help="false-alarm probability of a 'disagree' (1e-6)")
+    check.add_argument(
+        "--alpha",
+        type=_probability,
+        default=1e-6,
+        help="false-alarm probability of a 'disagree' (1e-6)",
+    )
 
     sub.add_parser("list", help="list the families, the closed forms and the claims")
     return parser
@@ -240,9 +266,12 @@ def _closed_form(args, out) -> int:
     elif args.python:
         print(derivation.jax_function.__source__, file=out, end="")
     else:
-        names = " ‖ ".join(c.__name__ for c in classes) if len(classes) == 2 else classes[0].__name__
-        label = {"kl": "KL divergence", "entropy": "Entropy",
-                 "cross_entropy": "Cross-entropy"}[quantity]
+        names = (
+            " ‖ ".join(c.__name__ for c in classes) if len(classes) == 2 else classes[0].__name__
+        )
+        label = {"kl": "KL divergence", "entropy": "Entropy", "cross_entropy": "Cross-entropy"}[
+            quantity
+        ]
         print(f"{label} of {names}, in nats", file=out)
         print(f"derived by SymPy: {derivation.route}", file=out)
         print("arguments: " + ", ".join(str(s) for s in derivation.symbols), file=out)
@@ -250,8 +279,10 @@ def _closed_form(args, out) -> int:
         print(sp.pretty(derivation.expr, use_unicode=True, wrap_line=False), file=out)
         print("", file=out)
         proved = derivation.proves_evaluation_form()
-        print(f"proved equal to the formula verify.{quantity} runs: {'yes' if proved else 'NO'}",
-              file=out)
+        print(
+            f"proved equal to the formula verify.{quantity} runs: {'yes' if proved else 'NO'}",
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -263,12 +294,16 @@ def _check(args, out) -> int:
     quantity = _QUANTITIES[args.quantity]
     arity = 1 if quantity == "entropy" else 2
     if len(args.distributions) != arity:
-        raise UsageError(f"{args.quantity} takes {arity} distribution(s), "
-                         f"got {len(args.distributions)}")
+        raise UsageError(
+            f"{args.quantity} takes {arity} distribution(s), got {len(args.distributions)}"
+        )
     with jax.enable_x64(True):
         dists = [parse_distribution(spec) for spec in args.distributions]
-        function = {"kl": verify.kl, "entropy": verify.entropy,
-                    "cross_entropy": verify.cross_entropy}[quantity]
+        function = {
+            "kl": verify.kl,
+            "entropy": verify.entropy,
+            "cross_entropy": verify.cross_entropy,
+        }[quantity]
         try:
             closed = function(*dists)
         except (ValueError, NotImplementedError, TypeError) as error:
@@ -278,18 +313,26 @@ def _check(args, out) -> int:
         from verify import montecarlo
 
         decision = montecarlo.compare(
-            quantity, closed, *dists, key=jax.random.key(args.seed),
-            num_samples=args.samples, alpha=args.alpha,
+            quantity,
+            closed,
+            *dists,
+            key=jax.random.key(args.seed),
+            num_samples=args.samples,
+            alpha=args.alpha,
         )
     names = " ‖ ".join(repr(d) for d in dists)
     estimate = decision.estimate
     low, high = (float(v) for v in decision.interval)
     print(f"{args.quantity}({names})", file=out)
     print(f"  closed form : {float(closed):.12g} nats", file=out)
-    print(f"  estimate    : {float(estimate.value):.12g} ± {float(estimate.stderr):.3g} "
-          f"(standard error, {int(estimate.num_samples)} samples)", file=out)
-    print(f"  interval    : [{low:.12g}, {high:.12g}] (false-alarm rate {decision.alpha:g})",
-          file=out)
+    print(
+        f"  estimate    : {float(estimate.value):.12g} ± {float(estimate.stderr):.3g} "
+        f"(standard error, {int(estimate.num_samples)} samples)",
+        file=out,
+    )
+    print(
+        f"  interval    : [{low:.12g}, {high:.12g}] (false-alarm rate {decision.alpha:g})", file=out
+    )
     if getattr(decision, "detectable", None) is not None:
         print(f"  detectable  : errors larger than {float(decision.detectable):.3g}", file=out)
     print(f"  decision    : {decision.verdict}", file=out)
@@ -317,8 +360,14 @@ def _list(args, out) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"prove": _prove, "kl": _closed_form, "entropy": _closed_form,
-             "cross-entropy": _closed_form, "check": _check, "list": _list}
+_COMMANDS = {
+    "prove": _prove,
+    "kl": _closed_form,
+    "entropy": _closed_form,
+    "cross-entropy": _closed_form,
+    "check": _check,
+    "list": _list,
+}
 
 
 def main(argv=None) -> int:

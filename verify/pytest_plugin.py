@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-__all__ = ["ProofItem", "pytest_addoption", "pytest_collection_modifyitems"]
+__all__ = ["ProofGroup", "ProofItem", "pytest_addoption", "pytest_collection_modifyitems"]
 
 
 def pytest_addoption(parser):
@@ -30,17 +30,30 @@ def pytest_addoption(parser):
         help="run verify's proofs as test items: all, or a comma-separated list of claim "
         "ids and proof files",
     )
-    group.addoption("--verify-seed", type=int, default=0, metavar="N",
-                    help="seed of the proofs' random draws (default 0)")
+    group.addoption(
+        "--verify-seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the proofs' random draws (default 0)",
+    )
 
 
-class ProofFailed(Exception):
+class VerdictDiffersError(Exception):
     """The proof did not reach its expected verdict."""
 
     def __init__(self, result):
-        super().__init__(f"{result.claim.id}: verdict {result.verdict}, "
-                         f"expected {result.claim.expected}")
+        super().__init__(
+            f"{result.claim.id}: verdict {result.verdict}, expected {result.claim.expected}"
+        )
         self.result = result
+
+
+class ProofGroup(pytest.Collector):
+    """The parent of the proof items, so their ids read ``verify-proofs::C5``."""
+
+    def collect(self):
+        return []
 
 
 class ProofItem(pytest.Item):
@@ -54,10 +67,10 @@ class ProofItem(pytest.Item):
     def runtest(self):
         result = self.proof.run(seed=self.seed)
         if not result.as_expected:
-            raise ProofFailed(result)
+            raise VerdictDiffersError(result)
 
     def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, ProofFailed):
+        if isinstance(excinfo.value, VerdictDiffersError):
             from verify import report
 
             return report.text([excinfo.value.result])
@@ -94,8 +107,6 @@ def pytest_collection_modifyitems(session, config, items):
     if spec is None:
         return
     seed = config.getoption("verify_seed")
+    group = ProofGroup.from_parent(session, name="verify-proofs", nodeid="verify-proofs")
     for proof in _selected_proofs(spec):
-        items.append(
-            ProofItem.from_parent(session, name=f"verify-proofs::{proof.claim.id}",
-                                  proof=proof, seed=seed)
-        )
+        items.append(ProofItem.from_parent(group, name=proof.claim.id, proof=proof, seed=seed))

@@ -92,7 +92,9 @@ def text(results, colour: bool = False) -> str:
             if step.text:
                 out.append(_wrap(step.text, "  "))
             for evidence in step.evidence:
-                mark = _paint("✔", "green", colour) if evidence.holds else _paint("✘", "red", colour)
+                mark = (
+                    _paint("✔", "green", colour) if evidence.holds else _paint("✘", "red", colour)
+                )
                 label = "COUNTEREXAMPLE " if evidence.refutes and evidence.holds else ""
                 out.append(_wrap(f"{mark} {evidence.kind}: {label}{evidence.statement}", "  "))
                 if evidence.formula:
@@ -132,8 +134,12 @@ def summary_table(results, colour: bool = False) -> str:
 
 def _wrap(line, indent):
     return textwrap.fill(
-        line, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
-        break_long_words=False, break_on_hyphens=False,
+        line,
+        _WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 
@@ -243,9 +249,17 @@ def to_markdown(results) -> str:
     out += ["| claim | verdict | expected | | title |", "|---|---|---|---|---|"]
     for r in results:
         mark = "✅" if r.as_expected else "❌"
-        out.append(f"| {r.claim.id} | **{r.verdict}** | {r.claim.expected} | {mark} | {r.claim.title} |")
+        out.append(
+            f"| {r.claim.id} | **{r.verdict}** | {r.claim.expected} | {mark} | {r.claim.title} |"
+        )
     for r in results:
-        out += ["", f"### {r.claim.id} {r.claim.title}: {r.verdict}", "", f"> {r.claim.statement}", ""]
+        out += [
+            "",
+            f"### {r.claim.id} {r.claim.title}: {r.verdict}",
+            "",
+            f"> {r.claim.statement}",
+            "",
+        ]
         for number, step in enumerate(r.steps, 1):
             out.append(f"{number}. **{step.title}** _({step.role})_")
             for e in step.evidence:

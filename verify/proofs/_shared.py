@@ -72,16 +72,20 @@ def adversarial_pairs(family, rng: np.random.Generator):
     if family is verify.Normal:
         loc, scale = base
         near = (loc, scale), (loc + eps * scale, scale * (1 + eps))
-        wide = (np.array([0.0, 0.0, 1e3]), np.array([1e-3, 1e3, 1.0])), (
-            np.array([1.0, -1.0, -1e3]),
-            np.array([1e3, 1e-3, 1.0]),
+        wide = (
+            (np.array([0.0, 0.0, 1e3]), np.array([1e-3, 1e3, 1.0])),
+            (
+                np.array([1.0, -1.0, -1e3]),
+                np.array([1e3, 1e-3, 1.0]),
+            ),
         )
         return _concat(near, wide)
     if family is verify.Bernoulli:
         (probs,) = base
         near = (probs,), (probs * (1 + eps),)
-        edges = (np.array([1e-12, 1 - 1e-12, 0.5, 1e-300, 0.999999]),), (
-            np.array([1e-12 * 2, 1 - 2e-12, 0.5 + 1e-15, 1e-290, 1e-6]),
+        edges = (
+            (np.array([1e-12, 1 - 1e-12, 0.5, 1e-300, 0.999999]),),
+            (np.array([1e-12 * 2, 1 - 2e-12, 0.5 + 1e-15, 1e-290, 1e-6]),),
         )
         return _concat(near, edges)
     if family is verify.Categorical:

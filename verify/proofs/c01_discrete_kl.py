@@ -11,7 +11,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Proof, Verdict, checks
 from verify.symbolic import xlogy
 
 proof = Proof(
@@ -90,14 +90,30 @@ def conventions(ctx):
         )
     ]
     cases = [
-        ("Bernoulli(0) ‖ Bernoulli(0.3)", verify.Bernoulli(probs=0.0), verify.Bernoulli(probs=0.3),
-         -np.log(0.7)),
-        ("Bernoulli(0.5) ‖ Bernoulli(0)", verify.Bernoulli(probs=0.5), verify.Bernoulli(probs=0.0),
-         np.inf),
-        ("Categorical(½,½,0) ‖ (¼,¼,½)", verify.Categorical(probs=jnp.array([0.5, 0.5, 0.0])),
-         verify.Categorical(probs=jnp.array([0.25, 0.25, 0.5])), np.log(2.0)),
-        ("Categorical(½,¼,¼) ‖ (½,½,0)", verify.Categorical(probs=jnp.array([0.5, 0.25, 0.25])),
-         verify.Categorical(probs=jnp.array([0.5, 0.5, 0.0])), np.inf),
+        (
+            "Bernoulli(0) ‖ Bernoulli(0.3)",
+            verify.Bernoulli(probs=0.0),
+            verify.Bernoulli(probs=0.3),
+            -np.log(0.7),
+        ),
+        (
+            "Bernoulli(0.5) ‖ Bernoulli(0)",
+            verify.Bernoulli(probs=0.5),
+            verify.Bernoulli(probs=0.0),
+            np.inf,
+        ),
+        (
+            "Categorical(½,½,0) ‖ (¼,¼,½)",
+            verify.Categorical(probs=jnp.array([0.5, 0.5, 0.0])),
+            verify.Categorical(probs=jnp.array([0.25, 0.25, 0.5])),
+            np.log(2.0),
+        ),
+        (
+            "Categorical(½,¼,¼) ‖ (½,½,0)",
+            verify.Categorical(probs=jnp.array([0.5, 0.25, 0.25])),
+            verify.Categorical(probs=jnp.array([0.5, 0.5, 0.0])),
+            np.inf,
+        ),
     ]
     values = [float(verify.kl(a, b)) for _, a, b, _ in cases]
     expected = [e for *_, e in cases]
@@ -113,8 +129,9 @@ def conventions(ctx):
     return evidence
 
 
-@proof.step("float64 values match the exact sum at random and adversarial parameters",
-            role="cross-check")
+@proof.step(
+    "float64 values match the exact sum at random and adversarial parameters", role="cross-check"
+)
 def float64_against_exact(ctx):
     """The float64 verify.kl is compared with the defining sum evaluated in
     mpmath at 350 digits, at random parameters and at adversarial ones (P ≈ Q,
@@ -157,8 +174,7 @@ def float64_against_exact(ctx):
     return evidence
 
 
-@proof.step("Monte Carlo: E_P[log P(X) − log Q(X)] agrees with the closed form",
-            role="cross-check")
+@proof.step("Monte Carlo: E_P[log P(X) − log Q(X)] agrees with the closed form", role="cross-check")
 def monte_carlo(ctx):
     """Samples from P estimate the expectation that defines the divergence,
     independently of any algebra; the decision has a stated false-alarm rate."""
@@ -166,8 +182,7 @@ def monte_carlo(ctx):
 
     p = verify.Categorical(probs=jnp.array([0.6, 0.3, 0.1]))
     q = verify.Categorical(probs=jnp.array([0.2, 0.5, 0.3]))
-    decision = montecarlo.compare("kl", verify.kl(p, q), p, q, key=ctx.key("mc"),
-                                  num_samples=10**6)
+    decision = montecarlo.compare("kl", verify.kl(p, q), p, q, key=ctx.key("mc"), num_samples=10**6)
     return checks.montecarlo_decision(
         "Categorical(0.6, 0.3, 0.1) ‖ (0.2, 0.5, 0.3): sampling agrees", decision
     )

@@ -63,7 +63,8 @@ def univariate(ctx):
     return [
         checks.symbolic_fact(
             "SymPy evaluates the defining integral (of the family's own density) in closed form",
-            not derivation.expr.has(sp.Integral) and not integral.free_symbols - {*p.params, *q.params},
+            not derivation.expr.has(sp.Integral)
+            and not integral.free_symbols - {*p.params, *q.params},
             shown,
             names,
         ),
@@ -127,8 +128,9 @@ def multivariate(ctx):
     ]
 
 
-@proof.step("Monte Carlo: E_P[log p(X) − log q(X)] agrees with the closed forms",
-            role="cross-check")
+@proof.step(
+    "Monte Carlo: E_P[log p(X) − log q(X)] agrees with the closed forms", role="cross-check"
+)
 def monte_carlo(ctx):
     """Sampling estimates the defining expectation without any algebra. A planted
     error (the Normal closed form with its log-ratio of scales counted twice) must
@@ -152,8 +154,9 @@ def monte_carlo(ctx):
     evidence = []
     for name, value, a, b, expect in cases:
         decision = montecarlo.compare("kl", value, a, b, key=ctx.key(name), num_samples=10**6)
-        evidence.append(checks.montecarlo_decision(f"{name}: sampling must {expect}", decision,
-                                                   expect=expect))
+        evidence.append(
+            checks.montecarlo_decision(f"{name}: sampling must {expect}", decision, expect=expect)
+        )
     return evidence
 
 

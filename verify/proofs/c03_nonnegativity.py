@@ -43,8 +43,10 @@ def decomposition(family):
     terms = []
     if family is verify.Normal:
         (loc_p, scale_p), (loc_q, scale_q) = p.params, q.params
-        terms = [("square", sp.S.Half, (loc_p - loc_q) / scale_q),
-                 ("phi", sp.S.Half, scale_p**2 / scale_q**2)]
+        terms = [
+            ("square", sp.S.Half, (loc_p - loc_q) / scale_q),
+            ("phi", sp.S.Half, scale_p**2 / scale_q**2),
+        ]
     elif family is verify.Bernoulli:
         (a,), (b,) = p.params, q.params
         terms = [("phi", a, b / a), ("phi", 1 - a, (1 - b) / (1 - a))]
@@ -59,9 +61,7 @@ def decomposition(family):
         terms = [("phi", sp.S.Half, ratio[i, i] ** 2) for i in range(d)]
         terms += [("square", sp.S.Half, ratio[i, j]) for i in range(d) for j in range(i)]
         terms += [("square", sp.S.Half, offset[i]) for i in range(d)]
-    expression = sp.Add(
-        *(w * (phi(arg) if kind == "phi" else arg**2) for kind, w, arg in terms)
-    )
+    expression = sp.Add(*(w * (phi(arg) if kind == "phi" else arg**2) for kind, w, arg in terms))
     return derivation, expression, terms
 
 
@@ -99,9 +99,11 @@ def decompositions(ctx):
         derivation, expression, terms = decomposition(family)
         p, q = derivation.families
         weights_positive = all(_positive_weight(w) for _, w, _ in terms)
-        shown = expression if family in (verify.Normal, verify.Bernoulli) else sp.Symbol(
-            " + ".join(
-                ("w·φ(·)" if kind == "phi" else "½(·)²") for kind, _, _ in terms
+        shown = (
+            expression
+            if family in (verify.Normal, verify.Bernoulli)
+            else sp.Symbol(
+                " + ".join(("w·φ(·)" if kind == "phi" else "½(·)²") for kind, _, _ in terms)
             )
         )
         evidence.append(
@@ -173,8 +175,10 @@ def zero_at_equality(ctx):
     return evidence
 
 
-@proof.step("Search for a negative value: random and adversarial pairs, re-checked exactly",
-            role="cross-check")
+@proof.step(
+    "Search for a negative value: random and adversarial pairs, re-checked exactly",
+    role="cross-check",
+)
 def search_for_negatives(ctx):
     """100 000 random pairs per family and adversarial pairs (P ≈ Q, extreme
     probabilities and scales) are evaluated in float64. Every negative float64
@@ -193,11 +197,15 @@ def search_for_negatives(ctx):
         values = np.asarray(verify.kl(_shared.make(family, p), _shared.make(family, q)))
         candidates = np.flatnonzero(values < 0)
         derivation = _shared.derive("kl", family, family)
-        exact = _shared.exact_values(
-            derivation,
-            tuple(x[candidates] for x in p),
-            tuple(x[candidates] for x in q),
-        ) if candidates.size else np.empty(0)
+        exact = (
+            _shared.exact_values(
+                derivation,
+                tuple(x[candidates] for x in p),
+                tuple(x[candidates] for x in q),
+            )
+            if candidates.size
+            else np.empty(0)
+        )
         confirmed = candidates[exact < 0]
         figures = {
             "pairs": int(values.size),
@@ -210,14 +218,23 @@ def search_for_negatives(ctx):
             figures["P"] = [np.asarray(x[i]).tolist() for x in p]
             figures["Q"] = [np.asarray(x[i]).tolist() for x in q]
             evidence.append(
-                Evidence("counterexample", f"{family.__name__}: a pair with D(P‖Q) < 0",
-                         holds=True, refutes=True, figures=figures)
+                Evidence(
+                    "counterexample",
+                    f"{family.__name__}: a pair with D(P‖Q) < 0",
+                    holds=True,
+                    refutes=True,
+                    figures=figures,
+                )
             )
         else:
             evidence.append(
-                Evidence("numeric", f"{family.__name__}: no pair with D(P‖Q) < 0 among "
-                         f"{values.size}, every negative float64 value re-checked exactly",
-                         holds=True, figures=figures)
+                Evidence(
+                    "numeric",
+                    f"{family.__name__}: no pair with D(P‖Q) < 0 among "
+                    f"{values.size}, every negative float64 value re-checked exactly",
+                    holds=True,
+                    figures=figures,
+                )
             )
     return evidence
 

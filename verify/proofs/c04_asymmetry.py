@@ -58,8 +58,9 @@ def counterexamples(ctx):
                 last = fam.symbols()[-1]
                 values[last] = 1 - sum(values[s] for s in fam.symbols()[:-1])
         if family is verify.Bernoulli:
-            values = {s: min(max(v, sp.Rational(1, 100)), sp.Rational(99, 100))
-                      for s, v in values.items()}
+            values = {
+                s: min(max(v, sp.Rational(1, 100)), sp.Rational(99, 100)) for s, v in values.items()
+            }
         exact = difference.subs(values).evalf(50)
         shown = sp.Eq(sp.Symbol("D(P‖Q) − D(Q‖P)"), exact.evalf(12), evaluate=False)
         evidence.append(
@@ -103,8 +104,13 @@ def symmetric_cases(ctx):
     cases.append(("Bernoulli(p) vs Bernoulli(1 − p)", d, [1 - d.families[0].params[0]]))
     d = _shared.derive("kl", verify.Categorical, verify.Categorical)
     (probs_p,) = d.families[0].params
-    cases.append(("Categorical vs itself with classes 0 and 1 swapped", d,
-                  [probs_p[1], probs_p[0], *list(probs_p)[2:]]))
+    cases.append(
+        (
+            "Categorical vs itself with classes 0 and 1 swapped",
+            d,
+            [probs_p[1], probs_p[0], *list(probs_p)[2:]],
+        )
+    )
     evidence = []
     for name, derivation, q_values in cases:
         subs = _q_symbols_equal_to(derivation, q_values)
@@ -125,8 +131,7 @@ def symmetric_cases(ctx):
     return evidence
 
 
-@proof.step("float64: random pairs are asymmetric, the special cases symmetric",
-            role="cross-check")
+@proof.step("float64: random pairs are asymmetric, the special cases symmetric", role="cross-check")
 def numeric(ctx):
     """Over 10 000 random pairs per family, the share with |D(P‖Q) − D(Q‖P)| >
     1e-9; and at random instances of the special cases, the two directions agree
@@ -143,8 +148,11 @@ def numeric(ctx):
                 "numeric",
                 f"{family.__name__}: random pairs are asymmetric",
                 holds=share > 0.99,
-                figures={"pairs": gap.size, "share with |difference| > 1e-9": share,
-                         "median |difference|": float(np.median(gap))},
+                figures={
+                    "pairs": gap.size,
+                    "share with |difference| > 1e-9": share,
+                    "median |difference|": float(np.median(gap)),
+                },
             )
         )
     rng = ctx.rng("special")
@@ -156,8 +164,13 @@ def numeric(ctx):
     forward = np.concatenate([np.asarray(verify.kl(p, q)), np.asarray(verify.kl(a, b))])
     backward = np.concatenate([np.asarray(verify.kl(q, p)), np.asarray(verify.kl(b, a))])
     evidence.append(
-        checks.close("equal-variance normals and Bernoulli(p) vs (1 − p): symmetric in float64",
-                     forward, backward, rtol=1e-13, atol=1e-15)
+        checks.close(
+            "equal-variance normals and Bernoulli(p) vs (1 − p): symmetric in float64",
+            forward,
+            backward,
+            rtol=1e-13,
+            atol=1e-15,
+        )
     )
     return evidence
 

@@ -36,8 +36,15 @@ def search_triangle(family, rng, divergence):
     D(P‖R) − D(P‖Q) − D(Q‖R) of each (positive = triangle inequality broken) and
     D(P‖R)."""
     triple = [_shared.random_params(family, rng, SEARCH_SIZE) for _ in range(3)]
-    triple = [tuple(np.clip(np.round(x, 2), 0.01, None) if i or family is verify.Bernoulli
-                    else np.round(x, 2) for i, x in enumerate(params)) for params in triple]
+    triple = [
+        tuple(
+            np.clip(np.round(x, 2), 0.01, None)
+            if i or family is verify.Bernoulli
+            else np.round(x, 2)
+            for i, x in enumerate(params)
+        )
+        for params in triple
+    ]
     if family is verify.Bernoulli:
         triple = [(np.clip(params[0], 0.01, 0.99),) for params in triple]
     p, q, r = (_shared.make(family, params) for params in triple)
@@ -90,6 +97,10 @@ def triangle_counterexample(ctx):
                 refutes=True,
                 formula=checks.pretty(shown),
                 figures={
+                    **{
+                        name: [float(np.asarray(x).ravel()[0]) for x in row]
+                        for name, row in zip("PQR", rows)
+                    },
                     "triples searched": SEARCH_SIZE,
                     "share violating": float((violation > 0).mean()),
                     "D(P‖R)": d_pr,
@@ -132,8 +143,7 @@ def squared_distance(ctx):
     )
 
 
-@proof.step("Symmetrising does not help: Jeffreys' D(P‖Q) + D(Q‖P) also fails",
-            role="cross-check")
+@proof.step("Symmetrising does not help: Jeffreys' D(P‖Q) + D(Q‖P) also fails", role="cross-check")
 def jeffreys(ctx):
     """The symmetrised divergence J(P, Q) = D(P‖Q) + D(Q‖P) is symmetric, yet the
     same search finds triples that break the triangle inequality for it too."""
@@ -144,8 +154,11 @@ def jeffreys(ctx):
         "numeric",
         "Bernoulli triple breaking the triangle inequality for Jeffreys' divergence",
         holds=bool(violation[best] > 0),
-        figures={"P, Q, R probs": probs, "violation": float(violation[best]),
-                 "share violating": float((violation > 0).mean())},
+        figures={
+            "P, Q, R probs": probs,
+            "violation": float(violation[best]),
+            "share violating": float((violation > 0).mean()),
+        },
     )
 
 

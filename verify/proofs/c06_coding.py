@@ -105,17 +105,18 @@ def ideal_lengths(ctx):
     difference is the derived D(P‖Q) divided by ln 2, for a categorical family."""
     derivation = _shared.derive("kl", verify.Categorical, verify.Categorical)
     p, q = derivation.families
-    cost_q = sp.Add(*(sp.exp(p.log_density(x)) * -sp.log(sp.exp(q.log_density(x)), 2)
-                      for x in p.support))
-    cost_p = sp.Add(*(sp.exp(p.log_density(x)) * -sp.log(sp.exp(p.log_density(x)), 2)
-                      for x in p.support))
+    cost_q = sp.Add(
+        *(sp.exp(p.log_density(x)) * -sp.log(sp.exp(q.log_density(x)), 2) for x in p.support)
+    )
+    cost_p = sp.Add(
+        *(sp.exp(p.log_density(x)) * -sp.log(sp.exp(p.log_density(x)), 2) for x in p.support)
+    )
     return checks.identity(
         "E_P[−log₂Q(X)] − E_P[−log₂P(X)] = D(P‖Q)/ln 2",
         cost_q - cost_p,
         derivation.expr / sp.log(2),
         relations=p.assumptions + q.assumptions,
-        display=sp.Eq(sp.Symbol("E_P[−log₂Q] − H₂(P)"), sp.Symbol("D(P‖Q) / ln 2"),
-                      evaluate=False),
+        display=sp.Eq(sp.Symbol("E_P[−log₂Q] − H₂(P)"), sp.Symbol("D(P‖Q) / ln 2"), evaluate=False),
     )
 
 
@@ -149,8 +150,9 @@ def _pairs(rng):
     ]
 
 
-@proof.step("Build the codes, encode samples from P, measure the bits per symbol",
-            role="cross-check")
+@proof.step(
+    "Build the codes, encode samples from P, measure the bits per symbol", role="cross-check"
+)
 def build_and_measure(ctx):
     """For each (P, Q): build the Shannon code of Q, check Kraft's inequality in
     exact rational arithmetic and that the code is prefix-free, encode 20 000
@@ -168,8 +170,9 @@ def build_and_measure(ctx):
         decoded = code.decode(stream)
         h, d = bits(p, q)
         with mpmath.workdps(50):
-            expected_length = mpmath.fsum(mpmath.mpf(float(a)) * n_bits
-                                          for a, n_bits in zip(p, code.lengths))
+            expected_length = mpmath.fsum(
+                mpmath.mpf(float(a)) * n_bits for a, n_bits in zip(p, code.lengths)
+            )
             excess = expected_length - h - d
             # the lower bound is attained for dyadic Q: allow the 50-digit rounding
             in_bounds = -1e-40 <= excess < 1
@@ -177,7 +180,10 @@ def build_and_measure(ctx):
         measured = len(stream) / n
         z = (measured - float(expected_length)) / max(lengths.std(ddof=1) / np.sqrt(n), 1e-300)
         holds = (
-            kraft <= 1 and code.is_prefix_free() and decoded == sample.tolist() and in_bounds
+            kraft <= 1
+            and code.is_prefix_free()
+            and decoded == sample.tolist()
+            and in_bounds
             and abs(z) < 4.89
         )
         evidence.append(
@@ -196,8 +202,11 @@ def build_and_measure(ctx):
                     "L − (H + D)": float(excess),
                     "measured bits/symbol": measured,
                     "z": float(z),
-                    "D in bits from verify.kl": float(verify.kl(
-                        verify.Categorical(probs=p), verify.Categorical(probs=q), base="bits")),
+                    "D in bits from verify.kl": float(
+                        verify.kl(
+                            verify.Categorical(probs=p), verify.Categorical(probs=q), base="bits"
+                        )
+                    ),
                 },
             )
         )

@@ -23,9 +23,7 @@ proof = Proof(
     Claim(
         id="C7",
         title="Entropy and its units",
-        statement=(
-            "H(X) = −Σᵢ P(xᵢ) log_b P(xᵢ); b = 2 gives bits, b = e nats, b = 10 hartleys."
-        ),
+        statement=("H(X) = −Σᵢ P(xᵢ) log_b P(xᵢ); b = 2 gives bits, b = e nats, b = 10 hartleys."),
         expected=Verdict.PROVED,
     )
 )
@@ -90,8 +88,7 @@ def unit_names(ctx):
     )
 
 
-@proof.step("Every function that takes a base obeys the conversion in float64",
-            role="cross-check")
+@proof.step("Every function that takes a base obeys the conversion in float64", role="cross-check")
 def every_function(ctx):
     """Each public function and method with a base= argument (found by inspecting
     the package) is evaluated for every family at random parameters in 8 bases;

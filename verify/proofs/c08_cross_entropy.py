@@ -47,7 +47,8 @@ def definition(ctx):
                 derivation.expr,
                 relations=p.assumptions + q.assumptions,
                 display=sp.Eq(sp.Symbol("H(P, Q)"), derivation.expr, evaluate=False)
-                if family in (verify.Normal, verify.Bernoulli) else None,
+                if family in (verify.Normal, verify.Bernoulli)
+                else None,
                 names={**p.latex_names, **q.latex_names},
             )
         )
@@ -100,8 +101,9 @@ def larger_otherwise(ctx):
     return evidence
 
 
-@proof.step("float64 and Monte Carlo: H(P, Q) > H(P) at random pairs, = at Q = P",
-            role="cross-check")
+@proof.step(
+    "float64 and Monte Carlo: H(P, Q) > H(P) at random pairs, = at Q = P", role="cross-check"
+)
 def numeric(ctx):
     """10 000 random pairs per family: every H(P, Q) − H(P) is positive; at Q = P
     the two agree to rounding. Sampling estimates −E_P[log q(X)] for a normal pair."""
@@ -132,8 +134,11 @@ def numeric(ctx):
     decision = montecarlo.compare(
         "cross_entropy", verify.cross_entropy(p, q), p, q, key=ctx.key("mc"), num_samples=10**6
     )
-    evidence.append(checks.montecarlo_decision(
-        "Normal(0, 1), Normal(0.5, 1.5): sampling agrees with H(P, Q)", decision))
+    evidence.append(
+        checks.montecarlo_decision(
+            "Normal(0, 1), Normal(0.5, 1.5): sampling agrees with H(P, Q)", decision
+        )
+    )
     return evidence
 
 

@@ -74,8 +74,10 @@ def numeric(ctx):
         0.0,
         atol=1e-13,
         report_errors=False,
-        figures={"max |D − (H(P,Q) − H(P))|": float(np.abs(actual - expected).max()),
-                 "max relative to the terms": float((np.abs(actual - expected) / scale).max())},
+        figures={
+            "max |D − (H(P,Q) − H(P))|": float(np.abs(actual - expected).max()),
+            "max relative to the terms": float((np.abs(actual - expected) / scale).max()),
+        },
     )
 
 

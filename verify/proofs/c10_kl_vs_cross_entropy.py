@@ -5,6 +5,8 @@ Run it: ``python -m verify.proofs.c10_kl_vs_cross_entropy`` or ``verify prove C1
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,6 +26,7 @@ proof = Proof(
     )
 )
 
+
 def normal_model(theta):
     """Q_θ = Normal(θ₀, exp θ₁)."""
     return verify.Normal(theta[..., 0], jnp.exp(theta[..., 1]))
@@ -38,10 +41,16 @@ def models():
     """name -> (P, θ ↦ Q_θ, size of θ); built when called, so in the caller's precision."""
     return {
         "Normal": (verify.Normal(0.7, 1.8), normal_model, 2),
-        "Categorical": (
-            verify.Categorical(probs=jnp.array([0.5, 0.3, 0.2])), categorical_model, 3
-        ),
+        "Categorical": (verify.Categorical(probs=jnp.array([0.5, 0.3, 0.2])), categorical_model, 3),
     }
+
+
+def objectives(p, model):
+    """θ ↦ D(P‖Q_θ) and θ ↦ H(P, Q_θ)."""
+    return (
+        lambda theta: verify.kl(p, model(theta)),
+        lambda theta: verify.cross_entropy(p, model(theta)),
+    )
 
 
 def _symbolic_model(family, q):
@@ -74,9 +83,8 @@ def symbolic_gradients(ctx):
         evidence.append(
             checks.symbolic_fact(
                 f"{family.__name__}: D(P‖Q_θ) − H(P, Q_θ) involves no θ",
-                not (difference.free_symbols & set(theta)) or all(
-                    _is_zero(sp.diff(difference, t), p) for t in theta
-                ),
+                not (difference.free_symbols & set(theta))
+                or all(_is_zero(sp.diff(difference, t), p) for t in theta),
                 sp.Eq(sp.Symbol("D(P‖Q_θ) − H(P, Q_θ)"), sp.simplify(difference), evaluate=False),
             )
         )
@@ -87,8 +95,10 @@ def symbolic_gradients(ctx):
                     sp.diff(d_kl, t),
                     sp.diff(d_ce, t),
                     relations=p.assumptions,
-                    display=sp.Eq(sp.Symbol(f"∂D/∂{t}"), sp.simplify(sp.diff(d_ce, t)),
-                                  evaluate=False) if family is verify.Normal
+                    display=sp.Eq(
+                        sp.Symbol(f"∂D/∂{t}"), sp.simplify(sp.diff(d_ce, t)), evaluate=False
+                    )
+                    if family is verify.Normal
                     else sp.Eq(sp.Symbol(f"∂D/∂{t}"), sp.Symbol(f"∂H(P, Q)/∂{t}")),
                 )
             )
@@ -101,8 +111,9 @@ def _is_zero(expr, family):
     return is_identically_zero(expr, family.assumptions)
 
 
-@proof.step("JAX autodiff: the gradients coincide at random θ, and match SymPy's",
-            role="cross-check")
+@proof.step(
+    "JAX autodiff: the gradients coincide at random θ, and match SymPy's", role="cross-check"
+)
 def autodiff(ctx):
     """jax.grad of θ ↦ verify.kl(P, Q_θ) and of θ ↦ verify.cross_entropy(P, Q_θ)
     at 200 random θ (vmap); both are also compared with SymPy's derivative of the
@@ -111,8 +122,9 @@ def autodiff(ctx):
     for name, (p, model, size) in models().items():
         family = type(p)
         theta = jnp.asarray(ctx.rng(name).normal(0.0, 1.0, (200, size)))
-        grad_kl = jax.jit(jax.vmap(jax.grad(lambda t: verify.kl(p, model(t)))))(theta)
-        grad_ce = jax.jit(jax.vmap(jax.grad(lambda t: verify.cross_entropy(p, model(t)))))(theta)
+        divergence, cross_entropy = objectives(p, model)
+        grad_kl = jax.jit(jax.vmap(jax.grad(divergence)))(theta)
+        grad_ce = jax.jit(jax.vmap(jax.grad(cross_entropy)))(theta)
         cross = _shared.derive("cross_entropy", family, family)
         p_sym, q_sym = cross.families
         symbols, sub = _symbolic_model(family, q_sym)
@@ -122,10 +134,24 @@ def autodiff(ctx):
             for t in symbols
         ]
         grad_sympy = jnp.stack([f(*theta.T) * jnp.ones(len(theta)) for f in compiled], axis=-1)
-        evidence.append(checks.close(f"{name}: jax.grad of D equals jax.grad of H(P, Q)",
-                                     grad_kl, grad_ce, rtol=1e-12, atol=1e-13))
-        evidence.append(checks.close(f"{name}: and equals SymPy's derivative",
-                                     grad_kl, grad_sympy, rtol=1e-12, atol=1e-13))
+        evidence.append(
+            checks.close(
+                f"{name}: jax.grad of D equals jax.grad of H(P, Q)",
+                grad_kl,
+                grad_ce,
+                rtol=1e-12,
+                atol=1e-13,
+            )
+        )
+        evidence.append(
+            checks.close(
+                f"{name}: and equals SymPy's derivative",
+                grad_kl,
+                grad_sympy,
+                rtol=1e-12,
+                atol=1e-13,
+            )
+        )
     return evidence
 
 
@@ -140,8 +166,9 @@ def descend(objective, theta, steps=400, learning_rate=0.2):
     return jnp.concatenate([theta[None], path])
 
 
-@proof.step("Gradient descent on D and on H(P, Q) follows the same path to the same θ",
-            role="cross-check")
+@proof.step(
+    "Gradient descent on D and on H(P, Q) follows the same path to the same θ", role="cross-check"
+)
 def gradient_descent(ctx):
     """From the same random start, 400 steps of gradient descent (rate 0.2) on each
     objective. The two trajectories coincide to rounding and end at the minimiser
@@ -149,8 +176,9 @@ def gradient_descent(ctx):
     evidence = []
     for name, (p, model, size) in models().items():
         start = jnp.asarray(ctx.rng(name).normal(0.0, 1.0, size))
-        path_kl = jax.jit(lambda t: descend(lambda s: verify.kl(p, model(s)), t))(start)
-        path_ce = jax.jit(lambda t: descend(lambda s: verify.cross_entropy(p, model(s)), t))(start)
+        divergence, cross_entropy = objectives(p, model)
+        path_kl = jax.jit(functools.partial(descend, divergence))(start)
+        path_ce = jax.jit(functools.partial(descend, cross_entropy))(start)
         final = model(path_kl[-1])
         target = np.concatenate([np.ravel(x) for x in p.canonical()])
         reached = np.concatenate([np.ravel(x) for x in final.canonical()])

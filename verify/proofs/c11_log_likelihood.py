@@ -1,4 +1,4 @@
-"""C11 -- the likelihood of i.i.d. data is a product that underflows; its log is a sum that does not.
+"""C11 -- the likelihood of i.i.d. data is a product that underflows; its log does not.
 
 Run it: ``python -m verify.proofs.c11_log_likelihood`` or ``verify prove C11``.
 """
@@ -52,7 +52,8 @@ def _exact_log_likelihood_normal(xs, mean, sd):
     with mpmath.workdps(50):
         mean, sd = mpmath.mpf(mean), mpmath.mpf(sd)
         densities = [
-            mpmath.exp(-((mpmath.mpf(float(x)) - mean) / sd) ** 2 / 2) / (sd * mpmath.sqrt(2 * mpmath.pi))
+            mpmath.exp(-(((mpmath.mpf(float(x)) - mean) / sd) ** 2) / 2)
+            / (sd * mpmath.sqrt(2 * mpmath.pi))
             for x in xs
         ]
         product = mpmath.fprod(densities)
@@ -64,8 +65,10 @@ def _first_zero(values):
     return int(zeros[0]) + 1 if zeros.size else None
 
 
-@proof.step("1000 heights: the product underflows in float32 and float64, the sum is exact",
-            role="demonstration")
+@proof.step(
+    "1000 heights: the product underflows in float32 and float64, the sum is exact",
+    role="demonstration",
+)
 def heights(ctx):
     """Heights of n = 1000 people drawn from Normal(170 cm, 10 cm). The log-density
     averages about −3.7, so the likelihood is about 10^-1600: below the smallest float64
@@ -137,8 +140,9 @@ def coin_flips(ctx):
     )
 
 
-@proof.step("The underflowed product gives no gradient; the log-likelihood does",
-            role="demonstration")
+@proof.step(
+    "The underflowed product gives no gradient; the log-likelihood does", role="demonstration"
+)
 def gradients(ctx):
     """Optimising the likelihood needs its gradient. In float64 at n = 1000, the
     gradient of the product with respect to μ is exactly 0 (the product is 0 at
@@ -160,8 +164,12 @@ def gradients(ctx):
         "numeric",
         "∂L/∂μ = 0 (no information) while ∂ log L/∂μ = Σ(xᵢ − μ)/σ²",
         holds=grad_product == 0.0 and abs(grad_log - expected) <= 1e-10 * abs(expected),
-        figures={"μ": mu, "∂L/∂μ (float64)": grad_product, "∂ log L/∂μ (JAX)": grad_log,
-                 "Σ(xᵢ − μ)/σ²": expected},
+        figures={
+            "μ": mu,
+            "∂L/∂μ (float64)": grad_product,
+            "∂ log L/∂μ (JAX)": grad_log,
+            "Σ(xᵢ − μ)/σ²": expected,
+        },
     )
 
 

@@ -36,8 +36,11 @@ def same_maximisers(ctx):
     slope = sp.diff(sp.log(t), t)
     chain = sp.diff(sp.exp(ell), theta) - sp.exp(ell) * sp.diff(ell, theta)
     return [
-        checks.symbolic_fact("d log t / dt = 1/t is positive for t > 0", slope.is_positive,
-                             sp.Eq(sp.Derivative(sp.log(t), t), slope, evaluate=False)),
+        checks.symbolic_fact(
+            "d log t / dt = 1/t is positive for t > 0",
+            slope.is_positive,
+            sp.Eq(sp.Derivative(sp.log(t), t), slope, evaluate=False),
+        ),
         checks.symbolic_fact(
             "∂ exp(ℓ(θ))/∂θ = exp(ℓ(θ)) ∂ℓ/∂θ",
             sp.simplify(chain) == 0 and sp.exp(ell).is_positive,
@@ -57,8 +60,9 @@ def normal_mle():
     n, s1, s2 = sp.symbols("n S_1 S_2", positive=True)
     coefficients = sp.Poly(sp.expand(family.log_density()), x).all_coeffs()[::-1]
     log_likelihood = sp.expand(n * coefficients[0] + s1 * coefficients[1] + s2 * coefficients[2])
-    solutions = sp.solve([sp.diff(log_likelihood, v) for v in (loc, scale)], [loc, scale],
-                         dict=True)
+    solutions = sp.solve(
+        [sp.diff(log_likelihood, v) for v in (loc, scale)], [loc, scale], dict=True
+    )
     return (loc, scale, n, s1, s2), log_likelihood, solutions
 
 
@@ -99,16 +103,18 @@ def closed_forms(ctx):
             sp.simplify(solution[loc] - s1 / n) == 0
             and sp.simplify(solution[scale] ** 2 - expected_scale**2) == 0
             and negative_definite is True,
-            sp.Tuple(sp.Eq(sp.Symbol("μ̂"), solution[loc]),
-                     sp.Eq(sp.Symbol("σ̂"), solution[scale])),
+            sp.Tuple(sp.Eq(sp.Symbol("μ̂"), solution[loc]), sp.Eq(sp.Symbol("σ̂"), solution[scale])),
             figures={"Hessian at the solution (v = sample variance > 0)": str(at_data)},
         )
     )
     for family in (verify.Bernoulli, verify.Categorical):
         sym, counts, free, _, solutions = counts_mle(family)
         total = sp.Add(*counts)
-        expected = {v: counts[k] / total for k, v in enumerate(free)} if family is \
-            verify.Categorical else {free[0]: counts[1] / total}
+        expected = (
+            {v: counts[k] / total for k, v in enumerate(free)}
+            if family is verify.Categorical
+            else {free[0]: counts[1] / total}
+        )
         holds = len(solutions) == 1 and all(
             sp.simplify(solutions[0][v] - e) == 0 for v, e in expected.items()
         )
@@ -131,8 +137,9 @@ def ascend(objective, theta, steps=300, learning_rate=0.5):
     return jax.lax.scan(update, theta, None, length=steps)[0]
 
 
-@proof.step("JAX gradient ascent on the log-likelihood reaches the closed-form MLE",
-            role="cross-check")
+@proof.step(
+    "JAX gradient ascent on the log-likelihood reaches the closed-form MLE", role="cross-check"
+)
 def gradient_ascent(ctx):
     """Samples of 2000 points; gradient ascent (300 to 2000 steps) on the mean log-likelihood
     over unconstrained parameters (Normal: μ and log σ; Bernoulli and categorical:
@@ -150,34 +157,60 @@ def gradient_ascent(ctx):
     values = {n_s: n, s1: float(jnp.sum(xs)), s2: float(jnp.sum(xs**2))}
     closed = [float(solution[loc].subs(values)), float(solution[scale].subs(values))]
     found = [float(theta[0]), float(jnp.exp(theta[1]))]
-    evidence.append(checks.close("Normal: (μ, σ) by gradient ascent = closed form",
-                                 found, closed, rtol=1e-9,
-                                 figures={"gradient ascent": found, "closed form": closed}))
+    evidence.append(
+        checks.close(
+            "Normal: (μ, σ) by gradient ascent = closed form",
+            found,
+            closed,
+            rtol=1e-9,
+            figures={"gradient ascent": found, "closed form": closed},
+        )
+    )
     flips = verify.Bernoulli(probs=0.3).sample(ctx.key("bernoulli"), (n,))
-    logit = jax.jit(lambda t: ascend(
-        lambda s: jnp.mean(verify.Bernoulli(logits=s).log_prob(flips)), t, learning_rate=4.0
-    ))(jnp.array(0.0))
+    logit = jax.jit(
+        lambda t: ascend(
+            lambda s: jnp.mean(verify.Bernoulli(logits=s).log_prob(flips)), t, learning_rate=4.0
+        )
+    )(jnp.array(0.0))
     sym, counts, free, _, (b_solution,) = counts_mle(verify.Bernoulli)
-    b_closed = float(b_solution[free[0]].subs({counts[0]: n - int(flips.sum()),
-                                               counts[1]: int(flips.sum())}))
-    evidence.append(checks.close("Bernoulli: p by gradient ascent = k/n",
-                                 [float(jax.nn.sigmoid(logit))], [b_closed], rtol=1e-9))
+    b_closed = float(
+        b_solution[free[0]].subs({counts[0]: n - int(flips.sum()), counts[1]: int(flips.sum())})
+    )
+    evidence.append(
+        checks.close(
+            "Bernoulli: p by gradient ascent = k/n",
+            [float(jax.nn.sigmoid(logit))],
+            [b_closed],
+            rtol=1e-9,
+        )
+    )
     labels = verify.Categorical(probs=jnp.array([0.2, 0.5, 0.3])).sample(ctx.key("cat"), (n,))
-    logits = jax.jit(lambda t: ascend(
-        lambda s: jnp.mean(verify.Categorical(logits=s).log_prob(labels)), t,
-        learning_rate=4.0, steps=600,
-    ))(jnp.zeros(3))
+    logits = jax.jit(
+        lambda t: ascend(
+            lambda s: jnp.mean(verify.Categorical(logits=s).log_prob(labels)),
+            t,
+            learning_rate=4.0,
+            steps=600,
+        )
+    )(jnp.zeros(3))
     sym, counts, free, _, (c_solution,) = counts_mle(verify.Categorical)
     tallies = {c: int((labels == k).sum()) for k, c in enumerate(counts)}
     c_closed = [float(c_solution[v].subs(tallies)) for v in free]
     c_closed.append(1 - sum(c_closed))
-    evidence.append(checks.close("Categorical: probabilities by gradient ascent = nₖ/n",
-                                 np.asarray(jax.nn.softmax(logits)), c_closed, rtol=1e-9))
+    evidence.append(
+        checks.close(
+            "Categorical: probabilities by gradient ascent = nₖ/n",
+            np.asarray(jax.nn.softmax(logits)),
+            c_closed,
+            rtol=1e-9,
+        )
+    )
     return evidence
 
 
-@proof.step("On a grid, L and log L peak at the same point (small n, no underflow)",
-            role="cross-check")
+@proof.step(
+    "On a grid, L and log L peak at the same point (small n, no underflow)", role="cross-check"
+)
 def same_argmax_on_a_grid(ctx):
     """With 20 coin flips the likelihood itself is representable; over a grid of
     10 001 values of p, argmax L and argmax log L are the same grid point, the one
@@ -185,8 +218,9 @@ def same_argmax_on_a_grid(ctx):
     flips = verify.Bernoulli(probs=0.35).sample(ctx.key("flips"), (20,))
     grid = jnp.linspace(1e-6, 1 - 1e-6, 10_001)
     log_l = jnp.sum(verify.Bernoulli(probs=grid[:, None]).log_prob(flips[None, :]), axis=1)
-    likelihood = jnp.prod(jnp.exp(verify.Bernoulli(probs=grid[:, None]).log_prob(flips[None, :])),
-                          axis=1)
+    likelihood = jnp.prod(
+        jnp.exp(verify.Bernoulli(probs=grid[:, None]).log_prob(flips[None, :])), axis=1
+    )
     k = int(flips.sum())
     nearest = int(jnp.argmin(jnp.abs(grid - k / 20)))
     a, b = int(jnp.argmax(likelihood)), int(jnp.argmax(log_l))
@@ -194,8 +228,12 @@ def same_argmax_on_a_grid(ctx):
         "numeric",
         "argmax L = argmax log L = grid point nearest k/n",
         holds=a == b == nearest,
-        figures={"k/n": k / 20, "argmax L": float(grid[a]), "argmax log L": float(grid[b]),
-                 "max L": float(likelihood[a])},
+        figures={
+            "k/n": k / 20,
+            "argmax L": float(grid[a]),
+            "argmax log L": float(grid[b]),
+            "max L": float(likelihood[a]),
+        },
     )
 
 

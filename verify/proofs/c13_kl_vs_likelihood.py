@@ -59,8 +59,9 @@ def identity(ctx):
                 divergence,
                 rhs,
                 relations=q.assumptions,
-                display=sp.Eq(sp.Symbol("D(P_data‖P_θ)"),
-                              sp.Symbol("−H(P_data) − (1/n)·Σₖ nₖ log P_θ(k)")),
+                display=sp.Eq(
+                    sp.Symbol("D(P_data‖P_θ)"), sp.Symbol("−H(P_data) − (1/n)·Σₖ nₖ log P_θ(k)")
+                ),
             )
         )
         theta = sp.symbols(f"theta_0:{len(support)}", real=True)
@@ -110,8 +111,9 @@ def numeric(ctx):
     grad_lhs = jax.jit(jax.vmap(jax.grad(divergence)))(theta)
     grad_rhs = -jax.jit(jax.vmap(jax.grad(log_likelihood)))(theta) / n
     return [
-        checks.close("D(P_data‖P_θ) = −H(P_data) − (1/n) log L(θ)", lhs, rhs, rtol=1e-12,
-                     atol=1e-14),
+        checks.close(
+            "D(P_data‖P_θ) = −H(P_data) − (1/n) log L(θ)", lhs, rhs, rtol=1e-12, atol=1e-14
+        ),
         checks.close("∇θ D = −(1/n) ∇θ log L", grad_lhs, grad_rhs, rtol=1e-12, atol=1e-14),
     ]
 
@@ -132,8 +134,9 @@ def optimise(ctx):
         return jax.lax.scan(update, jnp.zeros(K), None, length=500)[1]
 
     path_kl = jax.jit(lambda: run(lambda t: verify.kl(data, verify.Categorical(logits=t)), -1))()
-    path_ll = jax.jit(lambda: run(
-        lambda t: jnp.sum(verify.Categorical(logits=t).log_prob(labels)) / n, +1))()
+    path_ll = jax.jit(
+        lambda: run(lambda t: jnp.sum(verify.Categorical(logits=t).log_prob(labels)) / n, +1)
+    )()
     reached = np.asarray(jax.nn.softmax(path_kl[-1]))
     mle = np.asarray(data.probs)
     return Evidence(

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["ROLES", "Claim", "Evidence", "Proof", "Step", "Verdict", "decide"]
 

@@ -121,14 +121,23 @@ def run_proof(proof: Proof, seed: int = 0) -> ProofResult:
         try:
             with jax.enable_x64(True):
                 out = step.function(Context(seed, proof.claim.id, step.title))
-            evidence = (out,) if isinstance(out, Evidence) else tuple(out)
-            if not evidence or not all(isinstance(e, Evidence) for e in evidence):
+            evidence = (out,) if isinstance(out, Evidence) else out
+            if (
+                not isinstance(evidence, (list, tuple))
+                or not evidence
+                or not all(isinstance(e, Evidence) for e in evidence)
+            ):
                 raise TypeError(f"step {step.title!r} must return Evidence, got {out!r}")
         except Exception:  # noqa: BLE001 - a failing step is a result, not a crash
             error, evidence = traceback.format_exc(), ()
         results.append(
             StepResult(
-                step.title, step.role, step.text, evidence, error, time.perf_counter() - step_start
+                step.title,
+                step.role,
+                step.text,
+                tuple(evidence),
+                error,
+                time.perf_counter() - step_start,
             )
         )
     verdict = decide(
@@ -146,4 +155,3 @@ def run_proofs(proofs, seed: int = 0, on_result=None) -> list[ProofResult]:
             on_result(result)
         results.append(result)
     return results
-

@@ -69,9 +69,7 @@ def identity(statement, lhs, rhs, relations=(), display=None, names=None) -> Evi
 
     holds = is_identically_zero(sp.sympify(lhs) - sp.sympify(rhs), tuple(relations))
     shown = display if display is not None else sp.Eq(lhs, rhs, evaluate=False)
-    return Evidence(
-        "symbolic", statement, holds, formula=pretty(shown), latex=latex(shown, names)
-    )
+    return Evidence("symbolic", statement, holds, formula=pretty(shown), latex=latex(shown, names))
 
 
 def symbolic_fact(statement, holds, shown, names=None, figures=None) -> Evidence:
@@ -87,7 +85,14 @@ def symbolic_fact(statement, holds, shown, names=None, figures=None) -> Evidence
 
 
 def close(
-    statement, actual, expected, *, rtol=0.0, atol=0.0, kind="numeric", figures=None,
+    statement,
+    actual,
+    expected,
+    *,
+    rtol=0.0,
+    atol=0.0,
+    kind="numeric",
+    figures=None,
     report_errors=True,
 ):
     """Evidence that ``|actual - expected| <= atol + rtol |expected|`` everywhere.
