@@ -218,6 +218,14 @@ def _prove(args, out) -> int:
             selected.append(proofs.load_file(path))
         except (FileNotFoundError, AttributeError) as error:
             raise UsageError(str(error)) from None
+        except Exception as error:  # noqa: BLE001 - the user's file is broken: say so in one line
+            raise UsageError(f"cannot load {path!r}: {type(error).__name__}: {error}") from None
+    junit = None
+    if args.junit:  # open it now, so that a bad path fails before the proofs run
+        try:
+            junit = open(args.junit, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise UsageError(f"cannot write {args.junit!r}: {error.strerror}") from None
     streaming = not (args.json or args.markdown)
     colour = args.colour == "always" or (args.colour == "auto" and out.isatty())
 
@@ -225,19 +233,19 @@ def _prove(args, out) -> int:
         if streaming:
             print(report.text([result], colour=colour), file=out, flush=True)
 
-    results = run_proofs(selected, seed=args.seed, on_result=show)
+    try:
+        results = run_proofs(selected, seed=args.seed, on_result=show)
+        if junit is not None:
+            junit.write(report.to_junit(results))
+    finally:
+        if junit is not None:
+            junit.close()
     if args.json:
         print(report.to_json(results), file=out)
     elif args.markdown:
         print(report.to_markdown(results), file=out)
     elif len(results) > 1:
         print(report.summary_table(results, colour=colour), file=out)
-    if args.junit:
-        try:
-            with open(args.junit, "w", encoding="utf-8") as handle:
-                handle.write(report.to_junit(results))
-        except OSError as error:
-            raise UsageError(f"cannot write {args.junit!r}: {error.strerror}") from None
     return EXIT_OK if all(r.as_expected for r in results) else EXIT_DIFFERS
 
 
@@ -324,9 +332,9 @@ def _check(args, out) -> int:
     estimate = decision.estimate
     low, high = (float(v) for v in decision.interval)
     print(f"{args.quantity}({names})", file=out)
-    print(f"  closed form : {float(closed):.12g} nats", file=out)
+    print(f"  closed form : {float(closed):.15g} nats", file=out)
     print(
-        f"  estimate    : {float(estimate.value):.12g} ± {float(estimate.stderr):.3g} "
+        f"  estimate    : {float(estimate.value):.15g} ± {float(estimate.stderr):.3g} "
         f"(standard error, {int(estimate.num_samples)} samples)",
         file=out,
     )

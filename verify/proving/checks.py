@@ -142,6 +142,7 @@ def montecarlo_decision(statement, decision, expect="agree", figures=None) -> Ev
     out = {
         "closed form": float(decision.closed_form),
         "estimate": float(decision.estimate.value),
+        "estimator": str(getattr(decision.estimate, "estimator", "")),
         "stderr": float(decision.estimate.stderr),
         "samples": int(decision.estimate.num_samples),
         "interval": [float(v) for v in decision.interval],
