@@ -7,21 +7,31 @@ Example:
     0.4431471...
 """
 
+from verify import montecarlo
 from verify._api import cross_entropy, entropy, kl
+from verify.checks import CheckReport, Evidence, check_cross_entropy, check_entropy, check_kl
 from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
+from verify.montecarlo import random_distribution
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Bernoulli",
     "Categorical",
+    "CheckReport",
     "Distribution",
+    "Evidence",
     "MultivariateNormal",
     "Normal",
+    "check_cross_entropy",
+    "check_entropy",
+    "check_kl",
     "cross_entropy",
     "derive",
     "entropy",
     "kl",
+    "montecarlo",
+    "random_distribution",
 ]
 
 

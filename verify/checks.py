@@ -1,0 +1,422 @@
+"""Checking a user's own closed form: one piece of evidence per line of attack.
+
+``check_kl(candidate, p, q)`` runs the user's ``candidate(p, q)`` in float64
+and collects:
+
+* ``closed_form``: agreement with :func:`verify.kl` (derived from the
+  density, proved equal to the derivation) within ``rtol``/``atol``;
+* ``monte_carlo``: the Monte Carlo decision (:func:`verify.montecarlo.compare`),
+  which shares nothing with any derivation;
+* ``gradient_closed_form``: ``jax.grad`` of the candidate against that of the
+  closed form, w.r.t. every parameter of P and Q;
+* ``gradient_monte_carlo``: ``jax.grad`` of the candidate against an unbiased
+  Monte Carlo gradient estimate (:func:`verify.montecarlo.compare_gradient`).
+
+The statistical evidence shares the false-alarm budget ``alpha``: it is split
+evenly between the Monte Carlo value and gradient checks, and within each over
+the batch elements or gradient components (Bonferroni), so a correct candidate
+fails the report with probability at most ``alpha``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from verify import _api
+from verify.families import Distribution
+from verify.montecarlo import _decision, _estimate, _gradient
+
+__all__ = ["CheckReport", "Evidence", "check_cross_entropy", "check_entropy", "check_kl"]
+
+_REFERENCE = {"kl": _api.kl, "entropy": _api.entropy, "cross_entropy": _api.cross_entropy}
+_VERDICTS = ("pass", "fail", "inconclusive")
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """One line of attack on a candidate formula.
+
+    Attributes:
+        name: ``"closed_form"``, ``"monte_carlo"``, ``"gradient_closed_form"``
+            or ``"gradient_monte_carlo"``.
+        verdict: ``"pass"``, ``"fail"`` or ``"inconclusive"``.
+        details: one readable sentence or two.
+        data: the numbers behind the verdict (JSON-ready).
+    """
+
+    name: str
+    verdict: str
+    details: str
+    data: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def __str__(self):
+        return f"[{self.verdict.upper():>12}] {self.name}: {self.details}"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "passed": self.passed,
+            "details": self.details,
+            **_jsonable(self.data),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """The evidence about one candidate formula.
+
+    Attributes:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        candidate: the candidate's name.
+        evidence: the :class:`Evidence`, one per line of attack.
+        alpha: the false-alarm budget of the statistical evidence.
+    """
+
+    quantity: str
+    candidate: str
+    evidence: tuple
+    alpha: float
+
+    @property
+    def passed(self) -> bool:
+        """No evidence fails and at least one passes."""
+        return self.verdict == "pass"
+
+    @property
+    def verdict(self) -> str:
+        """``"fail"`` if any evidence fails, else ``"pass"`` if any passes, else inconclusive."""
+        verdicts = [e.verdict for e in self.evidence]
+        if "fail" in verdicts:
+            return "fail"
+        return "pass" if "pass" in verdicts else "inconclusive"
+
+    def __getitem__(self, name) -> Evidence:
+        for item in self.evidence:
+            if item.name == name:
+                return item
+        raise KeyError(f"no evidence named {name!r}; have {[e.name for e in self.evidence]}")
+
+    def __str__(self):
+        lines = [f"check of {self.candidate} as {self.quantity}: {self.verdict.upper()}"]
+        lines += [f"  {item}" for item in self.evidence]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "quantity": self.quantity,
+            "candidate": self.candidate,
+            "verdict": self.verdict,
+            "passed": self.passed,
+            "alpha": self.alpha,
+            "evidence": [item.to_dict() for item in self.evidence],
+        }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.ndarray, jax.Array, np.generic)):
+        array = np.asarray(value)
+        return _jsonable(array.tolist()) if array.ndim else _jsonable(array.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no inf/nan
+    return value
+
+
+def _name(candidate):
+    return getattr(candidate, "__qualname__", None) or repr(candidate)
+
+
+def _call_candidate(candidate, dists, batch_shape):
+    value = np.asarray(candidate(*dists))
+    if value.shape != batch_shape:
+        raise ValueError(
+            f"`candidate` must return an array of the batch shape {batch_shape}, "
+            f"got shape {value.shape} from {_name(candidate)}"
+        )
+    if not np.issubdtype(value.dtype, np.floating):
+        raise TypeError(f"`candidate` must return floating values, got dtype {value.dtype}")
+    bad = np.isnan(value)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" at batch index {index}" if index else ""
+        raise ValueError(
+            f"`candidate` returned nan{where} for "
+            + ", ".join(f"{n}={d!r}" for n, d in zip("pq", dists))
+        )
+    return value
+
+
+def _close(value, reference, rtol, atol):
+    same_inf = np.isinf(reference) & (value == reference)
+    with np.errstate(invalid="ignore"):
+        error = np.where(same_inf, 0.0, np.abs(value - reference))
+        ok = same_inf | (error <= atol + rtol * np.abs(reference))
+    return ok, error
+
+
+def _closed_form_evidence(quantity, value, reference, rtol, atol):
+    if reference is None:
+        return Evidence("closed_form", "inconclusive", "no derived closed form for these families")
+    ok, error = _close(value, reference, rtol, atol)
+    worst = int(np.argmax(np.where(ok, -1.0, error) if not ok.all() else error))
+    where = np.unravel_index(worst, value.shape) if value.ndim else ()
+    data = {
+        "max_abs_error": float(np.max(error)) if error.size else 0.0,
+        "rtol": rtol,
+        "atol": atol,
+        "value": value,
+        "reference": reference,
+    }
+    at = f" at batch index {tuple(int(i) for i in where)}" if where else ""
+    if ok.all():
+        details = (
+            f"matches the derived closed form within rtol {rtol:g}, atol {atol:g} "
+            f"(largest |difference| {data['max_abs_error']:.3g})"
+        )
+        return Evidence("closed_form", "pass", details, data)
+    details = (
+        f"differs from the derived closed form{at}: candidate {value[where]!r}, derived "
+        f"{reference[where]!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|; "
+        f"{int((~ok).sum())} of {ok.size} settings fail)"
+    )
+    return Evidence("closed_form", "fail", details, data)
+
+
+def _decision_evidence(name, decision, components=None):
+    verdict = {"agree": "pass", "disagree": "fail", "inconclusive": "inconclusive"}[
+        decision.overall
+    ]
+    data = {
+        "decision": decision.overall,
+        "alpha": decision.alpha,
+        "estimate": decision.estimate.value,
+        "stderr": decision.estimate.stderr,
+        "num_samples": decision.estimate.num_samples,
+        "tested": decision.closed_form,
+        "detectable": decision.detectable,
+        "power": decision.power,
+    }
+    details = str(decision)
+    verdicts = np.asarray(decision.verdict)
+    if components is not None:
+        data["components"] = components
+        bad = np.flatnonzero(verdicts == "disagree")
+        if bad.size:
+            i = int(bad[0])
+            details += (
+                f"; first disagreeing component {components[i]}: candidate "
+                f"{np.ravel(decision.closed_form)[i]:.6g}, Monte Carlo "
+                f"{np.ravel(decision.estimate.value)[i]:.6g}"
+            )
+    return Evidence(name, verdict, details, data)
+
+
+def _gradients(function, dists):
+    def total(*args):
+        return jnp.sum(function(*args))
+
+    return jax.grad(total, argnums=tuple(range(len(dists))))(*dists)
+
+
+def check(
+    quantity,
+    candidate,
+    p,
+    q=None,
+    *,
+    key=None,
+    num_samples=None,
+    gradient_samples=None,
+    alpha=_decision.DEFAULT_ALPHA,
+    rtol=1e-9,
+    atol=1e-12,
+    gradients=True,
+    monte_carlo=True,
+    progress=None,
+) -> CheckReport:
+    """Checks a candidate formula for ``quantity``; see :func:`check_kl`."""
+    if not callable(candidate):
+        raise TypeError(f"`candidate` must be callable, got {candidate!r}")
+    alpha = _decision.check_alpha(alpha)
+    for name, value in (("num_samples", num_samples), ("gradient_samples", gradient_samples)):
+        if value is not None:
+            try:
+                _estimate.check_num_samples(value)
+            except (TypeError, ValueError) as error:
+                raise type(error)(str(error).replace("`num_samples`", f"`{name}`")) from None
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+            raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
+    batch_shape = _estimate.check_distributions(quantity, p, q)
+    key = _estimate.resolve_key(key)
+    value_key, gradient_key = jax.random.split(key)
+    num_statistical = int(monte_carlo) * (1 + int(gradients))
+    share = alpha / max(1, num_statistical)
+    batch_size = math.prod(batch_shape)
+
+    with jax.enable_x64(True):
+        p64, q64 = _estimate.to_float64((p, q))
+        dists = (p64,) if quantity == "entropy" else (p64, q64)
+        value = _call_candidate(candidate, dists, batch_shape)
+        try:
+            reference = np.asarray(_REFERENCE[quantity](*dists))
+        except NotImplementedError:
+            reference = None
+        evidence = [_closed_form_evidence(quantity, value, reference, rtol, atol)]
+        if monte_carlo:
+            decision = _decision.compare(
+                quantity,
+                value,
+                p64,
+                q64 if quantity != "entropy" else None,
+                key=value_key,
+                num_samples=num_samples,
+                alpha=share / batch_size,
+                progress=progress,
+            )
+            evidence.append(_decision_evidence("monte_carlo", decision))
+        if gradients:
+            evidence += _gradient_evidence(
+                quantity, candidate, dists, reference is not None, rtol, atol,
+                monte_carlo, gradient_key, gradient_samples, share, progress,
+            )  # fmt: skip
+    return CheckReport(quantity, _name(candidate), tuple(evidence), alpha)
+
+
+def _gradient_evidence(
+    quantity, candidate, dists, has_reference, rtol, atol, monte_carlo, key, samples, alpha,
+    progress,
+):  # fmt: skip
+    try:
+        grads = _gradients(candidate, dists)
+    except Exception as error:  # noqa: BLE001 - any failure to differentiate is reported
+        details = f"jax.grad of the candidate failed: {type(error).__name__}: {error}"
+        return [Evidence("gradient_closed_form", "inconclusive", details)]
+    names = _gradient.gradient_components(dists)
+    vector = np.asarray(_gradient.project_gradient(dists, grads))
+    out = []
+    bad = ~np.isfinite(vector)
+    if bad.any():
+        details = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
+        return [Evidence("gradient_closed_form", "fail", details, {"components": names})]
+    if has_reference:
+        reference_grads = _gradients(_REFERENCE[quantity], dists)
+        reference = np.asarray(_gradient.project_gradient(dists, reference_grads))
+        grad_rtol = max(rtol, 1e-8)
+        ok, error = _close(vector, reference, grad_rtol, max(atol, 1e-10))
+        data = {"components": names, "gradient": vector, "reference": reference}
+        if ok.all():
+            details = (
+                f"jax.grad matches the derived closed form's in all {len(names)} components "
+                f"within rtol {grad_rtol:g} (largest |difference| {np.max(error):.3g})"
+            )
+            out.append(Evidence("gradient_closed_form", "pass", details, data))
+        else:
+            i = int(np.argmax(np.where(ok, -1.0, error)))
+            details = (
+                f"jax.grad differs from the derived closed form's in {int((~ok).sum())} of "
+                f"{len(names)} components; first {names[i]}: candidate {vector[i]:.10g}, "
+                f"derived {reference[i]:.10g}"
+            )
+            out.append(Evidence("gradient_closed_form", "fail", details, data))
+    if monte_carlo:
+        decision = _gradient.compare_gradient(
+            quantity,
+            grads,
+            dists[0],
+            dists[1] if len(dists) > 1 else None,
+            key=key,
+            num_samples=samples,
+            alpha=alpha,
+            progress=progress,
+        )
+        out.append(_decision_evidence("gradient_monte_carlo", decision, names))
+    return out
+
+
+def check_kl(candidate, p: Distribution, q: Distribution, **options) -> CheckReport:
+    """Checks a user's KL divergence formula ``candidate(p, q)`` on distributions ``p``, ``q``.
+
+    The candidate is called with float64 copies of ``p`` and ``q`` (one
+    distribution each or a batch, e.g. from
+    :func:`verify.random_distribution`) and must return an array of their
+    broadcast batch shape; it should be written in JAX for the gradient
+    evidence. See the module docstring for the evidence collected.
+
+    Args:
+        candidate: the formula, ``candidate(p, q) -> array``.
+        p, q: distributions of one family.
+        key: a JAX random key (default ``jax.random.key(0)``).
+        num_samples: Monte Carlo samples per distribution for the value
+            (default: about a second of work).
+        gradient_samples: Monte Carlo samples for the gradient (default 2**20
+            divided among the batch).
+        alpha: probability that a correct candidate fails on statistical
+            evidence (default 1e-6).
+        rtol, atol: tolerance against the derived closed form (float64).
+        gradients: check gradients (default True).
+        monte_carlo: collect Monte Carlo evidence (default True).
+        progress: progress bar (``None``: only on a terminal).
+
+    Returns:
+        A :class:`CheckReport`; ``report.passed``, ``report["monte_carlo"]``,
+        ``str(report)``, ``report.to_dict()``.
+
+    Raises:
+        TypeError: ``candidate`` is not callable.
+        ValueError: ``candidate`` returns the wrong shape or nan; bad
+            ``num_samples``, ``alpha``, ``rtol`` or ``atol``.
+
+    Example:
+        >>> import jax.numpy as jnp, verify
+        >>> def my_kl(p, q):  # forgot the 1/2 on the variance-ratio term
+        ...     r = p.scale / q.scale
+        ...     return ((p.loc - q.loc) / q.scale) ** 2 / 2 + (r**2 - 1) - jnp.log(r)
+        >>> report = verify.check_kl(my_kl, verify.Normal(0.0, 1.0), verify.Normal(0.5, 2.0),
+        ...                          num_samples=2**18, gradient_samples=2**14)
+        >>> report.passed, report["monte_carlo"].verdict
+        (False, 'fail')
+    """
+    return check("kl", candidate, p, q, **options)
+
+
+def check_entropy(candidate, p: Distribution, **options) -> CheckReport:
+    """Checks a user's entropy formula ``candidate(p)``; options as for :func:`check_kl`.
+
+    Example:
+        >>> import jax.numpy as jnp, verify
+        >>> def my_entropy(p):
+        ...     return jnp.log(p.scale) + (1 + jnp.log(2 * jnp.pi)) / 2
+        >>> verify.check_entropy(my_entropy, verify.Normal(0.0, 2.0), num_samples=2**16,
+        ...                      gradient_samples=2**12).passed
+        True
+    """
+    return check("entropy", candidate, p, None, **options)
+
+
+def check_cross_entropy(candidate, p: Distribution, q: Distribution, **options) -> CheckReport:
+    """Checks a user's cross-entropy formula ``candidate(p, q)``; options as for :func:`check_kl`.
+
+    Example:
+        >>> import jax.numpy as jnp, verify
+        >>> def my_xent(p, q):
+        ...     return -jnp.sum(p.probs * jnp.log(q.probs), axis=-1)
+        >>> p = verify.Categorical(probs=[0.2, 0.3, 0.5])
+        >>> q = verify.Categorical(probs=[0.4, 0.4, 0.2])
+        >>> verify.check_cross_entropy(my_xent, p, q, num_samples=2**16).passed
+        True
+    """
+    return check("cross_entropy", candidate, p, q, **options)

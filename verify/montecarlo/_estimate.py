@@ -1,0 +1,315 @@
+"""Monte Carlo estimates of KL divergence, entropy and cross-entropy."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from verify.families import Distribution, MultivariateNormal
+from verify.montecarlo import _engine, _statistics
+
+__all__ = [
+    "ESTIMATORS",
+    "Estimate",
+    "default_num_samples",
+    "estimate",
+]
+
+#: The estimators of each quantity. ``plain`` averages the quantity's own
+#: integrand; ``k3`` is Schulman's control-variate estimator of KL.
+ESTIMATORS = {
+    "kl": ("plain", "k3"),
+    "entropy": ("plain",),
+    "cross_entropy": ("plain",),
+}
+
+#: Samples drawn by default for one distribution (about a second on two CPU
+#: cores; see ``benchmarks/montecarlo_throughput.py``), by family. A batch of
+#: ``b`` distributions gets ``1/b`` of it per distribution, at least 2**14.
+DEFAULT_SAMPLES = {MultivariateNormal: 2**22}
+_DEFAULT_SAMPLES_OTHER = 2**24
+_MIN_DEFAULT_SAMPLES = 2**14
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate with its standard error and trust diagnostics.
+
+    Fields are Python scalars for one distribution and NumPy arrays of the
+    batch shape for a batch.
+
+    Attributes:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        estimator: ``"plain"`` or ``"k3"``.
+        value: the sample mean of the estimator's terms, in nats.
+        stderr: the standard error ``sqrt(variance / num_samples)``.
+        num_samples: samples drawn.
+        variance: the sample variance of one term.
+        skewness: the sample skewness of the terms.
+        kurtosis: the sample kurtosis (3 for normal terms, not excess).
+        variance_rel_error: ``sqrt((kurtosis - 1) / n)``, the estimated
+            relative error of ``variance``
+            (:func:`verify.montecarlo.variance_rel_error`).
+        trusted: whether the standard error can be trusted: everything finite
+            and ``variance_rel_error <= 0.1``.
+        reason: why it is not trusted (empty when it is).
+    """
+
+    quantity: str
+    estimator: str
+    value: object
+    stderr: object
+    num_samples: int
+    variance: object
+    skewness: object
+    kurtosis: object
+    variance_rel_error: object
+    trusted: object
+    reason: str = ""
+
+    def __str__(self):
+        if np.ndim(self.value) == 0:
+            text = (
+                f"{self.quantity} = {self.value:.8g} ± {self.stderr:.2g} "
+                f"({self.estimator}, {self.num_samples:,} samples)"
+            )
+        else:
+            text = (
+                f"{self.quantity}: batch {np.shape(self.value)} of {self.estimator} "
+                f"estimates, {self.num_samples:,} samples each"
+            )
+        return text + (f"; not trusted: {self.reason}" if self.reason else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Integrand:
+    """Per-sample terms of several estimators of one quantity (hashable: jit cache key)."""
+
+    quantity: str
+    estimators: tuple
+
+    def __call__(self, args, key, chunk_size):
+        p, q = args
+        x = p.sample(key, (chunk_size,))
+        log_p = jax.vmap(p.log_prob)(x)
+        log_q = None if q is None else jax.vmap(q.log_prob)(x)
+        return jnp.stack([self.term(name, log_p, log_q) for name in self.estimators])
+
+    def term(self, estimator, log_p, log_q):
+        if self.quantity == "entropy":
+            return -log_p
+        if self.quantity == "cross_entropy":
+            return -log_q
+        if estimator == "plain":
+            return log_p - log_q
+        # k3 = (r - 1) - log r with r = q/p = exp(l): expm1(l) - l has no
+        # cancellation for small l and E_P[k3] = KL since E_P[r] = 1.
+        log_ratio = log_q - log_p
+        return jnp.expm1(log_ratio) - log_ratio
+
+
+def default_num_samples(p: Distribution) -> int:
+    """The default sample count for a distribution (or batch), about 1 s of work.
+
+    Example:
+        >>> import verify
+        >>> default_num_samples(verify.Normal(0.0, 1.0))
+        16777216
+        >>> default_num_samples(verify.Normal([0.0] * 4, 1.0))
+        4194304
+    """
+    total = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER)
+    return max(_MIN_DEFAULT_SAMPLES, total // max(1, math.prod(p.batch_shape)))
+
+
+def check_num_samples(num_samples):
+    """Raises unless ``num_samples`` is an integer >= 2."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(f"`num_samples` must be an integer, got {num_samples!r}")
+    if num_samples < 2:
+        raise ValueError(f"`num_samples` must be >= 2, got {num_samples}")
+    return int(num_samples)
+
+
+def check_distributions(quantity, p, q):
+    """Validates the quantity and the distributions; returns the batch shape."""
+    if quantity not in ESTIMATORS:
+        raise ValueError(f"`quantity` must be one of {sorted(ESTIMATORS)}, got {quantity!r}")
+    if not isinstance(p, Distribution):
+        raise TypeError(f"`p` must be a verify distribution, got {p!r}")
+    if quantity == "entropy":
+        if q is not None:
+            raise ValueError(f"`q` must be None for entropy, got {q!r}")
+        return tuple(p.batch_shape)
+    if not isinstance(q, Distribution):
+        raise TypeError(f"`q` must be a verify distribution for {quantity}, got {q!r}")
+    if type(q) is not type(p) or q.event_shape != p.event_shape:
+        raise ValueError(f"`p` and `q` must be of one family and event shape, got {p!r} and {q!r}")
+    return tuple(jnp.broadcast_shapes(p.batch_shape, q.batch_shape))
+
+
+def resolve_key(key):
+    """``key`` itself, or ``jax.random.key(0)`` for None."""
+    if key is None:
+        return jax.random.key(0)
+    if not isinstance(key, jax.Array):
+        raise TypeError(f"`key` must be a JAX random key, got {key!r}")
+    return key
+
+
+def to_float64(tree):
+    """Every floating leaf as float64 (call inside ``jax.enable_x64(True)``)."""
+
+    def convert(leaf):
+        leaf = jnp.asarray(leaf)
+        return leaf.astype(jnp.float64) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf
+
+    return jax.tree.map(convert, tree)
+
+
+def estimate(
+    quantity,
+    p,
+    q=None,
+    *,
+    key=None,
+    num_samples=None,
+    estimator="plain",
+    chunk_size=None,
+    devices=None,
+    progress=None,
+) -> Estimate:
+    """Monte Carlo estimate of ``quantity`` from samples of ``p``, in float64.
+
+    ``kl`` averages ``log p(X) - log q(X)`` (``plain``) or Schulman's
+    ``k3 = (r - 1) - log r`` with ``r = q(X)/p(X)`` (``k3``, unbiased because
+    ``E_P[r] = 1``; lower variance when P and Q are close, infinite variance
+    when Q has much heavier tails than P); ``entropy`` averages ``-log p(X)``
+    and ``cross_entropy`` ``-log q(X)``, with ``X ~ P``.
+
+    Samples are streamed in chunks (constant memory) spread over ``devices``;
+    chunk ``i`` uses ``jax.random.fold_in(key, i)``, so a run is reproducible
+    bit for bit for a given key, sample count and chunk size on a given
+    device count, and differs across device counts only in summation order.
+
+    Args:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        p: the distribution to sample (one or a batch).
+        q: the second distribution (``None`` for entropy).
+        key: a JAX random key (default ``jax.random.key(0)``).
+        num_samples: samples per distribution (default
+            :func:`default_num_samples`, about a second of work).
+        estimator: ``"plain"`` or, for KL, ``"k3"``.
+        chunk_size: samples per chunk (default: about 2**16 samples times batch
+            elements per chunk).
+        devices: devices to spread chunks over (default ``jax.devices()``).
+        progress: progress bar on stderr; ``None`` (default) shows it only on
+            a terminal.
+
+    Returns:
+        An :class:`Estimate`.
+
+    Example:
+        >>> import jax, verify
+        >>> from verify import montecarlo
+        >>> p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 1.0)
+        >>> est = montecarlo.estimate("kl", p, q, key=jax.random.key(0), num_samples=10**5)
+        >>> abs(est.value - 0.5) < 5 * est.stderr, est.num_samples
+        (True, 100000)
+    """
+    if estimator not in ESTIMATORS.get(quantity, ESTIMATORS["kl"]):
+        raise ValueError(
+            f"`estimator` must be one of {ESTIMATORS.get(quantity, ESTIMATORS['kl'])} "
+            f"for {quantity!r}, got {estimator!r}"
+        )
+    (result,) = estimate_all(
+        quantity,
+        p,
+        q,
+        (estimator,),
+        key=key,
+        num_samples=num_samples,
+        chunk_size=chunk_size,
+        devices=devices,
+        progress=progress,
+    )
+    return result
+
+
+def estimate_all(
+    quantity, p, q, estimators, *, key, num_samples, chunk_size, devices, progress
+) -> tuple[Estimate, ...]:
+    """Several estimators of one quantity from one stream of samples."""
+    batch_shape = check_distributions(quantity, p, q)
+    num_samples = default_num_samples(p) if num_samples is None else num_samples
+    num_samples = check_num_samples(num_samples)
+    batch_size = math.prod(batch_shape)
+    if chunk_size is None:
+        chunk_size = _engine.default_chunk_size(num_samples, batch_size)
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
+        raise TypeError(f"`chunk_size` must be an integer, got {chunk_size!r}")
+    elif chunk_size < 1:
+        raise ValueError(f"`chunk_size` must be >= 1, got {chunk_size}")
+    key = resolve_key(key)
+    with jax.enable_x64(True):
+        args = to_float64((p, q))
+        moments = _engine.stream(
+            _Integrand(quantity, tuple(estimators)),
+            args,
+            key,
+            num_samples,
+            chunk_size=int(chunk_size),
+            out_shape=(len(estimators), *batch_shape),
+            devices=devices,
+            progress=progress,
+        )
+    return tuple(
+        _from_moments(quantity, name, num_samples, *(field[i] for field in moments))
+        for i, name in enumerate(estimators)
+    )
+
+
+def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4):
+    del count
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        variance = m2 / (n - 1)
+        stderr = np.sqrt(variance / n)
+        skewness = np.where(m2 > 0, math.sqrt(n) * m3 / m2**1.5, 0.0)
+        kurtosis = np.where(m2 > 0, n * m4 / (m2 * m2), 1.0)
+    rel = _statistics.variance_rel_error(kurtosis, n)
+    finite = np.isfinite(mean) & np.isfinite(variance) & np.isfinite(rel)
+    trusted = finite & (rel <= _statistics.MAX_VARIANCE_REL_ERROR)
+    reason = ""
+    if not trusted.all():
+        index = tuple(int(i) for i in np.argwhere(~trusted)[0])
+        where = f" (batch index {index})" if index else ""
+        if not finite[index]:
+            reason = f"non-finite estimate or variance{where}: value {mean[index]!r}"
+        else:
+            reason = (
+                f"heavy tails{where}: sample kurtosis {kurtosis[index]:.3g} gives the variance "
+                f"estimate a relative error of {rel[index]:.2g} "
+                f"> {_statistics.MAX_VARIANCE_REL_ERROR}"
+            )
+
+    def out(array):
+        return array.item() if array.ndim == 0 else array
+
+    return Estimate(
+        quantity=quantity,
+        estimator=estimator,
+        value=out(mean),
+        stderr=out(stderr),
+        num_samples=n,
+        variance=out(variance),
+        skewness=out(skewness),
+        kurtosis=out(kurtosis),
+        variance_rel_error=out(rel),
+        trusted=out(trusted),
+        reason=reason,
+    )

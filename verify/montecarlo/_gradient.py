@@ -1,0 +1,196 @@
+"""Monte Carlo estimates of the gradient of KL, entropy and cross-entropy.
+
+The gradient of ``F(theta_p, theta_q) = E_{X ~ P}[f(X; theta_p, theta_q)]``
+(``f = log p - log q``, ``-log p`` or ``-log q``) is estimated per sample by
+
+* the *reparameterised* (pathwise) estimator for the continuous families,
+  whose samples are differentiable functions of the parameters
+  (``X = loc + scale * eps``): ``d/dtheta f(X(theta); theta)``;
+* the *score-function* (REINFORCE) estimator for the discrete ones:
+  ``d/dtheta f(x; theta) + f(x; theta) d/dtheta log p(x; theta)`` at a fixed
+  sample ``x``.
+
+Both are unbiased; the per-sample gradients go through the same streaming
+engine as the values, so the decision about them has the same stated error
+rate (Bonferroni over the gradient's components).
+
+Only directions in which the parameters can move are compared: the lower
+triangle of a ``scale_tril`` and, for probabilities on a simplex, the
+projection onto sums-to-zero directions (a formula's derivative off the
+simplex is not defined by its values on it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from verify.families import Categorical, MultivariateNormal, Normal
+from verify.montecarlo import _decision, _engine, _estimate
+
+__all__ = ["compare_gradient", "gradient_components", "project_gradient"]
+
+_REPARAMETERIZED = (Normal, MultivariateNormal)
+#: Default samples of a Monte Carlo gradient, divided among a batch (at least 2**12).
+DEFAULT_GRADIENT_SAMPLES = 2**20
+
+
+def _project_leaf(dist, field, grad):
+    if isinstance(dist, MultivariateNormal) and field == "scale_tril":
+        return jnp.tril(grad)
+    if isinstance(dist, Categorical) and field == "probs":
+        return grad - jnp.mean(grad, axis=-1, keepdims=True)
+    return grad
+
+
+def project_gradient(dists, grads):
+    """Flattens the gradients w.r.t. each distribution's parameters into one vector.
+
+    Args:
+        dists: tuple of distributions (``(p,)`` or ``(p, q)``).
+        grads: matching tuple of gradient pytrees (as ``jax.grad`` returns them).
+
+    Returns:
+        A 1-d array of the movable components (see the module docstring),
+        in the order :func:`gradient_components` names them.
+    """
+    parts = []
+    for dist, grad in zip(dists, grads):
+        for field in dist._fields:
+            value = getattr(grad, field)
+            if value is None or getattr(dist, field) is None:
+                continue
+            value = jnp.broadcast_to(value, jnp.shape(getattr(dist, field)))
+            projected = _project_leaf(dist, field, value)
+            parts.append(projected.reshape(-1)[jnp.asarray(_keep(dist, field))])
+    return jnp.concatenate(parts)
+
+
+def _keep(dist, field):
+    shape = jnp.shape(getattr(dist, field))
+    keep = np.ones(shape, bool)
+    if isinstance(dist, MultivariateNormal) and field == "scale_tril":
+        keep &= np.tril(np.ones(shape[-2:], bool))
+    return np.flatnonzero(keep.reshape(-1))
+
+
+def gradient_components(dists, names="pq"):
+    """Names of the components :func:`project_gradient` returns, e.g. ``"p.loc[1]"``."""
+    out = []
+    for name, dist in zip(names, dists):
+        for field in dist._fields:
+            value = getattr(dist, field)
+            if value is None:
+                continue
+            shape = jnp.shape(value)
+            for flat in _keep(dist, field):
+                index = np.unravel_index(flat, shape) if shape else ()
+                suffix = f"[{', '.join(str(int(i)) for i in index)}]" if shape else ""
+                out.append(f"{name}.{field}{suffix}")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _GradientIntegrand:
+    """Per-sample gradient of the quantity's integrand (hashable: jit cache key)."""
+
+    quantity: str
+
+    def __call__(self, args, key, chunk_size):
+        keys = jax.random.split(key, chunk_size)
+        per_sample = jax.vmap(jax.grad(self.surrogate), in_axes=(None, 0))(args, keys)
+        vectors = jax.vmap(lambda g: project_gradient(self.dists(args), self.dists(g)))(per_sample)
+        return vectors.T
+
+    def dists(self, args):
+        return args[:1] if self.quantity == "entropy" else args
+
+    def surrogate(self, args, key):
+        p, q = args
+        reparameterized = isinstance(p, _REPARAMETERIZED)
+        x = p.sample(key)
+        if not reparameterized:
+            x = jax.lax.stop_gradient(x)
+        log_p = p.log_prob(x)
+        if self.quantity == "kl":
+            f = log_p - q.log_prob(x)
+        elif self.quantity == "entropy":
+            f = -log_p
+        else:
+            f = -q.log_prob(x)
+        if not reparameterized:
+            f = f + jax.lax.stop_gradient(f) * (log_p - jax.lax.stop_gradient(log_p))
+        return jnp.sum(f)
+
+
+def compare_gradient(
+    quantity,
+    gradient,
+    p,
+    q=None,
+    *,
+    key=None,
+    num_samples=None,
+    alpha=_decision.DEFAULT_ALPHA,
+    power=_decision.DEFAULT_POWER,
+    progress=None,
+) -> _decision.Decision:
+    """Tests a gradient of ``quantity`` against a Monte Carlo gradient estimate.
+
+    Args:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        gradient: the gradient to test, as returned by
+            ``jax.grad(lambda p, q: quantity(p, q).sum(), argnums=(0, 1))``
+            (a tuple of one pytree per distribution; ``(grad_p,)`` for entropy).
+        p, q: distributions (one or a batch).
+        key: a JAX random key (default ``jax.random.key(0)``).
+        num_samples: samples (default ``2**20`` divided among the batch).
+        alpha: false-*disagree* probability for the whole gradient
+            (Bonferroni over its components).
+        power: the probability ``detectable`` refers to.
+        progress: progress bar (``None``: on a terminal only).
+
+    Returns:
+        A :class:`~verify.montecarlo.Decision` over the gradient's components
+        (named by ``gradient_components((p, q))``).
+
+    Example:
+        >>> import jax, verify
+        >>> from verify import montecarlo
+        >>> p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+        >>> g = jax.grad(lambda p, q: verify.kl(p, q), argnums=(0, 1))(p, q)
+        >>> montecarlo.compare_gradient("kl", g, p, q, num_samples=2**16).overall
+        'agree'
+    """
+    alpha = _decision.check_alpha(alpha)
+    batch_shape = _estimate.check_distributions(quantity, p, q)
+    dists = (p,) if quantity == "entropy" else (p, q)
+    if num_samples is None:
+        num_samples = max(2**12, DEFAULT_GRADIENT_SAMPLES // max(1, math.prod(batch_shape)))
+    num_samples = _estimate.check_num_samples(num_samples)
+    key = _estimate.resolve_key(key)
+    with jax.enable_x64(True):
+        args = _estimate.to_float64((p, q))
+        dists64 = args[:1] if quantity == "entropy" else args
+        target = np.asarray(project_gradient(dists64, _estimate.to_float64(tuple(gradient))))
+        num_components = target.shape[0]
+        chunk_size = _engine.default_chunk_size(num_samples, 4 * num_components)
+        moments = _engine.stream(
+            _GradientIntegrand(quantity),
+            args,
+            key,
+            num_samples,
+            chunk_size=chunk_size,
+            out_shape=(1, num_components),
+            progress=progress,
+        )
+    del dists
+    estimator = "reparameterized" if isinstance(p, _REPARAMETERIZED) else "score"
+    est = _estimate._from_moments(
+        f"d {quantity}", estimator, num_samples, *(field[0] for field in moments)
+    )
+    return _decision.decide((est,), target, alpha=alpha / num_components, power=power)
