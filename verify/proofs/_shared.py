@@ -14,7 +14,9 @@ import numpy as np
 import verify
 
 __all__ = [
+    "BATCH",
     "DIMS",
+    "SEARCH",
     "FAMILIES",
     "adversarial_pairs",
     "assign",
@@ -26,6 +28,11 @@ __all__ = [
 
 #: The families the proofs cover, in display order.
 FAMILIES = (verify.Normal, verify.MultivariateNormal, verify.Bernoulli, verify.Categorical)
+
+#: Batch sizes of the float64 checks. The formulas compile once per shape, so the
+#: proofs share these few sizes instead of each choosing its own.
+BATCH = 10_000
+SEARCH = 100_000
 
 #: Sizes used for the families that need one (symbolic derivations and samples alike).
 DIMS = {verify.MultivariateNormal: {"dim": 2}, verify.Categorical: {"num_classes": 3}}

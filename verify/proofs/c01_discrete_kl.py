@@ -140,10 +140,10 @@ def float64_against_exact(ctx):
     evidence = []
     for family in DISCRETE:
         rng = ctx.rng(family.__name__)
-        n = 200
+        adv_p, adv_q = _shared.adversarial_pairs(family, rng)
+        n = 2000 - len(adv_p[0])  # 2000 points in all
         p = _shared.random_params(family, rng, n)
         q = _shared.random_params(family, rng, n)
-        adv_p, adv_q = _shared.adversarial_pairs(family, rng)
         p = tuple(np.concatenate([a, b]) for a, b in zip(p, adv_p))
         q = tuple(np.concatenate([a, b]) for a, b in zip(q, adv_q))
         derivation = _shared.derive("kl", family, family)

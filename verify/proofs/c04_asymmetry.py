@@ -139,8 +139,8 @@ def numeric(ctx):
     evidence = []
     for family in _shared.FAMILIES:
         rng = ctx.rng(family.__name__)
-        p = _shared.make(family, _shared.random_params(family, rng, 10_000))
-        q = _shared.make(family, _shared.random_params(family, rng, 10_000))
+        p = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
+        q = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
         gap = np.abs(np.asarray(verify.kl(p, q) - verify.kl(q, p)))
         share = float((gap > 1e-9).mean())
         evidence.append(
@@ -156,10 +156,10 @@ def numeric(ctx):
             )
         )
     rng = ctx.rng("special")
-    loc_p, scale = _shared.random_params(verify.Normal, rng, 1000)
-    loc_q, _ = _shared.random_params(verify.Normal, rng, 1000)
+    loc_p, scale = _shared.random_params(verify.Normal, rng, _shared.BATCH)
+    loc_q, _ = _shared.random_params(verify.Normal, rng, _shared.BATCH)
     p, q = verify.Normal(loc_p, scale), verify.Normal(loc_q, scale)
-    (probs,) = _shared.random_params(verify.Bernoulli, rng, 1000)
+    (probs,) = _shared.random_params(verify.Bernoulli, rng, _shared.BATCH)
     a, b = verify.Bernoulli(probs=probs), verify.Bernoulli(probs=1 - probs)
     forward = np.concatenate([np.asarray(verify.kl(p, q)), np.asarray(verify.kl(a, b))])
     backward = np.concatenate([np.asarray(verify.kl(q, p)), np.asarray(verify.kl(b, a))])

@@ -27,7 +27,7 @@ proof = Proof(
     )
 )
 
-SEARCH_SIZE = 100_000
+SEARCH_SIZE = _shared.SEARCH
 
 
 def search_triangle(family, rng, divergence):

@@ -97,8 +97,8 @@ def every_function(ctx):
     actual, expected = [], []
     for family in _shared.FAMILIES:
         rng = ctx.rng(family.__name__)
-        p = _shared.make(family, _shared.random_params(family, rng, 50))
-        q = _shared.make(family, _shared.random_params(family, rng, 50))
+        p = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
+        q = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
         for _, function in functions:
             args = (p,) if function.__name__ == "entropy" else (p, q)
             nats = np.asarray(function(*args))

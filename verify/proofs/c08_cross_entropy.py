@@ -110,8 +110,8 @@ def numeric(ctx):
     evidence = []
     for family in _shared.FAMILIES:
         rng = ctx.rng(family.__name__)
-        p = _shared.make(family, _shared.random_params(family, rng, 10_000))
-        q = _shared.make(family, _shared.random_params(family, rng, 10_000))
+        p = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
+        q = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
         gap = np.asarray(verify.cross_entropy(p, q) - verify.entropy(p))
         at_p = np.asarray(verify.cross_entropy(p, p))
         entropy = np.asarray(verify.entropy(p))

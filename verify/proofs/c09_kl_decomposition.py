@@ -61,8 +61,8 @@ def numeric(ctx):
     actual, expected, scale = [], [], []
     for family in _shared.FAMILIES:
         rng = ctx.rng(family.__name__)
-        p = _shared.make(family, _shared.random_params(family, rng, 10_000))
-        q = _shared.make(family, _shared.random_params(family, rng, 10_000))
+        p = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
+        q = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
         cross, entropy = np.asarray(verify.cross_entropy(p, q)), np.asarray(verify.entropy(p))
         actual.append(np.asarray(verify.kl(p, q)))
         expected.append(cross - entropy)
