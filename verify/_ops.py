@@ -54,7 +54,7 @@ class _JaxOps:
     pi = jnp.pi
 
     log = staticmethod(jnp.log)
-    log1p = staticmethod(jnp.log1p)
+    log1p = staticmethod(_special.log1p)  # XLA's own loses digits near -0.4
     exp = staticmethod(jnp.exp)
     expm1 = staticmethod(jnp.expm1)
     sqrt = staticmethod(jnp.sqrt)

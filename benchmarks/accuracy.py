@@ -1,0 +1,530 @@
+"""Accuracy benchmark: relative error against mpmath at 50 digits, side by side with peers.
+
+Usage::
+
+    python benchmarks/accuracy.py [--points 200] [--output benchmarks/results/accuracy.md]
+
+For every closed form (Normal, Bernoulli, Categorical, MultivariateNormal; KL,
+entropy, cross-entropy), in float64 and float32, parameters are drawn on a grid
+of regions (near-equal distributions with relative parameter differences 1e-1 ...
+1e-12, probabilities down to 1e-300 and up to 1 - 1e-16, scales and locations
+from 1e-300 to 1e300, multivariate normals of dimension up to 50 with
+covariance condition numbers up to 1e6). The reference is the exact value of
+the *definition* for the given floating-point inputs: the inputs are converted
+exactly to mpmath numbers and the textbook formula is evaluated with 50
+significant digits (for Bernoulli, ``1 - p`` is exact there; for Categorical,
+the sum ``sum_k p_k log(p_k / q_k)`` of the given vectors). The table gives,
+per region and implementation, the median and the maximum relative error
+``|computed - exact| / |exact|``; ``inf`` means a non-finite result where the
+exact value is finite. Peers that are not installed are skipped with a note.
+
+A second table measures ``jax.grad`` of the KL forms on the near-equal regions
+against the exact derivatives (analytic, evaluated in mpmath): the largest
+componentwise relative error per point.
+
+Peers run from a separate environment (``pip install .[bench]``); the script
+imports this checkout from its parent directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import time
+from pathlib import Path
+
+import _peers
+import jax
+import jax.numpy as jnp
+import mpmath as mp
+import numpy as np
+
+import verify
+
+DIGITS = 50
+COLUMNS = list(_peers.IMPLEMENTATIONS)
+
+
+# ------------------------------------------------------------------ references
+def _m(x):
+    return mp.mpf(float(x))
+
+
+def _xlogy(x, y):
+    return mp.mpf(0) if x == 0 else x * mp.log(y)
+
+
+def _ref_normal(quantity, mp_, sp_, mq=None, sq=None):
+    mp_, sp_ = _m(mp_), _m(sp_)
+    if quantity == "entropy":
+        return mp.log(sp_) + (1 + mp.log(2 * mp.pi)) / 2
+    mq, sq = _m(mq), _m(sq)
+    d, r = (mp_ - mq) / sq, sp_ / sq
+    if quantity == "kl":
+        return d**2 / 2 + (r**2 - 1) / 2 - mp.log(r)
+    return mp.log(sq) + mp.log(2 * mp.pi) / 2 + (d**2 + r**2) / 2
+
+
+def _ref_discrete(quantity, p, q=None):
+    p = [_m(x) for x in np.atleast_1d(p)]
+    q = None if q is None else [_m(x) for x in np.atleast_1d(q)]
+    if len(p) == 1:
+        return _ref_bernoulli(quantity, p[0], None if q is None else q[0])
+    if quantity == "entropy":
+        return -mp.fsum(_xlogy(a, a) for a in p)
+    if quantity == "cross_entropy":
+        return -mp.fsum(_xlogy(a, b) for a, b in zip(p, q))
+    if any(a > 0 and b == 0 for a, b in zip(p, q)):
+        return mp.inf
+    return mp.fsum(_xlogy(a, a) - _xlogy(a, b) for a, b in zip(p, q))
+
+
+def _ref_bernoulli(quantity, p, q):
+    """The complements' logarithms through log1p: 1 - 1e-300 needs 300 digits, log1p does not."""
+
+    def complement_log(x):
+        return mp.log1p(-x)
+
+    def xlog_complement(x, y):  # (1 - x) log(1 - y)
+        return mp.mpf(0) if x == 1 else (1 - x) * complement_log(y)
+
+    if quantity == "entropy":
+        return -(_xlogy(p, p) + xlog_complement(p, p))
+    if quantity == "cross_entropy":
+        return -(_xlogy(p, q) + xlog_complement(p, q))
+    if (p > 0 and q == 0) or (p < 1 and q == 1):
+        return mp.inf
+    ones = mp.mpf(0) if p == 0 else p * (mp.log(p) - mp.log(q))
+    zeros = mp.mpf(0) if p == 1 else (1 - p) * (complement_log(p) - complement_log(q))
+    return ones + zeros
+
+
+def _mp_matrix(a):
+    return mp.matrix([[_m(x) for x in row] for row in np.atleast_2d(a)])
+
+
+def _lower_solve(lower, rhs):
+    """Forward substitution in mpmath, rhs a matrix."""
+    n, k = rhs.rows, rhs.cols
+    out = mp.matrix(n, k)
+    for j in range(k):
+        for i in range(n):
+            acc = rhs[i, j] - mp.fsum(lower[i, t] * out[t, j] for t in range(i))
+            out[i, j] = acc / lower[i, i]
+    return out
+
+
+def _ref_mvn(quantity, mp_, lp, mq=None, lq=None):
+    d = len(mp_)
+    lp_ = _mp_matrix(lp)
+    logdet_p = mp.fsum(mp.log(lp_[i, i]) for i in range(d))
+    if quantity == "entropy":
+        return d * (1 + mp.log(2 * mp.pi)) / 2 + logdet_p
+    lq_ = _mp_matrix(lq)
+    w = _lower_solve(lq_, lp_)
+    z = _lower_solve(lq_, mp.matrix([[_m(a) - _m(b)] for a, b in zip(mp_, mq)]))
+    trace = mp.fsum(w[i, j] ** 2 for i in range(d) for j in range(d))
+    maha = mp.fsum(z[i, 0] ** 2 for i in range(d))
+    logdet_q = mp.fsum(mp.log(lq_[i, i]) for i in range(d))
+    if quantity == "kl":
+        return (trace + maha - d) / 2 + logdet_q - logdet_p
+    return (trace + maha + d * mp.log(2 * mp.pi)) / 2 + logdet_q
+
+
+def reference(family, quantity, params, index):
+    """Exact value at point ``index`` of the batched ``params``."""
+    point = [np.asarray(a)[index] for a in params]
+    with mp.workdps(DIGITS):
+        if family == "normal":
+            return _ref_normal(quantity, *point)
+        if family == "multivariate_normal":
+            return _ref_mvn(quantity, *point)
+        return _ref_discrete(quantity, *point)
+
+
+# --------------------------------------------------------------------- regions
+def _decades(rng, n, low, high):
+    return 10.0 ** rng.uniform(low, high, n)
+
+
+def _signs(rng, n):
+    return rng.choice([-1.0, 1.0], n)
+
+
+def _near_equal_deltas(dtype):
+    """Relative differences of the near-equal regions: 1e-1 ... 1e-12 (float32: ... 1e-6)."""
+    return [10.0**-k for k in range(1, 13 if dtype == np.float64 else 7)]
+
+
+def _exponent_range(dtype):
+    return 300 if dtype == np.float64 else 30
+
+
+def regions(family, quantity, dtype, n, rng):
+    """[(name, params)] with params a list of float64 arrays holding values exact in ``dtype``."""
+    two = quantity != "entropy"
+    out = []
+    E = _exponent_range(dtype)
+    if family == "normal":
+        if quantity == "entropy":
+            root = 1 / np.sqrt(2 * np.pi * np.e)
+            out.append(("generic", [rng.normal(0, 3, n), _decades(rng, n, -1, 1)]))
+            out.append(("scales 1e-E..1e+E", [rng.normal(0, 3, n), _decades(rng, n, -E, E)]))
+            gap = _signs(rng, n) * _decades(rng, n, -15 if dtype == np.float64 else -6, -1)
+            out.append(("near zero (scale ~ 0.242)", [rng.normal(0, 3, n), root * (1 + gap)]))
+            return out
+        loc_p, scale_p = rng.normal(0, 3, n), _decades(rng, n, -1, 1)
+        out.append(
+            ("generic", [loc_p, scale_p, rng.normal(0, 3, n), _decades(rng, n, -1, 1)])
+        )
+        for delta in _near_equal_deltas(dtype)[::3] if quantity == "cross_entropy" else _near_equal_deltas(dtype):
+            u, v = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+            out.append(
+                (f"near-equal 1e{int(np.log10(delta))}",
+                 [loc_p, scale_p, loc_p + delta * scale_p * u, scale_p * (1 + delta * v)])
+            )
+        scale = _decades(rng, n, -E, E)
+        loc = _signs(rng, n) * _decades(rng, n, -E, E)
+        ratio = _decades(rng, n, -3, 3)
+        out.append(
+            ("scales, locs 1e-E..1e+E",
+             [loc, scale, loc + scale * rng.normal(0, 3, n), scale * ratio])
+        )
+        # Differences of parameters must stay normal numbers: XLA on CPU flushes
+        # subnormals to zero, so near-equal scales start at 1e-290 rather than 1e-300.
+        delta = 1e-9 if dtype == np.float64 else 1e-4
+        scale = _decades(rng, n, -E + 10, E)
+        loc = _signs(rng, n) * _decades(rng, n, -E + 10, E)
+        out.append(
+            ("scales 1e-E..1e+E, near-equal",
+             [loc, scale, loc + delta * scale * rng.uniform(-1, 1, n),
+              scale * (1 + delta * rng.uniform(-1, 1, n))])
+        )
+        return out
+    if family == "bernoulli":
+        tiny_low = -300 if dtype == np.float64 else -37
+        near_one = -16 if dtype == np.float64 else -7
+        p = rng.uniform(0.01, 0.99, n)
+        if not two:
+            out.append(("generic", [p]))
+            out.append((f"p ~ 1e{tiny_low}..1e-5", [_decades(rng, n, tiny_low, -5)]))
+            out.append((f"p ~ 1 - 1e{near_one}..1 - 1e-5", [1 - _decades(rng, n, near_one, -5)]))
+            return out
+        out.append(("generic", [p, rng.uniform(0.01, 0.99, n)]))
+        for delta in _near_equal_deltas(dtype):
+            # q - p relative to min(p, 1 - p): both q and 1 - q stay close to p and 1 - p
+            gap = delta * np.minimum(p, 1 - p) * rng.uniform(-1, 1, n)
+            out.append((f"near-equal 1e{int(np.log10(delta))}", [p, p + gap]))
+        tiny = _decades(rng, n, tiny_low, -5)
+        out.append((f"p ~ 1e{tiny_low}..1e-5, q = 3p", [tiny, 3 * tiny]))
+        # KL ~ p delta**2 must be a normal number: p from 1e-280 (float32: 1e-25).
+        delta, low = (1e-9, -280) if dtype == np.float64 else (1e-4, -25)
+        tiny = _decades(rng, n, low, -5)
+        out.append(
+            (f"p ~ 1e{low}..1e-5, near-equal", [tiny, tiny * (1 + delta * rng.uniform(-1, 1, n))])
+        )
+        gap = _decades(rng, n, near_one, -5)
+        out.append(
+            (f"p ~ 1 - 1e{near_one}..1 - 1e-5, 1 - q = 3(1 - p)", [1 - gap, 1 - 3 * gap])
+        )
+        return out
+    if family == "categorical":
+        k = 6
+        tiny_low = -300 if dtype == np.float64 else -37
+
+        def simplex(size):
+            return rng.dirichlet(np.ones(k), size)
+
+        p = simplex(n)
+        if not two:
+            out.append(("generic K=6", [p]))
+            spiky = p.copy()
+            spiky[:, :3] = _decades(rng, 3 * n, tiny_low, -5).reshape(n, 3)
+            spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+            out.append((f"3 classes ~ 1e{tiny_low}..1e-5", [spiky]))
+            return out
+        out.append(("generic K=6", [p, simplex(n)]))
+        for delta in _near_equal_deltas(dtype):
+            q = _moved_mass(p, delta, rng, dtype)
+            out.append((f"near-equal 1e{int(np.log10(delta))}", [p, q]))
+        spiky = p.copy()
+        spiky[:, :3] = _decades(rng, 3 * n, tiny_low, -5).reshape(n, 3)
+        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+        tripled = spiky.copy()
+        tripled[:, :3] *= 3
+        out.append((f"3 classes ~ 1e{tiny_low}..1e-5, q = 3p there", [spiky, tripled]))
+        delta, low = (1e-9, -280) if dtype == np.float64 else (1e-4, -25)
+        spiky = p.copy()
+        spiky[:, :3] = _decades(rng, 3 * n, low, -5).reshape(n, 3)
+        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+        out.append(
+            (f"3 classes ~ 1e{low}..1e-5, near-equal", [spiky, _moved_mass(spiky, delta, rng, dtype)])
+        )
+        zeros = p.copy()
+        zeros[:, :2] = 0
+        zeros /= zeros.sum(1, keepdims=True)
+        out.append(("P has zero classes", [zeros, simplex(n)]))
+        return out
+    raise ValueError(family)
+
+
+def _moved_mass(p, delta, rng, dtype):
+    """q from p by moving mass between class pairs, exactly (so sum q = sum p in exact arithmetic)."""
+    from fractions import Fraction
+
+    q = p.astype(dtype).astype(np.float64).copy()
+    n, k = q.shape
+    for row in range(n):
+        for i in range(0, k - 1, 2):
+            j = i + 1
+            h = float(dtype(delta * min(q[row, i], q[row, j]) * rng.uniform(0.5, 1)))
+            a, b = float(dtype(q[row, i] + h)), float(dtype(q[row, j] - h))
+            if Fraction(a) - Fraction(q[row, i]) == Fraction(q[row, j]) - Fraction(b):
+                q[row, i], q[row, j] = a, b
+            else:  # move exactly the mass that the rounded sum moved
+                moved = float(dtype(a - q[row, i]))
+                b = float(dtype(q[row, j] - moved))
+                if Fraction(a) - Fraction(q[row, i]) == Fraction(q[row, j]) - Fraction(b):
+                    q[row, i], q[row, j] = a, b
+    return q
+
+
+def mvn_regions(quantity, dtype, rng):
+    """[(name, params)] for dimensions 2 ... 50 and condition numbers 1 ... 1e6 of the covariance."""
+    out = []
+    dims = (2, 5, 10, 20, 50)
+    conds = (1e0, 1e2, 1e4, 1e6)
+    deltas = (1e-1, 1e-4, 1e-8, 1e-12) if dtype == np.float64 else (1e-1, 1e-3, 1e-5)
+    if quantity != "kl":
+        deltas = deltas[:1]
+    per_cell = 3
+    for d in dims:
+        for cond in conds:
+            params = []
+            for delta in deltas:
+                for _ in range(per_cell):
+                    lq = _tril_with_condition(rng, d, cond, dtype)
+                    noise = np.tril(rng.normal(0, 1, (d, d))) * np.abs(lq)
+                    lp = (lq + delta * noise).astype(dtype).astype(np.float64)
+                    lp[np.diag_indices(d)] = np.abs(lp[np.diag_indices(d)])
+                    mq = rng.normal(0, 1, d).astype(dtype).astype(np.float64)
+                    mp_ = (mq + delta * rng.normal(0, 1, d) * np.sqrt(np.diag(lq @ lq.T)))
+                    params.append((mp_.astype(dtype).astype(np.float64), lp, mq, lq))
+            arrays = [np.stack(a) for a in zip(*params)]
+            if quantity == "entropy":
+                arrays = arrays[:2]
+            out.append((f"d={d} cond={cond:.0e}", arrays))
+    return out
+
+
+def _tril_with_condition(rng, d, cond, dtype):
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    eig = np.logspace(0, -np.log10(cond), d) if d > 1 else np.ones(1)
+    cov = (q * eig) @ q.T
+    cov = (cov + cov.T) / 2
+    return np.linalg.cholesky(cov).astype(dtype).astype(np.float64)
+
+
+# ------------------------------------------------------------------- measuring
+def relative_errors(values, exact, dtype=np.float64):
+    """|v - e| / |e| per point; NaN (dropped) where e is below the smallest normal number of dtype."""
+    tiny = np.finfo(dtype).tiny
+    out = []
+    for v, e in zip(values, exact):
+        if e != 0 and not mp.isinf(e) and abs(e) < tiny:
+            out.append(np.nan)  # not representable to relative accuracy
+            continue
+        if not np.isfinite(v):
+            out.append(0.0 if (mp.isinf(e) and v == float(e)) else np.inf)
+        elif mp.isinf(e):
+            out.append(np.inf)
+        elif e == 0:
+            out.append(0.0 if v == 0 else np.inf)
+        else:
+            out.append(float(abs((mp.mpf(float(v)) - e) / e)))
+    return np.asarray(out)
+
+
+def _fmt(errors):
+    if errors is None:
+        return "—"
+    med, mx = np.median(errors), np.max(errors)
+    return f"{_num(med)} / {_num(mx)}"
+
+
+def _num(x):
+    if not np.isfinite(x):
+        return "inf"
+    return "0" if x == 0 else f"{x:.0e}"
+
+
+def measure(family, quantity, dtype, region_list, kernels):
+    rows = []
+    for name, params in region_list:
+        cast = [np.asarray(a, dtype) for a in params]
+        count = len(cast[0])
+        exact = [reference(family, quantity, cast, i) for i in range(count)]
+        row = {}
+        for column, kernel in kernels.items():
+            if kernel is None:
+                row[column] = None
+                continue
+            try:
+                values = np.asarray(kernel(*cast), np.float64)
+            except Exception as error:  # a peer that rejects these inputs
+                row[column] = f"error: {type(error).__name__}"
+                continue
+            errors = relative_errors(values, exact, dtype)
+            row[column] = errors[~np.isnan(errors)]
+        rows.append((name, row))
+    return rows
+
+
+# ------------------------------------------------------------------- gradients
+def _grad_reference(family, point):
+    """Exact partial derivatives of the KL at a point, in mpmath."""
+    with mp.workdps(DIGITS):
+        if family == "normal":
+            mp_, sp_, mq, sq = (_m(x) for x in point)
+            diff = mp_ - mq
+            return [
+                diff / sq**2,
+                sp_ / sq**2 - 1 / sp_,
+                -diff / sq**2,
+                1 / sq - sp_**2 / sq**3 - diff**2 / sq**3,
+            ]
+        if family == "bernoulli":
+            p, q = (_m(x) for x in point)
+            return [mp.log(p / q) - mp.log((1 - p) / (1 - q)), -p / q + (1 - p) / (1 - q)]
+        p, q = ([_m(x) for x in a] for a in point)
+        return [mp.log(a / b) + 1 for a, b in zip(p, q)] + [-a / b for a, b in zip(p, q)]
+
+
+def _verify_kl_function(family):
+    import verify as v
+
+    if family == "normal":
+        return lambda a, b, c, d: v.kl(v.Normal(a, b, validate_args=False), v.Normal(c, d, validate_args=False))
+    if family == "bernoulli":
+        return lambda p, q: v.kl(v.Bernoulli(probs=p, validate_args=False), v.Bernoulli(probs=q, validate_args=False))
+    return lambda p, q: v.kl(v.Categorical(probs=p, validate_args=False), v.Categorical(probs=q, validate_args=False))
+
+
+def gradient_rows(n, rng):
+    """Componentwise relative error of jax.grad of the KL, near-equal regions, float64."""
+    rows = []
+    for family in ("normal", "bernoulli", "categorical"):
+        functions = {"verify": _verify_kl_function(family), "textbook JAX": _peers._textbook(jnp, family, "kl")}
+        try:
+            from tensorflow_probability.substrates import jax as tfp
+
+            build = {
+                "normal": tfp.distributions.Normal,
+                "bernoulli": lambda p: tfp.distributions.Bernoulli(probs=p, dtype=p.dtype),
+                "categorical": lambda p: tfp.distributions.Categorical(probs=p),
+            }[family]
+            arity = _peers._ARITY[family]
+            functions["TFP-JAX"] = lambda *a, b=build, k=arity: b(*a[:k]).kl_divergence(b(*a[k:]))
+        except ImportError:
+            pass
+        for name, params in regions(family, "kl", np.float64, n, rng):
+            if not name.startswith("near-equal"):
+                continue
+            row = {}
+            for column, function in functions.items():
+                grad = jax.jit(jax.vmap(jax.grad(lambda *a, f=function: jnp.sum(f(*a)), argnums=tuple(range(len(params))))))
+                values = [np.asarray(g) for g in grad(*[jnp.asarray(a) for a in params])]
+                worst = []
+                for i in range(len(params[0])):
+                    exact = _grad_reference(family, [a[i] for a in params])
+                    got = np.concatenate([np.atleast_1d(g[i]) for g in values])
+                    errs = relative_errors(got, exact)
+                    nonzero = [err for err, e in zip(errs, exact) if e != 0]
+                    worst.append(max(nonzero) if nonzero else 0.0)
+                row[column] = np.asarray(worst)
+            rows.append((f"{family} {name}", row))
+    return rows
+
+
+# ------------------------------------------------------------------------ main
+def table(rows, columns):
+    lines = ["| region | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for name, row in rows:
+        cells = [row.get(c) if isinstance(row.get(c), str) else _fmt(row.get(c)) for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=200, help="points per region (univariate)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, help="also write the Markdown here")
+    parser.add_argument("--families", nargs="*", default=list(_peers.FAMILIES))
+    args = parser.parse_args(argv)
+    mp.mp.dps = DIGITS
+    started = time.time()
+    out = [
+        "# Accuracy: relative error against mpmath at 50 digits",
+        "",
+        f"Generated by `python benchmarks/accuracy.py` on {datetime.date.today()} "
+        f"({platform.machine()}, {platform.processor() or platform.platform()}). "
+        "Cells: median / max relative error over the region; `—`: no such closed form "
+        "(or peer not installed, see notes). Versions: "
+        + ", ".join(f"{k} {v}" for k, v in _peers.versions().items())
+        + ".",
+        "",
+    ]
+    summary = []
+    notes = set()
+    for dtype in (np.float64, np.float32):
+        for family in args.families:
+            for quantity in _peers.QUANTITIES:
+                rng = np.random.default_rng([args.seed, _peers.FAMILIES.index(family), _peers.QUANTITIES.index(quantity)])
+                kernels = {}
+                for column in COLUMNS:
+                    kernel, note = _peers.load(column, family, quantity, dtype)
+                    kernels[column] = kernel
+                    if note.startswith("not installed"):
+                        notes.add(f"{column}: {note}")
+                if family == "multivariate_normal":
+                    region_list = mvn_regions(quantity, dtype, rng)
+                else:
+                    region_list = regions(family, quantity, dtype, args.points, rng)
+                rows = measure(family, quantity, dtype, region_list, kernels)
+                title = f"{family} {quantity} ({np.dtype(dtype).name})"
+                out += [f"## {title}", "", table(rows, COLUMNS), ""]
+                worst = {}
+                for column in COLUMNS:
+                    errs = [r[column] for _, r in rows if isinstance(r.get(column), np.ndarray)]
+                    worst[column] = np.concatenate(errs) if errs else None
+                summary.append((title, worst))
+                print(f"done {title} ({time.time() - started:.0f} s)", flush=True)
+    head = ["## Summary: median / max relative error over all regions", "", table(summary, COLUMNS), ""]
+    grads = gradient_rows(max(args.points // 4, 20), np.random.default_rng(args.seed))
+    grad_columns = ["verify", "textbook JAX", "TFP-JAX"]
+    out += [
+        "## Gradients: jax.grad of KL, near-equal regions (float64)",
+        "",
+        "Largest componentwise relative error of the gradient per point (median / max over "
+        "points), against the exact partial derivatives of the definition with respect to every "
+        "parameter (for Categorical, `log(p_k / q_k) + 1` and `-p_k / q_k`: TFP normalises "
+        "`probs` inside, so its gradient is the projection onto the simplex and differs from "
+        "these partials by a constant vector).",
+        "",
+        table(grads, grad_columns),
+        "",
+    ]
+    if notes:
+        out += ["Notes: " + "; ".join(sorted(notes)) + ".", ""]
+    text = "\n".join(out[:4] + head + out[4:])
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""The accurate special functions, against mpmath at 50 digits, on both backends."""
+
+import fractions
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from jax.test_util import check_grads
+
+from verify import _special
+from verify.symbolic import functions as symbolic
+
+EPS = np.finfo(np.float64).eps
+mpmath.mp.dps = 50
+
+
+def rel_err(value, exact):
+    exact = mpmath.mpf(exact)
+    if exact == 0:
+        return abs(float(value))
+    return float(abs((mpmath.mpf(float(value)) - exact) / exact))
+
+
+def mpf(x):
+    return mpmath.mpf(float(x))
+
+
+# -------------------------------------------------------------------- log1p
+@pytest.mark.parametrize("x", [-1 + 2**-52, -0.7, -0.4130970679450451, -0.39, -0.37, -1e-20, 1e-300, 0.3, 3.0, 1e300])
+def test_log1p_compiled_is_accurate_where_xla_log1p_is_not(x):
+    # jax.numpy.log1p loses two digits near -0.4 on CPU; XLA also folds (1 + x) - 1 to x
+    # under jit, which would silently undo the correction: test the compiled function.
+    exact = mpmath.log1p(mpf(x))
+    assert rel_err(jax.jit(_special.log1p)(x), exact) <= 2 * EPS
+    assert rel_err(jax.jit(_special.xlog1py)(0.5, x), exact / 2) <= 2 * EPS
+    assert float(_special.log1p(-1.0)) == -np.inf
+    assert float(_special.xlog1py(0.0, -1.0)) == 0.0
+
+
+# ------------------------------------------------------------------ log1pmx
+LOG1PMX_POINTS = [
+    -1 + 2**-52, -0.999999, -0.9, -0.5, -0.25, -0.2, -0.19, -0.18, -0.1, -1e-3, -1e-8,
+    -1e-300, 0.0, 1e-300, 1e-12, 1e-5, 1e-3, 0.1, 0.2, 0.22, 0.23, 0.5, 1.0, 3.0, 1e10, 1e300,
+]
+
+
+def exact_log1pmx(x):
+    return mpmath.log1p(mpf(x)) - mpf(x)
+
+
+@pytest.mark.parametrize("x", LOG1PMX_POINTS)
+def test_log1pmx_and_derivative_against_mpmath(x):
+    assert rel_err(_special.log1pmx(x), exact_log1pmx(x)) <= 4 * EPS
+    assert rel_err(jax.jit(_special.log1pmx)(x), exact_log1pmx(x)) <= 4 * EPS
+    if x > -1:
+        derivative = -mpf(x) / (1 + mpf(x))
+        assert rel_err(jax.grad(_special.log1pmx)(x), derivative) <= 4 * EPS
+
+
+def test_log1pmx_float32_keeps_dtype_and_accuracy():
+    xs = np.array([-0.5, -1e-2, -1e-4, 1e-6, 1e-3, 0.15, 2.0], np.float32)
+    values = _special.log1pmx(jnp.asarray(xs))
+    assert values.dtype == jnp.float32
+    for x, v in zip(xs, np.asarray(values)):
+        assert rel_err(v, exact_log1pmx(x)) <= 4 * np.finfo(np.float32).eps
+
+
+# ------------------------------------------------------------- kl_div_delta
+def exact_kl_div(y, delta):
+    y, delta = mpf(y), mpf(delta)
+    x = y + delta
+    value = (x * mpmath.log(x / y) if x != 0 else 0) - delta
+    dy = mpmath.log1p(delta / y) - delta / y
+    ddelta = mpmath.log1p(delta / y)
+    return value, dy, ddelta
+
+
+KL_DIV_POINTS = [
+    (0.3, 1e-10), (0.3, -1e-3), (0.3, 0.03), (1.0, 0.05), (1.0, -0.18), (1.0, 0.22),
+    (1.0, -0.25), (1.0, 0.3), (0.25, -0.24), (1e-300, 2e-300), (1e-280, 3e-289),
+    (0.5, -0.4999999999999999), (1.0, 1e300), (1e300, -0.5e300), (7.0, 1e-14), (2.0, 5.0),
+]
+
+
+@pytest.mark.parametrize("y, delta", KL_DIV_POINTS)
+def test_kl_div_delta_and_partials_against_mpmath(y, delta):
+    value, dy, ddelta = exact_kl_div(y, delta)
+    assert rel_err(_special.kl_div_delta(y, delta), value) <= 8 * EPS
+    grad_y, grad_delta = jax.grad(_special.kl_div_delta, argnums=(0, 1))(y, delta)
+    assert rel_err(grad_y, dy) <= 8 * EPS
+    assert rel_err(grad_delta, ddelta) <= 8 * EPS
+
+
+def test_kl_div_delta_is_non_negative_and_zero_only_at_zero():
+    rng = np.random.default_rng(0)
+    y = 10.0 ** rng.uniform(-300, 300, 2000)
+    delta = y * rng.uniform(-1, 3, 2000)
+    values = np.asarray(_special.kl_div_delta(y, delta))
+    assert np.all(values >= 0)
+    assert float(_special.kl_div_delta(0.7, 0.0)) == 0.0
+
+
+def test_kl_div_delta_conventions_at_the_boundary():
+    kl_div = _special.kl_div_delta
+    assert float(kl_div(0.0, 0.0)) == 0.0  # 0 log(0/0) = 0
+    assert float(kl_div(0.0, 0.5)) == np.inf  # x log(x/0) = inf
+    assert float(kl_div(0.25, -0.25)) == 0.25  # x = 0: the divergence is y
+    # Along x = 0 (a class P never takes) the derivative in y at fixed x is 1, and finite.
+    dy, ddelta = jax.grad(kl_div, argnums=(0, 1))(0.25, -0.25)
+    assert float(dy) - float(ddelta) == 1.0
+    assert np.isfinite(float(dy)) and np.isfinite(float(ddelta))
+    assert all(np.isfinite(g) for g in jax.grad(kl_div, argnums=(0, 1))(0.0, 0.0))
+
+
+def test_kl_div_delta_float32():
+    y = np.array([0.3, 0.3, 1e-20, 2.0], np.float32)
+    delta = np.array([1e-6, -0.2, 2e-20, 3.0], np.float32)
+    values = _special.kl_div_delta(jnp.asarray(y), jnp.asarray(delta))
+    assert values.dtype == jnp.float32
+    for a, b, v in zip(y, delta, np.asarray(values)):
+        assert rel_err(v, exact_kl_div(a, b)[0]) <= 8 * np.finfo(np.float32).eps
+
+
+# ------------------------------------------------------------------ log_mul
+SQRT_2PIE = mpmath.sqrt(2 * mpmath.pi * mpmath.e)
+
+
+def test_exact_constants_hold_more_than_double_precision():
+    hi, lo = _special.SQRT_2PIE.split(np.float64)
+    assert abs(mpf(hi) + mpf(lo) - SQRT_2PIE) < 1e-30
+    hi, lo = _special.SQRT_2PI.split(np.float32)
+    assert abs(mpf(hi) + mpf(lo) - mpmath.sqrt(2 * mpmath.pi)) < 1e-13
+
+
+@pytest.mark.parametrize("offset", [0, 1, -1, 7, -40, 10**6])
+def test_log_mul_keeps_relative_accuracy_at_its_zero(offset):
+    root = float(1 / SQRT_2PIE)
+    x = root + offset * np.spacing(root)
+    exact = mpmath.log(mpf(x) * SQRT_2PIE)
+    assert rel_err(_special.log_mul(x, _special.SQRT_2PIE), exact) <= 4 * EPS
+    naive = np.log(x) + np.log(float(SQRT_2PIE))
+    if offset in (1, -1):  # what the plain sum of logarithms gives there
+        assert rel_err(naive, exact) > 1e-3
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-20, 0.5, 3.0, 1e20, 1e300])
+def test_log_mul_elsewhere_and_derivative(x):
+    exact = mpmath.log(mpf(x) * SQRT_2PIE)
+    assert rel_err(_special.log_mul(x, _special.SQRT_2PIE), exact) <= 4 * EPS
+    assert rel_err(jax.grad(_special.log_mul)(x, _special.SQRT_2PIE), 1 / mpf(x)) <= 2 * EPS
+
+
+def test_log_mul_at_zero_and_infinity_and_float32():
+    values = _special.log_mul(jnp.array([0.0, np.inf]), _special.SQRT_2PIE)
+    assert list(np.asarray(values)) == [-np.inf, np.inf]
+    x = np.float32(1 / float(SQRT_2PIE))
+    value = _special.log_mul(jnp.float32(x), _special.SQRT_2PIE)
+    assert value.dtype == jnp.float32
+    assert rel_err(value, mpmath.log(mpf(x) * SQRT_2PIE)) <= 4 * np.finfo(np.float32).eps
+
+
+# ----------------------------------------------------------------- sum_diff
+def test_sum_diff_is_exact_where_a_plain_sum_is_all_rounding():
+    rng = np.random.default_rng(1)
+    a = rng.dirichlet(np.ones(7), 50)
+    b = rng.dirichlet(np.ones(7), 50)
+    b = b / b.sum(-1, keepdims=True)
+    exact = [sum(fractions.Fraction(x) - fractions.Fraction(y) for x, y in zip(r, s)) for r, s in zip(a, b)]
+    got = np.asarray(_special.sum_diff(a, b))
+    for g, e in zip(got, exact):
+        assert abs(fractions.Fraction(float(g)) - e) <= abs(e) * 2 * fractions.Fraction(EPS) + fractions.Fraction(1, 2**120)
+
+
+def test_sum_diff_gradient_and_batching():
+    a, b = jnp.ones((3, 4)), jnp.full((3, 4), 0.25)
+    assert sum_all(jax.grad(lambda a: jnp.sum(_special.sum_diff(a, b)))(a)) == 12.0
+    assert _special.sum_diff(a, b).shape == (3,)
+    assert jax.vmap(_special.sum_diff)(a, b).shape == (3,)
+
+
+def sum_all(x):
+    return float(jnp.sum(x))
+
+
+# ------------------------------------------------------------ transformations
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (_special.log1pmx, (jnp.array([-0.5, -0.05, 1e-3, 0.15, 2.0]),)),
+        (_special.kl_div_delta, (jnp.array([0.3, 1.0, 2.0, 0.7]), jnp.array([1e-3, -0.3, 0.1, 5.0]))),
+        (lambda x: _special.log_mul(x, _special.SQRT_2PI), (jnp.array([0.1, 0.4, 3.0]),)),
+    ],
+)
+def test_jit_vmap_and_numerical_gradients(function, args):
+    # Compiled and eager code may round differently (fusion), by an ulp or so.
+    np.testing.assert_allclose(jax.jit(function)(*args), function(*args), rtol=4 * EPS)
+    np.testing.assert_allclose(jax.vmap(function)(*args), function(*args), rtol=4 * EPS)
+    check_grads(function, args, order=2, modes=("fwd", "rev"), eps=1e-6)
+
+
+# ------------------------------------------------------------------ SymPy side
+X, Y = sp.symbols("x y", positive=True)
+C = sp.Symbol("c", positive=True)
+SYMBOLIC = [
+    (symbolic.log1pmx(X), [X]),
+    (symbolic.kl_div_delta(Y, X), [X, Y]),
+    (symbolic.log_mul(X, C), [X, C]),
+    (symbolic.xlog1py(X, Y), [X, Y]),
+]
+
+
+@pytest.mark.parametrize("expr, symbols", SYMBOLIC, ids=lambda v: str(v))
+def test_symbolic_derivatives_are_those_of_the_elementary_rewrite(expr, symbols):
+    elementary = symbolic.to_elementary(expr)
+    assert not elementary.atoms(sp.Function) - elementary.atoms(sp.log)
+    for symbol in symbols:
+        difference = symbolic.to_elementary(sp.diff(expr, symbol)) - sp.diff(elementary, symbol)
+        assert sp.simplify(difference) == 0
+
+
+@pytest.mark.parametrize("expr, symbols", SYMBOLIC, ids=lambda v: str(v))
+def test_symbolic_evalf_matches_the_rewrite_at_50_digits(expr, symbols):
+    values = dict(zip(symbols, [sp.Rational(3, 7), sp.Rational(5, 3)]))
+    got = expr.subs(values).evalf(50)
+    want = symbolic.to_elementary(expr).subs(values).evalf(50)
+    assert abs(got - want) < sp.Float(10) ** -45
+
+
+def test_symbolic_and_jax_functions_agree_numerically():
+    pairs = [
+        (symbolic.log1pmx(sp.Rational(1, 10**6)), _special.log1pmx(1e-6)),
+        (symbolic.kl_div_delta(sp.Float(0.3, 50), sp.Float(1e-9, 50)), _special.kl_div_delta(0.3, 1e-9)),
+    ]
+    for expr, value in pairs:
+        assert rel_err(value, mpmath.mpf(str(expr.evalf(50)))) <= 8 * EPS
+
+
+def test_symbolic_conventions():
+    assert symbolic.kl_div_delta(Y, 0) == 0
+    assert symbolic.log1pmx(0) == 0
+    assert symbolic.xlog1py(0, -1) == 0
