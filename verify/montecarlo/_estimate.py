@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify.families import Distribution, MultivariateNormal
+from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
 from verify.montecarlo import _engine, _statistics
 
 __all__ = [
@@ -31,8 +31,8 @@ ESTIMATORS = {
 #: Samples drawn by default for one distribution (about a second on two CPU
 #: cores; see ``benchmarks/montecarlo_throughput.py``), by family. A batch of
 #: ``b`` distributions gets ``1/b`` of it per distribution, at least 2**14.
-DEFAULT_SAMPLES = {MultivariateNormal: 2**22}
-_DEFAULT_SAMPLES_OTHER = 2**24
+DEFAULT_SAMPLES = {Normal: 2**24, MultivariateNormal: 2**22, Bernoulli: 2**25, Categorical: 2**23}
+_DEFAULT_SAMPLES_OTHER = 2**22
 _MIN_DEFAULT_SAMPLES = 2**14
 
 
