@@ -268,6 +268,8 @@ def to_markdown(results) -> str:
                 out.append(f"   - {mark} {e.kind}{label}: {_md(e.statement)}")
                 if e.latex:
                     out += ["", f"     $$ {e.latex} $$", ""]
+                elif e.formula:  # a table or a plain-text formula
+                    out += ["", "     ```", textwrap.indent(e.formula, "     "), "     ```", ""]
                 figures = "; ".join(f"{k} = {_figure_text(v)}" for k, v in e.figures.items())
                 if figures:
                     out.append(f"     <sub>{_md(figures)}</sub>")

@@ -150,6 +150,14 @@ def _pairs(rng):
     ]
 
 
+def _code_table(p, q, code):
+    """One row per symbol: P(x), Q(x), the ideal length −log₂Q(x), ℓ(x) and the codeword."""
+    rows = ["x   P(x)       Q(x)       −log₂Q(x)   ℓ(x)   codeword"]
+    for x, (a, b, word) in enumerate(zip(p, q, code.codewords)):
+        rows.append(f"{x:<3} {a:<10.4g} {b:<10.4g} {-np.log2(b):<11.4g} {len(word):<6} {word}")
+    return "\n".join(rows)
+
+
 @proof.step(
     "Build the codes, encode samples from P, measure the bits per symbol", role="cross-check"
 )
@@ -191,8 +199,8 @@ def build_and_measure(ctx):
                 "construction",
                 f"{name}: H + D ≤ L < H + D + 1 and the measured length agrees",
                 holds=holds,
+                formula=_code_table(p, q, code),
                 figures={
-                    "codewords": " ".join(code.codewords),
                     "Kraft sum Σ2^−ℓ": str(kraft),
                     "prefix-free": code.is_prefix_free(),
                     "decoded = sample": decoded == sample.tolist(),
