@@ -124,6 +124,21 @@ def test_kl_div_delta_float32():
         assert rel_err(v, exact_kl_div(a, b)[0]) <= 8 * np.finfo(np.float32).eps
 
 
+# -------------------------------------------------------------- kl_div_unit
+@pytest.mark.parametrize("a", [1 - 1e-12, 1 + 1e-9, 0.95, 1.1, 1.3, 0.8, 0.5, 2.0, 1e-300, 1e-5, 1e5, 1e150])
+def test_kl_div_unit_and_derivative_against_mpmath(a):
+    # b = 1 - a computed accurately, as the formulas do from (s - t) / s
+    b = float(1 - mpf(a))
+    exact = mpf(a) - 1 - mpmath.log(mpf(a))
+    assert rel_err(_special.kl_div_unit(a, b), exact) <= 4 * EPS
+    assert rel_err(jax.jit(_special.kl_div_unit)(a, b), exact) <= 4 * EPS
+    # along b = 1 - a the derivative is 1 - 1/a = -b/a, without cancellation
+    grad = jax.grad(lambda a: _special.kl_div_unit(a, 1 - a))(a)
+    if abs(a - 1) > 1e-6:  # 1 - a in float64 loses the digits of b closer to 1
+        assert rel_err(grad, 1 - 1 / mpf(a)) <= 4 * EPS
+    assert float(_special.kl_div_unit(1.0, 0.0)) == 0.0
+
+
 # ------------------------------------------------------------------ log_mul
 SQRT_2PIE = mpmath.sqrt(2 * mpmath.pi * mpmath.e)
 
@@ -192,6 +207,7 @@ def sum_all(x):
         (_special.log1pmx, (jnp.array([-0.5, -0.05, 1e-3, 0.15, 2.0]),)),
         (_special.kl_div_delta, (jnp.array([0.3, 1.0, 2.0, 0.7]), jnp.array([1e-3, -0.3, 0.1, 5.0]))),
         (lambda x: _special.log_mul(x, _special.SQRT_2PI), (jnp.array([0.1, 0.4, 3.0]),)),
+        (lambda a: _special.kl_div_unit(a, 1 - a), (jnp.array([0.5, 0.97, 1.02, 3.0]),)),
     ],
 )
 def test_jit_vmap_and_numerical_gradients(function, args):
@@ -208,6 +224,7 @@ SYMBOLIC = [
     (symbolic.log1pmx(X), [X]),
     (symbolic.kl_div_delta(Y, X), [X, Y]),
     (symbolic.log_mul(X, C), [X, C]),
+    (symbolic.kl_div_unit(X, 1 - X), [X]),
     (symbolic.xlog1py(X, Y), [X, Y]),
 ]
 

@@ -18,7 +18,7 @@ Conventions shared by both backends:
   more than float precision (``xp.sqrt_2pi``, ``xp.sqrt_2pie``) are exact SymPy
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
-  ``kl_div_delta``, ``log_mul``, ``sum_diff``, ``xlog1py``) are :mod:`verify._special` here
+  ``kl_div_delta``, ``kl_div_unit``, ``log_mul``, ``sum_diff``, ``xlog1py``) are :mod:`verify._special` here
   and :mod:`verify.symbolic.functions` on the SymPy backend.
 """
 
@@ -63,6 +63,7 @@ class _JaxOps:
     xlog1py = staticmethod(_special.xlog1py)
     log1pmx = staticmethod(_special.log1pmx)
     kl_div_delta = staticmethod(_special.kl_div_delta)
+    kl_div_unit = staticmethod(_special.kl_div_unit)
     log_mul = staticmethod(_special.log_mul)
     sum_diff = staticmethod(_special.sum_diff)
     divide = staticmethod(jnp.divide)

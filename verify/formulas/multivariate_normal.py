@@ -11,7 +11,7 @@ Why this KL form: with ``E = L_q^-1 (L_p - L_q)`` (lower triangular) and
     KL = (|z|^2 + |E|_F^2) / 2 + sum_i kl_div(1, a_i),  a_i = L_p[i, i] / L_q[i, i],
 
 with ``kl_div(1, a) = a - 1 - log a >= 0`` evaluated by
-:func:`verify._special.kl_div_delta` from ``a_i`` and ``-E[i, i] = 1 - a_i``.
+:func:`verify._special.kl_div_unit` from ``a_i`` and ``-E[i, i] = 1 - a_i``.
 Every term is ``>= 0``, and ``E`` is solved from the difference ``L_p - L_q``
 (exact when the factors are close) instead of being ``L_q^-1 L_p - I``, which
 would lose every digit of a small ``E``. What remains is the error of the
@@ -38,7 +38,7 @@ def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     gap = xp.solve_lower(scale_tril_q, scale_tril_p - scale_tril_q)
     ratio = xp.divide(xp.diagonal(scale_tril_p), xp.diagonal(scale_tril_q))
     quadratic = xp.squared_norm(z) + xp.squared_frobenius(gap)
-    return quadratic / 2 + xp.sum(xp.kl_div_delta(ratio, -xp.diagonal(gap)))
+    return quadratic / 2 + xp.sum(xp.kl_div_unit(ratio, -xp.diagonal(gap)))
 
 
 def entropy(xp, loc, scale_tril):

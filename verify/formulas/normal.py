@@ -9,7 +9,7 @@ Why these forms: with ``a = scale_p / scale_q`` the textbook KL is
 ``(a - 1)**2 / 2`` when ``a`` is close to 1, losing every digit. Written as
 ``d**2 / 2 + b**2 / 2 + kl_div(1, a)`` with ``b = (scale_q - scale_p) / scale_q``
 (the difference ``scale_q - scale_p`` is exact when the scales are close) and
-``kl_div(1, a) = a - 1 - log a`` evaluated by :func:`verify._special.kl_div_delta`
+``kl_div(1, a) = a - 1 - log a`` evaluated by :func:`verify._special.kl_div_unit`
 from ``a`` and ``b``, every term is ``>= 0``: the sum has the accuracy of its
 parts, a few ulp, however close P and Q are. The entropy ``log(scale * sqrt(2 pi
 e))`` changes sign at ``scale = 0.24...``; :func:`verify._special.log_mul` keeps
@@ -37,7 +37,7 @@ def kl(xp, loc_p, scale_p, loc_q, scale_q):
         9.0949...e-13
     """
     d, a, b = _standardised(xp, loc_p, scale_p, loc_q, scale_q)
-    return (d**2 + b**2) / 2 + xp.kl_div_delta(a, b)
+    return (d**2 + b**2) / 2 + xp.kl_div_unit(a, b)
 
 
 def entropy(xp, loc, scale):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["kl_div_delta", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
+__all__ = [
+    "kl_div_delta",
+    "kl_div_unit", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
 
 
 class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
@@ -178,6 +180,45 @@ class kl_div_delta(sp.Function):  # noqa: N801 - the name of the JAX function it
         if x.is_zero:
             return (-delta)._eval_evalf(prec)
         return (x * sp.log(x / y) - delta)._eval_evalf(prec)
+
+
+class kl_div_unit(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``a - 1 - log(a)``; ``b`` is a numerical hint (``1 - a``), see :func:`verify._special.kl_div_unit`.
+
+    The value depends on ``a`` only, so the derivative in ``b`` is 0.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import kl_div_unit
+        >>> a = sp.Symbol("a", positive=True)
+        >>> kl_div_unit(a, 1 - a).rewrite(sp.log), kl_div_unit(a, 1 - a).diff(a)
+        (a - log(a) - 1, 1 - 1/a)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == 1:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, _ = self.args
+        if argindex == 1:
+            return 1 - 1 / a
+        if argindex == 2:
+            return sp.S.Zero
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return a - 1 - sp.log(a)
+
+    def _eval_evalf(self, prec):
+        a = sp.sympify(self.args[0])._eval_evalf(prec)
+        if a is None:
+            return None
+        return (a - 1 - sp.log(a))._eval_evalf(prec)
 
 
 class log_mul(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors

@@ -11,7 +11,14 @@ import functools
 
 import sympy as sp
 
-from verify.symbolic.functions import kl_div_delta, log1pmx, log_mul, xlog1py, xlogy
+from verify.symbolic.functions import (
+    kl_div_delta,
+    kl_div_unit,
+    log1pmx,
+    log_mul,
+    xlog1py,
+    xlogy,
+)
 
 __all__ = ["sympy_ops"]
 
@@ -60,6 +67,7 @@ class _SympyOps:
     xlog1py = staticmethod(_elementwise(xlog1py))
     log1pmx = staticmethod(_elementwise(log1pmx))
     kl_div_delta = staticmethod(_elementwise(kl_div_delta))
+    kl_div_unit = staticmethod(_elementwise(kl_div_unit))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
 
