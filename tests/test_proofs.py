@@ -144,6 +144,15 @@ def test_same_seed_gives_identical_json_apart_from_timings(capsys):
     assert _without_timings(outputs[0]) != _without_timings(outputs[2])
 
 
+def test_proof_main_takes_seed_and_format(capsys):
+    proof = proofs.load("C6")
+    assert proof.main(["--seed", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["seed"] == 5
+    assert proof.main(["--markdown"]) == 0
+    assert capsys.readouterr().out.startswith("## verify prove")
+    assert proof.main(["--bogus"]) == 2
+
+
 def test_context_streams_depend_on_seed_claim_step_and_label():
     a = Context(0, "C1", "step")
     assert a.rng("x").random() == Context(0, "C1", "step").rng("x").random()

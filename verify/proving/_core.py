@@ -150,15 +150,36 @@ class Proof:
         return run_proof(self, seed=seed, **kwargs)
 
     def main(self, argv=None) -> int:
-        """Runs the proof and prints its transcript; the exit code of a script.
+        """Runs the proof and prints its transcript; the body of a proof script.
+
+        Args:
+            argv: command-line arguments (default ``sys.argv[1:]``): ``--seed N``,
+                ``--json`` or ``--markdown`` for another format.
 
         Returns:
-            0 if the verdict is the expected one, else 1.
+            0 if the verdict is the expected one, else 1 (2 for bad arguments).
         """
+        import argparse
+        import sys
+
         from verify import report
 
-        result = self.run()
-        print(report.text([result]))
+        parser = argparse.ArgumentParser(description=f"{self.claim.id}: {self.claim.title}")
+        parser.add_argument("--seed", type=int, default=0)
+        output = parser.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true")
+        output.add_argument("--markdown", action="store_true")
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:
+            return int(exit_.code or 0)
+        result = self.run(seed=args.seed)
+        if args.json:
+            print(report.to_json([result]))
+        elif args.markdown:
+            print(report.to_markdown([result]))
+        else:
+            print(report.text([result], colour=sys.stdout.isatty()))
         return 0 if result.as_expected else 1
 
     def __repr__(self):
