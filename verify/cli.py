@@ -320,14 +320,17 @@ def _check(args, out) -> int:
             raise UsageError("check takes single distributions, not batches")
         from verify import montecarlo
 
-        decision = montecarlo.compare(
-            quantity,
-            closed,
-            *dists,
-            key=jax.random.key(args.seed),
-            num_samples=args.samples,
-            alpha=args.alpha,
-        )
+        try:
+            decision = montecarlo.compare(
+                quantity,
+                closed,
+                *dists,
+                key=jax.random.key(args.seed),
+                num_samples=args.samples,
+                alpha=args.alpha,
+            )
+        except (ValueError, TypeError) as error:
+            raise UsageError(str(error)) from None
     names = " ‖ ".join(repr(d) for d in dists)
     estimate = decision.estimate
     low, high = (float(v) for v in decision.interval)
