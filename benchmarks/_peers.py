@@ -130,7 +130,7 @@ def _mvn_textbook_jax(quantity):
     def pieces(mp, lp, mq, lq):
         w = jsl.solve_triangular(lq, lp, lower=True)
         z = jsl.solve_triangular(lq, (mp - mq)[..., None], lower=True)[..., 0]
-        logdet = lambda l: jnp.sum(jnp.log(jnp.diagonal(l, axis1=-2, axis2=-1)), -1)  # noqa: E731
+        logdet = lambda t: jnp.sum(jnp.log(jnp.diagonal(t, axis1=-2, axis2=-1)), -1)  # noqa: E731
         return jnp.sum(w**2, (-2, -1)), jnp.sum(z**2, -1), logdet(lp), logdet(lq)
 
     def kl(mp, lp, mq, lq):
@@ -319,8 +319,16 @@ def versions():
     import importlib.metadata as md
 
     out = {}
-    packages = ("jax", "numpy", "torch", "tfp-nightly", "tensorflow-probability", "distrax",
-                "numpyro", "scipy")
+    packages = (
+        "jax",
+        "numpy",
+        "torch",
+        "tfp-nightly",
+        "tensorflow-probability",
+        "distrax",
+        "numpyro",
+        "scipy",
+    )
     for package in packages:
         try:
             out[package] = md.version(package)

@@ -40,8 +40,6 @@ import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 
-import verify
-
 DIGITS = 50
 COLUMNS = list(_peers.IMPLEMENTATIONS)
 
@@ -165,41 +163,58 @@ def regions(family, quantity, dtype, n, rng):
     """[(name, params)] with params a list of float64 arrays holding values exact in ``dtype``."""
     two = quantity != "entropy"
     out = []
-    E = _exponent_range(dtype)
+    e_max = _exponent_range(dtype)
     if family == "normal":
         if quantity == "entropy":
             root = 1 / np.sqrt(2 * np.pi * np.e)
             out.append(("generic", [rng.normal(0, 3, n), _decades(rng, n, -1, 1)]))
-            out.append(("scales 1e-E..1e+E", [rng.normal(0, 3, n), _decades(rng, n, -E, E)]))
+            out.append(
+                (
+                    f"scales 1e-{e_max}..1e+{e_max}",
+                    [rng.normal(0, 3, n), _decades(rng, n, -e_max, e_max)],
+                )
+            )
             gap = _signs(rng, n) * _decades(rng, n, -15 if dtype == np.float64 else -6, -1)
             out.append(("near zero (scale ~ 0.242)", [rng.normal(0, 3, n), root * (1 + gap)]))
             return out
         loc_p, scale_p = rng.normal(0, 3, n), _decades(rng, n, -1, 1)
-        out.append(
-            ("generic", [loc_p, scale_p, rng.normal(0, 3, n), _decades(rng, n, -1, 1)])
-        )
-        for delta in _near_equal_deltas(dtype)[::3] if quantity == "cross_entropy" else _near_equal_deltas(dtype):
+        out.append(("generic", [loc_p, scale_p, rng.normal(0, 3, n), _decades(rng, n, -1, 1)]))
+        for delta in (
+            _near_equal_deltas(dtype)[::3]
+            if quantity == "cross_entropy"
+            else _near_equal_deltas(dtype)
+        ):
             u, v = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
             out.append(
-                (f"near-equal 1e{int(np.log10(delta))}",
-                 [loc_p, scale_p, loc_p + delta * scale_p * u, scale_p * (1 + delta * v)])
+                (
+                    f"near-equal 1e{int(np.log10(delta))}",
+                    [loc_p, scale_p, loc_p + delta * scale_p * u, scale_p * (1 + delta * v)],
+                )
             )
-        scale = _decades(rng, n, -E, E)
-        loc = _signs(rng, n) * _decades(rng, n, -E, E)
+        scale = _decades(rng, n, -e_max, e_max)
+        loc = _signs(rng, n) * _decades(rng, n, -e_max, e_max)
         ratio = _decades(rng, n, -3, 3)
         out.append(
-            ("scales, locs 1e-E..1e+E",
-             [loc, scale, loc + scale * rng.normal(0, 3, n), scale * ratio])
+            (
+                f"scales, locs 1e-{e_max}..1e+{e_max}",
+                [loc, scale, loc + scale * rng.normal(0, 3, n), scale * ratio],
+            )
         )
         # Differences of parameters must stay normal numbers: XLA on CPU flushes
         # subnormals to zero, so near-equal scales start at 1e-290 rather than 1e-300.
         delta = 1e-9 if dtype == np.float64 else 1e-4
-        scale = _decades(rng, n, -E + 10, E)
-        loc = _signs(rng, n) * _decades(rng, n, -E + 10, E)
+        scale = _decades(rng, n, -e_max + 10, e_max)
+        loc = _signs(rng, n) * _decades(rng, n, -e_max + 10, e_max)
         out.append(
-            ("scales 1e-E..1e+E, near-equal",
-             [loc, scale, loc + delta * scale * rng.uniform(-1, 1, n),
-              scale * (1 + delta * rng.uniform(-1, 1, n))])
+            (
+                f"scales 1e-{e_max - 10}..1e+{e_max}, near-equal",
+                [
+                    loc,
+                    scale,
+                    loc + delta * scale * rng.uniform(-1, 1, n),
+                    scale * (1 + delta * rng.uniform(-1, 1, n)),
+                ],
+            )
         )
         return out
     if family == "bernoulli":
@@ -225,9 +240,7 @@ def regions(family, quantity, dtype, n, rng):
             (f"p ~ 1e{low}..1e-5, near-equal", [tiny, tiny * (1 + delta * rng.uniform(-1, 1, n))])
         )
         gap = _decades(rng, n, near_one, -5)
-        out.append(
-            (f"p ~ 1 - 1e{near_one}..1 - 1e-5, 1 - q = 3(1 - p)", [1 - gap, 1 - 3 * gap])
-        )
+        out.append((f"p ~ 1 - 1e{near_one}..1 - 1e-5, 1 - q = 3(1 - p)", [1 - gap, 1 - 3 * gap]))
         return out
     if family == "categorical":
         k = 6
@@ -241,7 +254,9 @@ def regions(family, quantity, dtype, n, rng):
             out.append(("generic K=6", [p]))
             spiky = p.copy()
             spiky[:, :3] = _decades(rng, 3 * n, tiny_low, -5).reshape(n, 3)
-            spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+            spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(
+                1, keepdims=True
+            )
             out.append((f"3 classes ~ 1e{tiny_low}..1e-5", [spiky]))
             return out
         out.append(("generic K=6", [p, simplex(n)]))
@@ -250,16 +265,23 @@ def regions(family, quantity, dtype, n, rng):
             out.append((f"near-equal 1e{int(np.log10(delta))}", [p, q]))
         spiky = p.copy()
         spiky[:, :3] = _decades(rng, 3 * n, tiny_low, -5).reshape(n, 3)
-        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(
+            1, keepdims=True
+        )
         tripled = spiky.copy()
         tripled[:, :3] *= 3
         out.append((f"3 classes ~ 1e{tiny_low}..1e-5, q = 3p there", [spiky, tripled]))
         delta, low = (1e-9, -280) if dtype == np.float64 else (1e-4, -25)
         spiky = p.copy()
         spiky[:, :3] = _decades(rng, 3 * n, low, -5).reshape(n, 3)
-        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(1, keepdims=True)
+        spiky[:, 3:] *= (1 - spiky[:, :3].sum(1, keepdims=True)) / spiky[:, 3:].sum(
+            1, keepdims=True
+        )
         out.append(
-            (f"3 classes ~ 1e{low}..1e-5, near-equal", [spiky, _moved_mass(spiky, delta, rng, dtype)])
+            (
+                f"3 classes ~ 1e{low}..1e-5, near-equal",
+                [spiky, _moved_mass(spiky, delta, rng, dtype)],
+            )
         )
         zeros = p.copy()
         zeros[:, :2] = 0
@@ -270,7 +292,7 @@ def regions(family, quantity, dtype, n, rng):
 
 
 def _moved_mass(p, delta, rng, dtype):
-    """q from p by moving mass between class pairs, exactly (so sum q = sum p in exact arithmetic)."""
+    """q from p by moving mass between class pairs, exactly: sum q = sum p in exact arithmetic."""
     from fractions import Fraction
 
     q = p.astype(dtype).astype(np.float64).copy()
@@ -291,7 +313,7 @@ def _moved_mass(p, delta, rng, dtype):
 
 
 def mvn_regions(quantity, dtype, rng):
-    """[(name, params)] for dimensions 2 ... 50 and condition numbers 1 ... 1e6 of the covariance."""
+    """[(name, params)] for dimensions 2 ... 50 and covariance condition numbers 1 ... 1e6."""
     out = []
     dims = (2, 5, 10, 20, 50)
     conds = (1e0, 1e2, 1e4, 1e6)
@@ -309,7 +331,7 @@ def mvn_regions(quantity, dtype, rng):
                     lp = (lq + delta * noise).astype(dtype).astype(np.float64)
                     lp[np.diag_indices(d)] = np.abs(lp[np.diag_indices(d)])
                     mq = rng.normal(0, 1, d).astype(dtype).astype(np.float64)
-                    mp_ = (mq + delta * rng.normal(0, 1, d) * np.sqrt(np.diag(lq @ lq.T)))
+                    mp_ = mq + delta * rng.normal(0, 1, d) * np.sqrt(np.diag(lq @ lq.T))
                     params.append((mp_.astype(dtype).astype(np.float64), lp, mq, lq))
             arrays = [np.stack(a) for a in zip(*params)]
             if quantity == "entropy":
@@ -328,7 +350,7 @@ def _tril_with_condition(rng, d, cond, dtype):
 
 # ------------------------------------------------------------------- measuring
 def relative_errors(values, exact, dtype=np.float64):
-    """|v - e| / |e| per point; NaN (dropped) where e is below the smallest normal number of dtype."""
+    """|v - e| / |e| per point; NaN (dropped) where e is below the smallest normal of dtype."""
     tiny = np.finfo(dtype).tiny
     out = []
     for v, e in zip(values, exact):
@@ -405,17 +427,26 @@ def _verify_kl_function(family):
     import verify as v
 
     if family == "normal":
-        return lambda a, b, c, d: v.kl(v.Normal(a, b, validate_args=False), v.Normal(c, d, validate_args=False))
+        return lambda a, b, c, d: v.kl(
+            v.Normal(a, b, validate_args=False), v.Normal(c, d, validate_args=False)
+        )
     if family == "bernoulli":
-        return lambda p, q: v.kl(v.Bernoulli(probs=p, validate_args=False), v.Bernoulli(probs=q, validate_args=False))
-    return lambda p, q: v.kl(v.Categorical(probs=p, validate_args=False), v.Categorical(probs=q, validate_args=False))
+        return lambda p, q: v.kl(
+            v.Bernoulli(probs=p, validate_args=False), v.Bernoulli(probs=q, validate_args=False)
+        )
+    return lambda p, q: v.kl(
+        v.Categorical(probs=p, validate_args=False), v.Categorical(probs=q, validate_args=False)
+    )
 
 
 def gradient_rows(n, rng):
     """Componentwise relative error of jax.grad of the KL, near-equal regions, float64."""
     rows = []
     for family in ("normal", "bernoulli", "categorical"):
-        functions = {"verify": _verify_kl_function(family), "textbook JAX": _peers._textbook(jnp, family, "kl")}
+        functions = {
+            "verify": _verify_kl_function(family),
+            "textbook JAX": _peers._textbook(jnp, family, "kl"),
+        }
         try:
             from tensorflow_probability.substrates import jax as tfp
 
@@ -433,7 +464,13 @@ def gradient_rows(n, rng):
                 continue
             row = {}
             for column, function in functions.items():
-                grad = jax.jit(jax.vmap(jax.grad(lambda *a, f=function: jnp.sum(f(*a)), argnums=tuple(range(len(params))))))
+                grad = jax.jit(
+                    jax.vmap(
+                        jax.grad(
+                            lambda *a, f=function: jnp.sum(f(*a)), argnums=tuple(range(len(params)))
+                        )
+                    )
+                )
                 values = [np.asarray(g) for g in grad(*[jnp.asarray(a) for a in params])]
                 worst = []
                 for i in range(len(params[0])):
@@ -481,7 +518,9 @@ def main(argv=None) -> int:
     for dtype in (np.float64, np.float32):
         for family in args.families:
             for quantity in _peers.QUANTITIES:
-                rng = np.random.default_rng([args.seed, _peers.FAMILIES.index(family), _peers.QUANTITIES.index(quantity)])
+                rng = np.random.default_rng(
+                    [args.seed, _peers.FAMILIES.index(family), _peers.QUANTITIES.index(quantity)]
+                )
                 kernels = {}
                 for column in COLUMNS:
                     kernel, note = _peers.load(column, family, quantity, dtype)
@@ -501,7 +540,12 @@ def main(argv=None) -> int:
                     worst[column] = np.concatenate(errs) if errs else None
                 summary.append((title, worst))
                 print(f"done {title} ({time.time() - started:.0f} s)", flush=True)
-    head = ["## Summary: median / max relative error over all regions", "", table(summary, COLUMNS), ""]
+    head = [
+        "## Summary: median / max relative error over all regions",
+        "",
+        table(summary, COLUMNS),
+        "",
+    ]
     grads = gradient_rows(max(args.points // 4, 20), np.random.default_rng(args.seed))
     grad_columns = ["verify", "textbook JAX", "TFP-JAX"]
     out += [

@@ -49,8 +49,12 @@ def batch(family, quantity, dtype, n, rng):
         tril[:, np.arange(d), np.arange(d)] = rng.uniform(0.5, 2, (n, d))
         return [rng.normal(0, 1, (n, d)), tril]
 
-    make = {"normal": normal, "bernoulli": bernoulli, "categorical": categorical,
-            "multivariate_normal": mvn}[family]
+    make = {
+        "normal": normal,
+        "bernoulli": bernoulli,
+        "categorical": categorical,
+        "multivariate_normal": mvn,
+    }[family]
     params = make() if quantity == "entropy" else make() + make()
     return [np.ascontiguousarray(a, dtype) for a in params]
 
@@ -111,9 +115,12 @@ def main(argv=None) -> int:
                         all_notes[column] = note
                 rows.append((f"{family} {quantity}", rates))
                 print(f"done {family} {quantity} {np.dtype(dtype).name}", flush=True)
-        lines += [f"## {np.dtype(dtype).name}", "",
-                  "| closed form | " + " | ".join(COLUMNS) + " |",
-                  "|---" * (len(COLUMNS) + 1) + "|"]
+        lines += [
+            f"## {np.dtype(dtype).name}",
+            "",
+            "| closed form | " + " | ".join(COLUMNS) + " |",
+            "|---" * (len(COLUMNS) + 1) + "|",
+        ]
         for name, rates in rows:
             base = rates.get("textbook JAX")
             cells = []
@@ -126,7 +133,10 @@ def main(argv=None) -> int:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if all_notes:
-        lines += ["Notes: " + "; ".join(f"{k}: {v}" for k, v in sorted(all_notes.items())) + ".", ""]
+        lines += [
+            "Notes: " + "; ".join(f"{k}: {v}" for k, v in sorted(all_notes.items())) + ".",
+            "",
+        ]
     text = "\n".join(lines)
     print(text)
     if args.output:

@@ -155,7 +155,10 @@ def test_float64_hard_points(family, quantity, point):
 FLOAT32_POINTS = {
     "normal": [(0.0, 1.0, 0.0, 1.0 + 2.0**-20), (1e30, 1e-20, 1e30, 1e-20 * (1 + 1e-5))],
     "bernoulli": [(0.3, 0.3 + 2.0**-22), (1e-30, 3e-30), (1 - 2.0**-24, 0.5)],
-    "categorical": [([0.25, 0.75], [0.25 + 2.0**-20, 0.75 - 2.0**-20]), ([1e-30, 0.5, 0.5], [3e-30, 0.5, 0.5])],
+    "categorical": [
+        ([0.25, 0.75], [0.25 + 2.0**-20, 0.75 - 2.0**-20]),
+        ([1e-30, 0.5, 0.5], [3e-30, 0.5, 0.5]),
+    ],
 }
 
 
@@ -214,8 +217,10 @@ def test_multivariate_normal_ill_conditioned_and_near_equal(quantity, dim, cond,
     loc_p = loc_q + delta * rng.normal(size=dim) * np.sqrt(np.diag(tril_q @ tril_q.T))
     p = verify.MultivariateNormal(loc_p, scale_tril=tril_p)
     q = verify.MultivariateNormal(loc_q, scale_tril=tril_q)
-    value = verify.kl(p, q) if quantity == "kl" else (
-        verify.entropy(p) if quantity == "entropy" else verify.cross_entropy(p, q)
+    value = (
+        verify.kl(p, q)
+        if quantity == "kl"
+        else (verify.entropy(p) if quantity == "entropy" else verify.cross_entropy(p, q))
     )
     exact = mvn_ref(quantity, loc_p, tril_p, loc_q, tril_q)
     assert rel_err(value, exact) <= TOLERANCE[np.float64], (float(value), exact)

@@ -29,7 +29,9 @@ def mpf(x):
 
 
 # -------------------------------------------------------------------- log1p
-@pytest.mark.parametrize("x", [-1 + 2**-52, -0.7, -0.4130970679450451, -0.39, -0.37, -1e-20, 1e-300, 0.3, 3.0, 1e300])
+@pytest.mark.parametrize(
+    "x", [-1 + 2**-52, -0.7, -0.4130970679450451, -0.39, -0.37, -1e-20, 1e-300, 0.3, 3.0, 1e300]
+)
 def test_log1p_compiled_is_accurate_where_xla_log1p_is_not(x):
     # jax.numpy.log1p loses two digits near -0.4 on CPU; XLA also folds (1 + x) - 1 to x
     # under jit, which would silently undo the correction: test the compiled function.
@@ -42,8 +44,32 @@ def test_log1p_compiled_is_accurate_where_xla_log1p_is_not(x):
 
 # ------------------------------------------------------------------ log1pmx
 LOG1PMX_POINTS = [
-    -1 + 2**-52, -0.999999, -0.9, -0.5, -0.25, -0.2, -0.19, -0.18, -0.1, -1e-3, -1e-8,
-    -1e-300, 0.0, 1e-300, 1e-12, 1e-5, 1e-3, 0.1, 0.2, 0.22, 0.23, 0.5, 1.0, 3.0, 1e10, 1e300,
+    -1 + 2**-52,
+    -0.999999,
+    -0.9,
+    -0.5,
+    -0.25,
+    -0.2,
+    -0.19,
+    -0.18,
+    -0.1,
+    -1e-3,
+    -1e-8,
+    -1e-300,
+    0.0,
+    1e-300,
+    1e-12,
+    1e-5,
+    1e-3,
+    0.1,
+    0.2,
+    0.22,
+    0.23,
+    0.5,
+    1.0,
+    3.0,
+    1e10,
+    1e300,
 ]
 
 
@@ -79,9 +105,22 @@ def exact_kl_div(y, delta):
 
 
 KL_DIV_POINTS = [
-    (0.3, 1e-10), (0.3, -1e-3), (0.3, 0.03), (1.0, 0.05), (1.0, -0.18), (1.0, 0.22),
-    (1.0, -0.25), (1.0, 0.3), (0.25, -0.24), (1e-300, 2e-300), (1e-280, 3e-289),
-    (0.5, -0.4999999999999999), (1.0, 1e300), (1e300, -0.5e300), (7.0, 1e-14), (2.0, 5.0),
+    (0.3, 1e-10),
+    (0.3, -1e-3),
+    (0.3, 0.03),
+    (1.0, 0.05),
+    (1.0, -0.18),
+    (1.0, 0.22),
+    (1.0, -0.25),
+    (1.0, 0.3),
+    (0.25, -0.24),
+    (1e-300, 2e-300),
+    (1e-280, 3e-289),
+    (0.5, -0.4999999999999999),
+    (1.0, 1e300),
+    (1e300, -0.5e300),
+    (7.0, 1e-14),
+    (2.0, 5.0),
 ]
 
 
@@ -125,7 +164,9 @@ def test_kl_div_delta_float32():
 
 
 # -------------------------------------------------------------- kl_div_unit
-@pytest.mark.parametrize("a", [1 - 1e-12, 1 + 1e-9, 0.95, 1.1, 1.3, 0.8, 0.5, 2.0, 1e-300, 1e-5, 1e5, 1e150])
+@pytest.mark.parametrize(
+    "a", [1 - 1e-12, 1 + 1e-9, 0.95, 1.1, 1.3, 0.8, 0.5, 2.0, 1e-300, 1e-5, 1e5, 1e150]
+)
 def test_kl_div_unit_and_derivative_against_mpmath(a):
     # b = 1 - a computed accurately, as the formulas do from (s - t) / s
     b = float(1 - mpf(a))
@@ -183,10 +224,15 @@ def test_sum_diff_is_exact_where_a_plain_sum_is_all_rounding():
     a = rng.dirichlet(np.ones(7), 50)
     b = rng.dirichlet(np.ones(7), 50)
     b = b / b.sum(-1, keepdims=True)
-    exact = [sum(fractions.Fraction(x) - fractions.Fraction(y) for x, y in zip(r, s)) for r, s in zip(a, b)]
+    exact = [
+        sum(fractions.Fraction(x) - fractions.Fraction(y) for x, y in zip(r, s))
+        for r, s in zip(a, b)
+    ]
     got = np.asarray(_special.sum_diff(a, b))
     for g, e in zip(got, exact):
-        assert abs(fractions.Fraction(float(g)) - e) <= abs(e) * 2 * fractions.Fraction(EPS) + fractions.Fraction(1, 2**120)
+        assert abs(fractions.Fraction(float(g)) - e) <= abs(e) * 2 * fractions.Fraction(
+            EPS
+        ) + fractions.Fraction(1, 2**120)
 
 
 def test_sum_diff_gradient_and_batching():
@@ -205,7 +251,10 @@ def sum_all(x):
     "function, args",
     [
         (_special.log1pmx, (jnp.array([-0.5, -0.05, 1e-3, 0.15, 2.0]),)),
-        (_special.kl_div_delta, (jnp.array([0.3, 1.0, 2.0, 0.7]), jnp.array([1e-3, -0.3, 0.1, 5.0]))),
+        (
+            _special.kl_div_delta,
+            (jnp.array([0.3, 1.0, 2.0, 0.7]), jnp.array([1e-3, -0.3, 0.1, 5.0])),
+        ),
         (lambda x: _special.log_mul(x, _special.SQRT_2PI), (jnp.array([0.1, 0.4, 3.0]),)),
         (lambda a: _special.kl_div_unit(a, 1 - a), (jnp.array([0.5, 0.97, 1.02, 3.0]),)),
     ],
@@ -249,7 +298,10 @@ def test_symbolic_evalf_matches_the_rewrite_at_50_digits(expr, symbols):
 def test_symbolic_and_jax_functions_agree_numerically():
     pairs = [
         (symbolic.log1pmx(sp.Rational(1, 10**6)), _special.log1pmx(1e-6)),
-        (symbolic.kl_div_delta(sp.Float(0.3, 50), sp.Float(1e-9, 50)), _special.kl_div_delta(0.3, 1e-9)),
+        (
+            symbolic.kl_div_delta(sp.Float(0.3, 50), sp.Float(1e-9, 50)),
+            _special.kl_div_delta(0.3, 1e-9),
+        ),
     ]
     for expr, value in pairs:
         assert rel_err(value, mpmath.mpf(str(expr.evalf(50)))) <= 8 * EPS

@@ -18,7 +18,8 @@ Conventions shared by both backends:
   more than float precision (``xp.sqrt_2pi``, ``xp.sqrt_2pie``) are exact SymPy
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
-  ``kl_div_delta``, ``kl_div_unit``, ``log_mul``, ``sum_diff``, ``xlog1py``) are :mod:`verify._special` here
+  ``kl_div_delta``, ``kl_div_unit``, ``log_mul``, ``sum_diff``, ``xlog1py``) are
+  :mod:`verify._special` here
   and :mod:`verify.symbolic.functions` on the SymPy backend.
 """
 

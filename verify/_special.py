@@ -189,9 +189,7 @@ def _kl_div_delta_parts(y, delta):
     # that one, with 0 for delta, so derivatives along x = 0 (a class that P never
     # takes, as Q varies) stay finite instead of inf - inf = NaN.
     x_zero = x_f == 0
-    direct_dy = jnp.where(
-        both_zero, zero, jnp.where(x_zero, one, log_ratio - (x_f - y_f) / y_safe)
-    )
+    direct_dy = jnp.where(both_zero, zero, jnp.where(x_zero, one, log_ratio - (x_f - y_f) / y_safe))
     direct_dd = jnp.where(x_zero, zero, log_ratio)
     value = jnp.where(near, series, direct)
     d_dy = jnp.where(near, series_dy, direct_dy)
@@ -446,9 +444,7 @@ def sum_diff(a, b):
     a, b = jnp.broadcast_arrays(jnp.asarray(a, dtype), jnp.asarray(b, dtype))
     d, e = _two_sum(a, -b)
     zero = jnp.zeros((), dtype)
-    total, compensation = jax.lax.reduce(
-        (d, e), (zero, zero), _compensated_combine, (a.ndim - 1,)
-    )
+    total, compensation = jax.lax.reduce((d, e), (zero, zero), _compensated_combine, (a.ndim - 1,))
     return total + compensation
 
 
@@ -460,7 +456,7 @@ def _sum_diff_jvp(primals, tangents):
 
 @jax.custom_jvp
 def xlog1py(x, y):
-    """``x * log1p(y)``, ``0`` where ``x = 0`` (also at ``y = -1``), with the accurate :func:`log1p`.
+    """``x * log1p(y)`` with the accurate :func:`log1p`; ``0`` where ``x = 0`` (also at ``y = -1``).
 
     Example:
         >>> from verify._special import xlog1py

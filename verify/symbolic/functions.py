@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = [
-    "kl_div_delta",
-    "kl_div_unit", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
+__all__ = ["kl_div_delta", "kl_div_unit", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
 
 
 class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
@@ -183,7 +181,7 @@ class kl_div_delta(sp.Function):  # noqa: N801 - the name of the JAX function it
 
 
 class kl_div_unit(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
-    """``a - 1 - log(a)``; ``b`` is a numerical hint (``1 - a``), see :func:`verify._special.kl_div_unit`.
+    """``a - 1 - log(a)``; ``b = 1 - a`` is a numerical hint (:func:`verify._special.kl_div_unit`).
 
     The value depends on ``a`` only, so the derivative in ``b`` is 0.
 
