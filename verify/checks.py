@@ -141,11 +141,12 @@ def _name(candidate):
 
 def _call_candidate(candidate, dists, batch_shape):
     value = np.asarray(candidate(*dists))
-    if value.shape != batch_shape:
+    if not _decision._broadcasts_to(value.shape, batch_shape):
         raise ValueError(
-            f"`candidate` must return an array of the batch shape {batch_shape}, "
-            f"got shape {value.shape} from {_name(candidate)}"
+            f"`candidate` must return an array of the batch shape {batch_shape} (or one that "
+            f"broadcasts to it), got shape {value.shape} from {_name(candidate)}"
         )
+    value = np.broadcast_to(value, batch_shape)
     if not np.issubdtype(value.dtype, np.floating):
         raise TypeError(f"`candidate` must return floating values, got dtype {value.dtype}")
     bad = np.isnan(value)

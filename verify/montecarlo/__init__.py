@@ -22,13 +22,20 @@ from verify.montecarlo._decision import (
     plan_samples,
 )
 from verify.montecarlo._engine import default_chunk_size
-from verify.montecarlo._estimate import ESTIMATORS, Estimate, default_num_samples, estimate
+from verify.montecarlo._estimate import (
+    CONTROL_Z,
+    ESTIMATORS,
+    Estimate,
+    default_num_samples,
+    estimate,
+)
 from verify.montecarlo._gradient import compare_gradient, gradient_components, project_gradient
 from verify.montecarlo._progress import ProgressBar
 from verify.montecarlo._random import random_distribution
 from verify.montecarlo._statistics import critical_value, normal_isf, normal_sf, variance_rel_error
 
 __all__ = [
+    "CONTROL_Z",
     "DEFAULT_ALPHA",
     "DEFAULT_POWER",
     "Decision",

@@ -139,6 +139,13 @@ class Decision:
         )
 
 
+def _broadcasts_to(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def check_alpha(alpha, name="alpha"):
     """Raises unless ``alpha`` is a number in (0, 1); returns it as a float."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
@@ -292,9 +299,12 @@ def compare(
     estimators = _auto_estimators(quantity, estimator) if quantity in _estimate.ESTIMATORS else ()
     batch_shape = _estimate.check_distributions(quantity, p, q)
     closed = np.asarray(closed_form, np.float64)
-    if closed.shape != batch_shape:
+    if _broadcasts_to(closed.shape, batch_shape):
+        closed = np.broadcast_to(closed, batch_shape)
+    else:
         raise ValueError(
-            f"`closed_form` must have the batch shape {batch_shape}, got shape {closed.shape}"
+            f"`closed_form` must have the batch shape {batch_shape} (or broadcast to it), "
+            f"got shape {closed.shape}"
         )
     estimates = _estimate.estimate_all(
         quantity,
@@ -341,8 +351,8 @@ def decide(estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER) 
     stderr_bound = pick([b for _, _, b, _ in judged])
     critical = pick([z for _, z, _, _ in judged])
     half_width = critical * stderr_bound
-    difference = value - closed
     with np.errstate(invalid="ignore"):
+        difference = value - closed
         reject = np.abs(difference) > half_width
         p_value = 2 * _statistics.normal_sf(np.abs(difference) / stderr_bound)
     verdict = np.where(reject, "disagree", "agree").astype(object)

@@ -34,6 +34,9 @@ ESTIMATORS = {
 DEFAULT_SAMPLES = {Normal: 2**24, MultivariateNormal: 2**22, Bernoulli: 2**25, Categorical: 2**23}
 _DEFAULT_SAMPLES_OTHER = 2**22
 _MIN_DEFAULT_SAMPLES = 2**14
+#: k3 is trusted only while the sample mean of q/p is within this many
+#: standard errors of 1 (see :func:`_from_moments`).
+CONTROL_Z = 4.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +61,9 @@ class Estimate:
         trusted: whether the standard error can be trusted: everything finite
             and ``variance_rel_error <= 0.1``.
         reason: why it is not trusted (empty when it is).
+        control_z: for k3, how many standard errors the sample mean of
+            ``q/p`` is from its exact value 1 (trusted only up to
+            :data:`CONTROL_Z`); None for other estimators.
     """
 
     quantity: str
@@ -71,6 +77,7 @@ class Estimate:
     variance_rel_error: object
     trusted: object
     reason: str = ""
+    control_z: object = None
 
     def __str__(self):
         if np.ndim(self.value) == 0:
@@ -107,6 +114,8 @@ class _Integrand:
             return -log_q
         if estimator == "plain":
             return log_p - log_q
+        if estimator == "control":  # r - 1, whose mean under P is exactly 0
+            return jnp.expm1(log_q - log_p)
         # k3 = (r - 1) - log r with r = q/p = exp(l): expm1(l) - l has no
         # cancellation for small l and E_P[k3] = KL since E_P[r] = 1.
         log_ratio = log_q - log_p
@@ -256,25 +265,43 @@ def estimate_all(
     elif chunk_size < 1:
         raise ValueError(f"`chunk_size` must be >= 1, got {chunk_size}")
     key = resolve_key(key)
+    rows = tuple(estimators) + (("control",) if "k3" in estimators else ())
     with jax.enable_x64(True):
         args = to_float64((p, q))
         moments = _engine.stream(
-            _Integrand(quantity, tuple(estimators)),
+            _Integrand(quantity, rows),
             args,
             key,
             num_samples,
             chunk_size=int(chunk_size),
-            out_shape=(len(estimators), *batch_shape),
+            out_shape=(len(rows), *batch_shape),
             devices=devices,
             progress=progress,
         )
+    control = moments.mean[-1], moments.m2[-1]
     return tuple(
-        _from_moments(quantity, name, num_samples, *(field[i] for field in moments))
+        _from_moments(
+            quantity,
+            name,
+            num_samples,
+            *(field[i] for field in moments),
+            control=control if name == "k3" else None,
+        )
         for i, name in enumerate(estimators)
     )
 
 
-def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4):
+def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4, control=None):
+    """The estimate and its diagnostics from the moments of its terms.
+
+    ``control``, for k3, is ``(mean, M2)`` of ``r - 1`` with ``r = q/p``, whose
+    expectation under P is exactly 0; k3 is the plain estimate plus its sample
+    mean. When the samples miss the region that carries the mass of ``r`` (Q
+    wide where P has little mass: ``E_P[r^2]`` may be infinite, yet nothing
+    extreme has been drawn, so the kurtosis looks normal), that sample mean
+    sits several of its standard errors below 0 and biases k3 by exactly that
+    much. k3 is then not trusted: ``|mean| > CONTROL_Z`` standard errors.
+    """
     del count
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         variance = m2 / (n - 1)
@@ -284,6 +311,12 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4):
     rel = _statistics.variance_rel_error(kurtosis, n)
     finite = np.isfinite(mean) & np.isfinite(variance) & np.isfinite(rel)
     trusted = finite & (rel <= _statistics.MAX_VARIANCE_REL_ERROR)
+    control_z = None
+    if control is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            control_se = np.sqrt(control[1] / (n - 1) / n)
+            control_z = np.where(control[0] == 0, 0.0, np.abs(control[0]) / control_se)
+        control_ok = np.nan_to_num(control_z, nan=np.inf) <= CONTROL_Z
     reason = ""
     if not trusted.all():
         index = tuple(int(i) for i in np.argwhere(~trusted)[0])
@@ -296,6 +329,16 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4):
                 f"estimate a relative error of {rel[index]:.2g} "
                 f"> {_statistics.MAX_VARIANCE_REL_ERROR}"
             )
+    if control is not None and trusted.all() and not control_ok.all():
+        index = tuple(int(i) for i in np.argwhere(~control_ok)[0])
+        where = f" (batch index {index})" if index else ""
+        reason = (
+            f"unsampled tail{where}: the sample mean of q/p is 1 + {control[0][index]:.3g}, "
+            f"{control_z[index]:.3g} standard errors from its exact value 1, so the region "
+            "where q/p is large was not sampled and k3 is biased"
+        )
+    if control is not None:
+        trusted = trusted & control_ok
 
     def out(array):
         return array.item() if array.ndim == 0 else array
@@ -312,4 +355,5 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4):
         variance_rel_error=out(rel),
         trusted=out(trusted),
         reason=reason,
+        control_z=None if control_z is None else out(control_z),
     )

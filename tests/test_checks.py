@@ -1,0 +1,188 @@
+"""Checking users' own formulas: check_kl, check_entropy, check_cross_entropy.
+
+A correct candidate fails a report with probability at most the report's
+alpha (1e-6 by default) through its statistical evidence; the closed-form and
+gradient-closed-form evidence is deterministic.
+"""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import verify
+from verify import montecarlo
+
+
+def normal_kl(p, q):
+    ratio = p.scale / q.scale
+    return ((p.loc - q.loc) / q.scale) ** 2 / 2 + (ratio**2 - 1) / 2 - jnp.log(ratio)
+
+
+def normal_kl_missing_half(p, q):
+    ratio = p.scale / q.scale
+    return ((p.loc - q.loc) / q.scale) ** 2 + (ratio**2 - 1) / 2 - jnp.log(ratio)
+
+
+def normal_kl_wrong_gradient(p, q):
+    """Right values, wrong derivative in q.scale (the log term is frozen)."""
+    ratio = p.scale / q.scale
+    frozen = jax.lax.stop_gradient(jnp.log(q.scale))
+    return ((p.loc - q.loc) / q.scale) ** 2 / 2 + (ratio**2 - 1) / 2 - jnp.log(p.scale) + frozen
+
+
+def bernoulli_entropy(p):
+    return -(p.probs * jnp.log(p.probs) + (1 - p.probs) * jnp.log1p(-p.probs))
+
+
+def categorical_cross_entropy(p, q):
+    return -jnp.sum(p.probs * jnp.log(q.probs), axis=-1)
+
+
+FAST = dict(num_samples=2**16, gradient_samples=2**13)
+P = montecarlo.random_distribution(verify.Normal, jax.random.key(1), (4,))
+Q = montecarlo.random_distribution(verify.Normal, jax.random.key(2), (4,))
+
+
+def test_a_correct_candidate_passes_every_line_of_attack():
+    report = verify.check_kl(normal_kl, P, Q, **FAST)
+    assert [e.name for e in report.evidence] == [
+        "closed_form",
+        "monte_carlo",
+        "gradient_closed_form",
+        "gradient_monte_carlo",
+    ]
+    assert report.passed and report.verdict == "pass", str(report)
+    assert all(e.passed for e in report.evidence)
+
+
+def test_a_wrong_candidate_fails_on_values():
+    report = verify.check_kl(normal_kl_missing_half, P, Q, **FAST)
+    assert not report.passed
+    assert report["closed_form"].verdict == "fail"
+    assert report["monte_carlo"].verdict == "fail"  # Monte Carlo alone sees it too
+    assert "batch index" in report["closed_form"].details
+
+
+def test_right_values_with_a_wrong_gradient_are_caught_by_both_gradient_checks():
+    report = verify.check_kl(normal_kl_wrong_gradient, P, Q, **FAST)
+    assert report["closed_form"].passed and report["monte_carlo"].passed
+    assert report["gradient_closed_form"].verdict == "fail"
+    assert "q.scale" in report["gradient_closed_form"].details
+    assert report["gradient_monte_carlo"].verdict == "fail"  # without the closed form
+    assert "q.scale" in report["gradient_monte_carlo"].details
+    assert not report.passed
+
+
+def test_one_wrong_member_of_a_batch_is_located():
+    def candidate(p, q):
+        return normal_kl(p, q).at[2].multiply(1.05)
+
+    report = verify.check_kl(candidate, P, Q, gradients=False, num_samples=2**18)
+    assert report["closed_form"].verdict == "fail"
+    assert "batch index (2,)" in report["closed_form"].details
+    assert report["monte_carlo"].data["decision"] == "disagree"
+
+
+@pytest.mark.parametrize(
+    ("check", "candidate", "family", "args"),
+    [
+        (verify.check_entropy, bernoulli_entropy, verify.Bernoulli, 1),
+        (verify.check_cross_entropy, categorical_cross_entropy, verify.Categorical, 2),
+    ],
+)
+def test_entropy_and_cross_entropy_checks(check, candidate, family, args):
+    p = montecarlo.random_distribution(family, jax.random.key(3), (3,))
+    q = montecarlo.random_distribution(family, jax.random.key(4), (3,))
+    report = check(candidate, *(p, q)[:args], **FAST)
+    assert report.passed, str(report)
+    wrong = check(lambda *d: candidate(*d) + 0.05, *(p, q)[:args], **FAST)
+    assert wrong["closed_form"].verdict == "fail" and wrong["monte_carlo"].verdict == "fail"
+
+
+def test_multivariate_normal_gradients_compare_the_lower_triangle_only():
+    p = montecarlo.random_distribution(verify.MultivariateNormal, jax.random.key(5), dim=2)
+    q = montecarlo.random_distribution(verify.MultivariateNormal, jax.random.key(6), dim=2)
+
+    def via_covariance(p, q):  # a different route: full matrices, inverse and slogdet
+        cov_p, cov_q = p.scale_tril @ p.scale_tril.T, q.scale_tril @ q.scale_tril.T
+        inv = jnp.linalg.inv(cov_q)
+        delta = q.loc - p.loc
+        return (
+            jnp.trace(inv @ cov_p)
+            + delta @ inv @ delta
+            - 2
+            + jnp.linalg.slogdet(cov_q)[1]
+            - jnp.linalg.slogdet(cov_p)[1]
+        ) / 2
+
+    report = verify.check_kl(via_covariance, p, q, **FAST)
+    assert report.passed, str(report)
+    names = report["gradient_closed_form"].data["components"]
+    assert "p.scale_tril[1, 0]" in names and "p.scale_tril[0, 1]" not in names
+
+
+def test_a_candidate_that_jax_cannot_differentiate_gets_inconclusive_gradients():
+    def numpy_kl(p, q):
+        return np.asarray(normal_kl(p, q))
+
+    report = verify.check_kl(numpy_kl, P, Q, **FAST)
+    assert report["gradient_closed_form"].verdict == "inconclusive"
+    assert "jax.grad of the candidate failed" in report["gradient_closed_form"].details
+    assert report.passed  # values are right; nothing failed
+
+
+def test_report_is_readable_and_serialisable():
+    report = verify.check_kl(normal_kl_missing_half, P, Q, **FAST)
+    text = str(report)
+    assert text.startswith("check of normal_kl_missing_half as kl: FAIL")
+    assert "[        FAIL] closed_form" in text and "monte_carlo" in text
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["passed"] is False and data["verdict"] == "fail"
+    assert [e["name"] for e in data["evidence"]][:2] == ["closed_form", "monte_carlo"]
+    assert data["evidence"][1]["alpha"] < 1e-6  # shared: value and gradient, over the batch
+    with pytest.raises(KeyError, match="no evidence named 'symbolic'"):
+        report["symbolic"]
+
+
+# -------------------------------------------------------------------- bad input
+def test_a_non_callable_candidate_is_refused():
+    with pytest.raises(TypeError, match="`candidate` must be callable, got 0.5"):
+        verify.check_kl(0.5, P, Q)
+
+
+def test_a_candidate_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match=r"batch shape \(4,\).*got shape \(3,\)"):
+        verify.check_kl(lambda p, q: jnp.zeros(3), P, Q)
+
+
+def test_a_candidate_returning_nan_is_refused():
+    def candidate(p, q):
+        return normal_kl(p, q).at[1].set(jnp.nan)
+
+    with pytest.raises(ValueError, match=r"`candidate` returned nan at batch index \(1,\)"):
+        verify.check_kl(candidate, P, Q)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"num_samples": 0}, "`num_samples` must be >= 2, got 0"),
+        ({"num_samples": -3}, "`num_samples` must be >= 2, got -3"),
+        ({"gradient_samples": 1}, "`gradient_samples` must be >= 2, got 1"),
+        ({"alpha": 0.0}, r"`alpha` must be in \(0, 1\), got 0.0"),
+        ({"alpha": 1.0}, r"`alpha` must be in \(0, 1\), got 1.0"),
+        ({"alpha": 2}, r"`alpha` must be in \(0, 1\), got 2"),
+        ({"rtol": -1.0}, "`rtol` must be a finite number >= 0, got -1.0"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(options, message):
+    with pytest.raises(ValueError, match=message):
+        verify.check_kl(normal_kl, P, Q, **options)
+
+
+def test_random_distribution_refuses_unknown_families():
+    with pytest.raises(ValueError, match="`family` must be one of"):
+        montecarlo.random_distribution(int, jax.random.key(0))
