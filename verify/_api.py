@@ -77,7 +77,7 @@ def cross_entropy(p: Distribution, q: Distribution, *, base="nats"):
         >>> import verify
         >>> p = verify.Categorical(probs=[0.5, 0.5])
         >>> float(verify.cross_entropy(p, verify.Categorical(probs=[0.25, 0.75]), base=2))
-        1.2075187...
+        1.20751...
     """
     return _evaluate("cross_entropy", (p, q), base)
 

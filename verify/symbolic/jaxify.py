@@ -16,6 +16,8 @@ import jax.scipy.special as jss
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from verify import _special
+
 __all__ = ["JAX_FUNCTIONS", "to_jax"]
 
 #: Every name a compiled expression may call, and its JAX implementation.
@@ -25,7 +27,10 @@ JAX_FUNCTIONS = {
     "sqrt": jnp.sqrt,
     "Abs": jnp.abs,
     "xlogy": jss.xlogy,
-    "xlog1py": jss.xlog1py,
+    "xlog1py": _special.xlog1py,
+    "log1pmx": _special.log1pmx,
+    "kl_div_delta": _special.kl_div_delta,
+    "kl_div_unit": _special.kl_div_unit,
     "erf": jss.erf,
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,
