@@ -51,6 +51,15 @@ def test_merged_moments_equal_direct_moments_without_cancellation():
     assert abs(naive - np.sum(dev**2)) > 0.01 * np.sum(dev**2)
 
 
+def test_the_one_pass_summary_of_a_full_chunk_equals_the_two_pass_one():
+    rng = np.random.default_rng(2)
+    values = 1e3 + rng.standard_gamma(2.0, size=(2, 65536))
+    one_pass = _moments.chunk_moments(np, values, None)
+    two_pass = _moments.chunk_moments(np, values, np.ones(65536, bool))
+    for a, b in zip(one_pass, two_pass):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
 def test_masked_entries_are_ignored_even_when_nan():
     values = np.array([[1.0, 2.0, np.nan, 4.0]])
     summary = _moments.chunk_moments(np, values, np.array([True, True, False, True]))

@@ -72,13 +72,11 @@ def _block_function(integrand, chunk_size: int, mesh: Mesh):
             chunk = step.astype(jnp.int64) * num_devices + device
             values = integrand(args, jax.random.fold_in(key, chunk), chunk_size)
             valid = chunk * chunk_size + offsets < num_samples
-            # One summary per term, then stacked: reducing a stacked (terms, chunk)
-            # array is several times slower on CPU than reducing each row alone.
-            if values.shape[0] <= _MAX_UNROLLED_TERMS:
-                per_term = [_moments.chunk_moments(jnp, row[None], valid) for row in values]
-                summary = Moments(*(jnp.concatenate(f) for f in zip(*per_term)))
-            else:
-                summary = _moments.chunk_moments(jnp, values, valid)
+            # Only the last chunk is partial: full chunks skip the masking.
+            full = (chunk + 1) * chunk_size <= num_samples
+            summary = jax.lax.cond(
+                full, lambda v: _summarise(v, None), lambda v: _summarise(v, valid), values
+            )
             return _moments.merge(jnp, acc, summary)
 
         acc = Moments(*(field[0] for field in summary))
@@ -93,6 +91,15 @@ def _block_function(integrand, chunk_size: int, mesh: Mesh):
         check_vma=False,
     )
     return jax.jit(sharded)
+
+
+def _summarise(values, valid):
+    # One summary per term, then stacked: reducing a stacked (terms, chunk)
+    # array is several times slower on CPU than reducing each row alone.
+    if values.shape[0] <= _MAX_UNROLLED_TERMS:
+        per_term = [_moments.chunk_moments(jnp, row[None], valid) for row in values]
+        return Moments(*(jnp.concatenate(f) for f in zip(*per_term)))
+    return _moments.chunk_moments(jnp, values, valid)
 
 
 def stream(

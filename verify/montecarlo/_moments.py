@@ -47,17 +47,33 @@ def chunk_moments(xp, values, valid):
         xp: ``numpy`` or ``jax.numpy``.
         values: shape ``(terms, chunk, *batch)``; invalid entries may be anything
             (nan included).
-        valid: boolean, shape ``(chunk,)``.
+        valid: boolean, shape ``(chunk,)``, or None when every entry is valid.
 
     Returns:
         :class:`Moments` of shape ``(terms, *batch)``. Two passes over the chunk
         (mean, then deviations), so the chunk's own sums are accurate too.
     """
-    mask = valid.reshape((1, -1) + (1,) * (values.ndim - 2))
-    values = xp.where(mask, values, xp.zeros((), values.dtype))
-    n = xp.sum(valid).astype(values.dtype)
-    mean = xp.sum(values, axis=1) / xp.maximum(n, 1)
-    dev = xp.where(mask, values - mean[:, None], xp.zeros((), values.dtype))
+    if valid is None:  # every entry is valid: one pass, about a shift (the first entry)
+        n = xp.asarray(values.shape[1], values.dtype)
+        shift = values[:, :1]
+        d = values - shift
+        d2 = d * d
+        s1, s2 = xp.sum(d, axis=1), xp.sum(d2, axis=1)
+        s3, s4 = xp.sum(d2 * d, axis=1), xp.sum(d2 * d2, axis=1)
+        # Power sums about the shift -> about the chunk mean (c = mean - shift,
+        # of the order of one standard deviation, so little cancellation).
+        c = s1 / n
+        m2 = s2 - c * s1
+        m3 = s3 - 3 * c * s2 + 2 * c * c * s1
+        m4 = s4 - 4 * c * s3 + 6 * c * c * s2 - 3 * c * c * c * s1
+        mean = shift[:, 0] + c
+        return Moments(xp.broadcast_to(n, mean.shape), mean, m2, m3, m4)
+    else:
+        mask = valid.reshape((1, -1) + (1,) * (values.ndim - 2))
+        values = xp.where(mask, values, xp.zeros((), values.dtype))
+        n = xp.sum(valid).astype(values.dtype)
+        mean = xp.sum(values, axis=1) / xp.maximum(n, 1)
+        dev = xp.where(mask, values - mean[:, None], xp.zeros((), values.dtype))
     dev2 = dev * dev
     m2 = xp.sum(dev2, axis=1)
     m3 = xp.sum(dev2 * dev, axis=1)
