@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 import jax.scipy.special as jss
 
 from verify import _special
@@ -36,16 +35,50 @@ __all__ = ["jax_ops"]
 
 
 def _solve_lower(tril, rhs):
-    """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, ``rhs`` of shape ``(..., d, k)``."""
+    """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, ``rhs`` of shape ``(..., d, k)``.
+
+    Forward substitution written in ``jax.numpy`` (row ``i`` from the rows above
+    it), the same arithmetic as LAPACK's ``trsm``. Not ``jax.scipy.linalg``'s
+    solver: on XLA's CPU backend (jax 0.10) two of its batched solves running in
+    one computation can deadlock the intra-op thread pool (e.g. ``p.log_prob(x)
+    - q.log_prob(x)`` for batches of distributions, under ``jit``).
+    Entries above the diagonal are never read.
+    """
     batch = jnp.broadcast_shapes(tril.shape[:-2], rhs.shape[:-2])
     tril = jnp.broadcast_to(tril, batch + tril.shape[-2:])
     rhs = jnp.broadcast_to(rhs, batch + rhs.shape[-2:])
-    return jsl.solve_triangular(tril, rhs, lower=True)
+    d = tril.shape[-1]
+    strictly_lower = jnp.tril(tril, -1)
+    diagonal = jnp.diagonal(tril, axis1=-2, axis2=-1)
+
+    def row(i, out):
+        # Rows >= i of `out` are still zero, so the full product only adds rows < i.
+        done = jnp.einsum(
+            "...j,...jk->...k", jax.lax.dynamic_index_in_dim(strictly_lower, i, -2, False), out
+        )
+        value = (
+            jax.lax.dynamic_index_in_dim(rhs, i, -2, False) - done
+        ) / jax.lax.dynamic_index_in_dim(diagonal, i, -1, True)
+        return jax.lax.dynamic_update_index_in_dim(out, value, i, -2)
+
+    return jax.lax.fori_loop(0, d, row, jnp.zeros_like(rhs))
 
 
 def _solve_lower_vector(tril, vector):
-    """Solves ``tril @ out = vector`` for ``vector`` of shape ``(..., d)``."""
-    return _solve_lower(tril, vector[..., None])[..., 0]
+    """Solves ``tril @ out = vector`` for ``vector`` of shape ``(..., d)``.
+
+    Leading axes of ``vector`` beyond the batch of ``tril`` (e.g. a sample axis)
+    become columns of one right-hand side, rather than copies of ``tril``: one
+    solve per distribution instead of one per sample.
+    """
+    d = vector.shape[-1]
+    shape = jnp.broadcast_shapes(tril.shape[:-2], vector.shape[:-1])
+    extra = len(shape) - (tril.ndim - 2)
+    lead, batch = shape[:extra], shape[extra:]
+    columns = jnp.broadcast_to(vector, shape + (d,)).reshape((-1,) + batch + (d,))
+    columns = jnp.moveaxis(columns, 0, -1)  # (*batch, d, n)
+    out = _solve_lower(tril, columns)
+    return jnp.moveaxis(out, -1, 0).reshape(lead + batch + (d,))
 
 
 class _JaxOps:
