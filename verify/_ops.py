@@ -88,14 +88,8 @@ class _JaxOps:
     pi = jnp.pi
 
     log = staticmethod(jnp.log)
-    log1p = staticmethod(_special.log1p)  # XLA's own loses digits near -0.4
-    exp = staticmethod(jnp.exp)
-    expm1 = staticmethod(jnp.expm1)
-    sqrt = staticmethod(jnp.sqrt)
     xlogy = staticmethod(jss.xlogy)
-    sigmoid = staticmethod(jax.nn.sigmoid)
     xlog1py = staticmethod(_special.xlog1py)
-    log1pmx = staticmethod(_special.log1pmx)
     kl_div_delta = staticmethod(_special.kl_div_delta)
     kl_div_unit = staticmethod(_special.kl_div_unit)
     log_mul = staticmethod(_special.log_mul)

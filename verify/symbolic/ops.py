@@ -14,7 +14,6 @@ import sympy as sp
 from verify.symbolic.functions import (
     kl_div_delta,
     kl_div_unit,
-    log1pmx,
     log_mul,
     xlog1py,
     xlogy,
@@ -43,10 +42,6 @@ def _elementwise(function):
     return lifted
 
 
-def _sigmoid(x):
-    return 1 / (1 + sp.exp(-x))
-
-
 def _entries(a):
     return list(a) if isinstance(a, sp.MatrixBase) else [a]
 
@@ -58,14 +53,8 @@ class _SympyOps:
     pi = sp.pi
 
     log = staticmethod(_elementwise(sp.log))
-    log1p = staticmethod(_elementwise(lambda x: sp.log(1 + x)))
-    exp = staticmethod(_elementwise(sp.exp))
-    expm1 = staticmethod(_elementwise(lambda x: sp.exp(x) - 1))
-    sqrt = staticmethod(_elementwise(sp.sqrt))
     xlogy = staticmethod(_elementwise(xlogy))
-    sigmoid = staticmethod(_elementwise(_sigmoid))
     xlog1py = staticmethod(_elementwise(xlog1py))
-    log1pmx = staticmethod(_elementwise(log1pmx))
     kl_div_delta = staticmethod(_elementwise(kl_div_delta))
     kl_div_unit = staticmethod(_elementwise(kl_div_unit))
     log_mul = staticmethod(_elementwise(log_mul))
