@@ -478,3 +478,12 @@ def test_other_bad_compare_arguments():
         montecarlo.plan_samples(p, q, discrepancy=0)
     with pytest.raises(ValueError, match="`num_tests` must be >= 1, got 0"):
         montecarlo.bonferroni(1e-6, 0)
+
+
+def test_a_gradient_decision_too_coarse_for_the_gradient_is_inconclusive():
+    p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+    gradient = jax.grad(lambda p, q: verify.kl(p, q), argnums=(0, 1))(p, q)
+    coarse = montecarlo.compare_gradient("kl", gradient, p, q, num_samples=2)
+    assert coarse.overall == "inconclusive" and "too few samples" in coarse.reason
+    # enough samples decide it (false alarm 1e-6)
+    assert montecarlo.compare_gradient("kl", gradient, p, q, num_samples=2**16).overall == "agree"

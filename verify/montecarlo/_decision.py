@@ -16,9 +16,12 @@ The test. With ``n`` i.i.d. terms of mean ``mu`` (the true value), sample mean
 So ``P(disagree | c = mu) <= alpha`` up to the accuracy of the CLT, which the
 diagnostics guard: the verdict is *inconclusive* when no estimator's standard
 error can be trusted (heavy tails: ``eps > 0.1``; an Edgeworth correction
-larger than the normal tail itself; non-finite values). Power: a closed form
+larger than the normal tail itself; non-finite values: an infinite estimate
+agrees with nothing, not even an infinite closed form). Power: a closed form
 off by ``delta >= (z + z_power) * se_up`` is caught with probability at least
 ``power`` (0.99 by default); that ``delta`` is the decision's ``detectable``.
+An *agree* whose ``detectable`` exceeds the value itself says nothing and is
+*inconclusive* too, with ``samples_needed`` to detect a tenth of the value.
 """
 
 from __future__ import annotations

@@ -449,7 +449,9 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4, control=None)
         index = tuple(int(i) for i in np.argwhere(~trusted)[0])
         where = f" (batch index {index})" if index else ""
         if not finite[index]:
-            reason = f"the estimate or its variance is not finite{where}: value {mean[index]!r}"
+            reason = (
+                f"the estimate or its variance is not finite{where}: value {float(mean[index])}"
+            )
         else:
             reason = (
                 f"heavy tails{where}: sample kurtosis {kurtosis[index]:.3g} gives the variance "
