@@ -334,7 +334,9 @@ EVENT_MISMATCH = r"`p` and `q` must have the same event size"
 @pytest.mark.parametrize(("p", "q"), [(CAT2, CAT3), (CAT3, CAT2), (MVN2, MVN3)])
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])
 def test_every_entry_point_refuses_p_and_q_of_different_event_sizes(p, q, quantity):
+    # closed forms, Monte Carlo values and gradients, plans and checks: one message
     calls = [
+        lambda: getattr(verify, quantity)(p, q),  # the closed form
         lambda: montecarlo.estimate(quantity, p, q, num_samples=64),
         lambda: montecarlo.compare(quantity, 0.5, p, q, num_samples=64),
         lambda: montecarlo.plan_samples(p, q, quantity, discrepancy=0.1),
@@ -522,3 +524,11 @@ def test_ctrl_c_stops_a_long_run_promptly_with_a_partial_result():
     assert 0 < int(words[2]) < 2**50 and math.isfinite(float(words[3]))
     assert "interrupted: a partial result" in out.decode()
     assert latency < 10, latency  # blocks last about 0.25 s; the machine may be busy
+
+
+def test_an_empty_batch_is_refused_by_name():
+    empty = verify.Normal(jnp.zeros(0), 1.0)
+    with pytest.raises(ValueError, match=r"must hold at least one distribution, got batch shape"):
+        montecarlo.compare("kl", jnp.zeros(0), empty, empty, num_samples=64)
+    with pytest.raises(ValueError, match=r"must hold at least one distribution"):
+        verify.check_entropy(lambda p: verify.entropy(p), empty)

@@ -243,14 +243,22 @@ def check_distributions(quantity, p, q):
     if quantity == "entropy":
         if q is not None:
             raise ValueError(f"`q` must be None for entropy, got {q!r}")
-        return tuple(p.batch_shape)
+        return _nonempty(tuple(p.batch_shape))
     if not isinstance(q, Distribution):
         raise TypeError(f"`q` must be a verify distribution for {quantity}, got {q!r}")
     if type(q) is not type(p):
         raise ValueError(f"`p` and `q` must be of one family, got {p!r} and {q!r}")
     shapes = [jax.eval_shape(lambda d: d.canonical(), d) for d in (p, q)]
     _api.check_same_events(p, q, *shapes)
-    return tuple(_validate.check_batch_shapes(p=p.batch_shape, q=q.batch_shape))
+    return _nonempty(tuple(_validate.check_batch_shapes(p=p.batch_shape, q=q.batch_shape)))
+
+
+def _nonempty(batch_shape):
+    if math.prod(batch_shape) == 0:
+        raise ValueError(
+            f"`p` (and `q`) must hold at least one distribution, got batch shape {batch_shape}"
+        )
+    return batch_shape
 
 
 def resolve_key(key):
