@@ -154,7 +154,7 @@ def _decision_evidence(name, decision, components=None, compared=None):
         overall = "inconclusive"
     passed = {"agree": True, "disagree": False, "inconclusive": None}[overall]
     figures = {
-        "decision": decision.overall,
+        "decision": overall,
         "alpha": decision.alpha,
         "estimate": decision.estimate.value,
         "stderr": decision.estimate.stderr,
