@@ -63,16 +63,16 @@ def test_a_wrong_candidate_fails_on_values():
     assert not report.passed
     assert report["closed_form"].verdict == "fail"
     assert report["monte_carlo"].verdict == "fail"  # Monte Carlo alone sees it too
-    assert "batch index" in report["closed_form"].details
+    assert "batch index" in report["closed_form"].statement
 
 
 def test_right_values_with_a_wrong_gradient_are_caught_by_both_gradient_checks():
     report = verify.check_kl(normal_kl_wrong_gradient, P, Q, **FAST)
     assert report["closed_form"].passed and report["monte_carlo"].passed
     assert report["gradient_closed_form"].verdict == "fail"
-    assert "q.scale" in report["gradient_closed_form"].details
+    assert "q.scale" in report["gradient_closed_form"].statement
     assert report["gradient_monte_carlo"].verdict == "fail"  # without the closed form
-    assert "q.scale" in report["gradient_monte_carlo"].details
+    assert "q.scale" in report["gradient_monte_carlo"].statement
     assert not report.passed
 
 
@@ -82,8 +82,8 @@ def test_one_wrong_member_of_a_batch_is_located():
 
     report = verify.check_kl(candidate, P, Q, gradients=False, num_samples=2**18)
     assert report["closed_form"].verdict == "fail"
-    assert "batch index (2,)" in report["closed_form"].details
-    assert report["monte_carlo"].data["decision"] == "disagree"
+    assert "batch index (2,)" in report["closed_form"].statement
+    assert report["monte_carlo"].figures["decision"] == "disagree"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_multivariate_normal_gradients_compare_the_lower_triangle_only():
 
     report = verify.check_kl(via_covariance, p, q, **FAST)
     assert report.passed, str(report)
-    names = report["gradient_closed_form"].data["components"]
+    names = report["gradient_closed_form"].figures["components"]
     assert "p.scale_tril[1, 0]" in names and "p.scale_tril[0, 1]" not in names
 
 
@@ -130,7 +130,7 @@ def test_a_candidate_that_jax_cannot_differentiate_gets_inconclusive_gradients()
 
     report = verify.check_kl(numpy_kl, P, Q, **FAST)
     assert report["gradient_closed_form"].verdict == "inconclusive"
-    assert "jax.grad of the candidate failed" in report["gradient_closed_form"].details
+    assert "jax.grad of the candidate failed" in report["gradient_closed_form"].statement
     assert report.passed  # values are right; nothing failed
 
 
@@ -138,11 +138,12 @@ def test_report_is_readable_and_serialisable():
     report = verify.check_kl(normal_kl_missing_half, P, Q, **FAST)
     text = str(report)
     assert text.startswith("check of normal_kl_missing_half as kl: FAIL")
-    assert "[        FAIL] closed_form" in text and "monte_carlo" in text
+    assert "[FAIL] closed_form" in text and "monte_carlo" in text
     data = json.loads(json.dumps(report.to_dict()))
     assert data["passed"] is False and data["verdict"] == "fail"
     assert [e["name"] for e in data["evidence"]][:2] == ["closed_form", "monte_carlo"]
-    assert data["evidence"][1]["alpha"] < 1e-6  # shared: value and gradient, over the batch
+    # The budget is shared: value and gradient, over the batch.
+    assert data["evidence"][1]["figures"]["alpha"] < 1e-6
     with pytest.raises(KeyError, match="no evidence named 'symbolic'"):
         report["symbolic"]
 

@@ -17,7 +17,7 @@ import scipy.stats
 
 import verify
 from verify import montecarlo
-from verify.montecarlo import _engine, _estimate, _moments
+from verify.montecarlo import _engine, _estimate, _moments, _statistics
 
 NORMAL_P, NORMAL_Q = verify.Normal(0.3, 1.2), verify.Normal(-0.5, 0.9)
 BATCH_P = verify.Normal(jnp.array([0.0, 1.0, -1.0]), jnp.array([1.0, 0.5, 2.0]))
@@ -201,21 +201,21 @@ def test_a_billion_samples_run_in_bounded_memory():
 # --------------------------------------------------------------- statistics
 def test_normal_tail_functions_match_scipy():
     z = np.array([0.0, 1.0, 4.0, 8.0, 20.0])
-    np.testing.assert_allclose(montecarlo.normal_sf(z), scipy.stats.norm.sf(z), rtol=1e-13)
+    np.testing.assert_allclose(_statistics.normal_sf(z), scipy.stats.norm.sf(z), rtol=1e-13)
     p = np.array([0.4, 1e-3, 5e-7, 1e-30])
-    np.testing.assert_allclose(montecarlo.normal_isf(p), scipy.stats.norm.isf(p), rtol=1e-10)
+    np.testing.assert_allclose(_statistics.normal_isf(p), scipy.stats.norm.isf(p), rtol=1e-10)
 
 
 def test_critical_value_without_skewness_is_the_normal_one():
-    z, ratio = montecarlo.critical_value(1e-6, 0.0, 10**4)
+    z, ratio = _statistics.critical_value(1e-6, 0.0, 10**4)
     np.testing.assert_allclose(z, scipy.stats.norm.isf(0.5e-6), rtol=1e-10)
     assert ratio == 0
 
 
 def test_critical_value_grows_with_skewness_and_shrinks_with_samples():
-    z, ratio = montecarlo.critical_value(1e-6, np.array([0.0, 1.0, 3.0]), 10**4)
+    z, ratio = _statistics.critical_value(1e-6, np.array([0.0, 1.0, 3.0]), 10**4)
     assert z[0] < z[1] < z[2]
-    z_more, ratio_more = montecarlo.critical_value(1e-6, 3.0, 10**6)
+    z_more, ratio_more = _statistics.critical_value(1e-6, 3.0, 10**6)
     assert z_more < z[2] and ratio_more < ratio[2]
 
 
@@ -224,7 +224,7 @@ def test_edgeworth_critical_value_holds_the_false_alarm_rate_for_skewed_terms():
     # known. The corrected z keeps the two-sided rate at or below alpha where
     # the plain normal z more than doubles it.
     n, alpha = 20, 1e-3
-    z, _ = montecarlo.critical_value(alpha, 2.0, n)
+    z, _ = _statistics.critical_value(alpha, 2.0, n)
     gamma = scipy.stats.gamma(n, scale=1 / n)
     se = 1 / math.sqrt(n)
     exact = gamma.sf(1 + z * se) + gamma.cdf(1 - z * se)

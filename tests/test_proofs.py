@@ -84,7 +84,7 @@ def test_junit_report_parses_with_one_passing_case_per_claim(full_run):
 def test_c5_counterexample_is_printed_and_rechecks(full_run):
     _, report, _ = full_run
     (c5,) = [c for c in report["claims"] if c["id"] == "C5"]
-    found = [e for s in c5["steps"] for e in s["evidence"] if e["refutes"] and e["holds"]]
+    found = [e for s in c5["steps"] for e in s["evidence"] if e["refutes"] and e["passed"]]
     assert found
     for evidence in found:
         if not evidence["statement"].startswith("Bernoulli"):
@@ -171,13 +171,13 @@ def test_context_streams_depend_on_seed_claim_step_and_label():
 
 # ------------------------------------------------------------ verdict logic
 def _ok(kind="symbolic"):
-    return Evidence(kind, "holds", holds=True)
+    return Evidence(kind, "holds", passed=True)
 
 
 def test_decide_covers_every_verdict():
-    failing = Evidence("numeric", "fails", holds=False)
-    counterexample = Evidence("counterexample", "found", holds=True, refutes=True)
-    not_found = Evidence("counterexample", "none found", holds=False, refutes=True)
+    failing = Evidence("numeric", "fails", passed=False)
+    counterexample = Evidence("counterexample", "found", passed=True, refutes=True)
+    not_found = Evidence("counterexample", "none found", passed=False, refutes=True)
     assert decide([("proof", [_ok()]), ("cross-check", [_ok("numeric")])]) == Verdict.PROVED
     assert decide([("proof", [_ok()]), ("demonstration", [_ok("exact")])]) == Verdict.VERIFIED
     assert decide([("cross-check", [_ok("numeric")])]) == Verdict.VERIFIED
@@ -226,7 +226,7 @@ def test_unknown_role_and_kind_are_rejected():
     with pytest.raises(ValueError, match="role"):
         Proof(Claim("X1", "t", "s", Verdict.PROVED)).step("x", role="hunch")
     with pytest.raises(ValueError, match="kind"):
-        Evidence("vibes", "x", holds=True)
+        Evidence("vibes", "x", passed=True)
 
 
 # ------------------------------------------------------------ the registry
@@ -301,7 +301,7 @@ USER_PROOFS = {
         def evaluate(ctx):
             import verify
             value = float(verify.kl(verify.Normal(0.0, 1.0), verify.Normal(1.0, 1.0)))
-            return Evidence("numeric", "KL equals 1", holds=abs(value - 1.0) < 1e-12,
+            return Evidence("numeric", "KL equals 1", passed=abs(value - 1.0) < 1e-12,
                             figures={"KL": value})
         """,
     "refuted.py": """
@@ -313,7 +313,7 @@ USER_PROOFS = {
             import verify
             p, q = verify.Bernoulli(probs=0.1), verify.Bernoulli(probs=0.5)
             gap = float(verify.kl(p, q) - verify.kl(q, p))
-            return Evidence("counterexample", "asymmetric pair", holds=gap != 0, refutes=True)
+            return Evidence("counterexample", "asymmetric pair", passed=gap != 0, refutes=True)
         """,
     "passes.py": """
         from verify.proving import Claim, Evidence, Proof, Verdict
@@ -323,7 +323,7 @@ USER_PROOFS = {
         def evaluate(ctx):
             import verify
             value = float(verify.kl(verify.Normal(0.0, 1.0), verify.Normal(1.0, 1.0)))
-            return Evidence("exact", "KL equals 1/2", holds=value == 0.5)
+            return Evidence("exact", "KL equals 1/2", passed=value == 0.5)
         """,
 }
 

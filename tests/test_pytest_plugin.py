@@ -17,7 +17,7 @@ FAILING_PROOF = """
 
     @proof.step("add")
     def add(ctx):
-        return Evidence("exact", "1 + 1 == 3", holds=False, figures={"1 + 1": 2})
+        return Evidence("exact", "1 + 1 == 3", passed=False, figures={"1 + 1": 2})
     """
 
 

@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 
 from verify import report
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 
 def _proof(claim_id, expected, holds, refutes=False):
@@ -19,14 +19,14 @@ def _proof(claim_id, expected, holds, refutes=False):
     @proof.step("a symbolic step")
     def symbolic(ctx):
         """Why the step shows what it shows."""
-        return checks.identity("log x² = 2 log x", sp.log(x**2), 2 * sp.log(x))
+        return facts.identity("log x² = 2 log x", sp.log(x**2), 2 * sp.log(x))
 
     @proof.step("a numeric step", role="cross-check")
     def numeric(ctx):
         return Evidence(
             "counterexample" if refutes else "numeric",
             "the check <with> | special characters",
-            holds=holds,
+            passed=holds,
             refutes=refutes,
             figures={"error": 1.5e-17, "limit": float("inf"), "points": 3, "pair": [0.1, 0.2]},
         )

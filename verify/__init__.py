@@ -9,7 +9,8 @@ Example:
 
 from verify import montecarlo
 from verify._api import cross_entropy, entropy, kl
-from verify.checks import CheckReport, Evidence, check_cross_entropy, check_entropy, check_kl
+from verify.checks import CheckReport, check_cross_entropy, check_entropy, check_kl
+from verify.evidence import Evidence
 from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
 from verify.montecarlo import random_distribution
 

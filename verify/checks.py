@@ -28,47 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from verify import _api
+from verify.evidence import Evidence, agreement
 from verify.families import Distribution
 from verify.montecarlo import _decision, _estimate, _gradient
 
-__all__ = ["CheckReport", "Evidence", "check_cross_entropy", "check_entropy", "check_kl"]
+__all__ = ["CheckReport", "check_cross_entropy", "check_entropy", "check_kl"]
 
 _REFERENCE = {"kl": _api.kl, "entropy": _api.entropy, "cross_entropy": _api.cross_entropy}
-_VERDICTS = ("pass", "fail", "inconclusive")
-
-
-@dataclasses.dataclass(frozen=True)
-class Evidence:
-    """One line of attack on a candidate formula.
-
-    Attributes:
-        name: ``"closed_form"``, ``"monte_carlo"``, ``"gradient_closed_form"``
-            or ``"gradient_monte_carlo"``.
-        verdict: ``"pass"``, ``"fail"`` or ``"inconclusive"``.
-        details: one readable sentence or two.
-        data: the numbers behind the verdict (JSON-ready).
-    """
-
-    name: str
-    verdict: str
-    details: str
-    data: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "pass"
-
-    def __str__(self):
-        return f"[{self.verdict.upper():>12}] {self.name}: {self.details}"
-
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "verdict": self.verdict,
-            "passed": self.passed,
-            "details": self.details,
-            **_jsonable(self.data),
-        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +44,8 @@ class CheckReport:
     Attributes:
         quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
         candidate: the candidate's name.
-        evidence: the :class:`Evidence`, one per line of attack.
+        evidence: the :class:`~verify.evidence.Evidence`, one per line of attack
+            (looked up by name: ``report["monte_carlo"]``).
         alpha: the false-alarm budget of the statistical evidence.
     """
 
@@ -122,19 +89,6 @@ class CheckReport:
         }
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.ndarray, jax.Array, np.generic)):
-        array = np.asarray(value)
-        return _jsonable(array.tolist()) if array.ndim else _jsonable(array.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)  # JSON has no inf/nan
-    return value
-
-
 def _name(candidate):
     return getattr(candidate, "__qualname__", None) or repr(candidate)
 
@@ -160,21 +114,15 @@ def _call_candidate(candidate, dists, batch_shape):
     return value
 
 
-def _close(value, reference, rtol, atol):
-    same_inf = np.isinf(reference) & (value == reference)
-    with np.errstate(invalid="ignore"):
-        error = np.where(same_inf, 0.0, np.abs(value - reference))
-        ok = same_inf | (error <= atol + rtol * np.abs(reference))
-    return ok, error
-
-
-def _closed_form_evidence(quantity, value, reference, rtol, atol):
+def _closed_form_evidence(value, reference, rtol, atol):
     if reference is None:
-        return Evidence("closed_form", "inconclusive", "no derived closed form for these families")
-    ok, error = _close(value, reference, rtol, atol)
+        return Evidence(
+            "numeric", "no derived closed form for these families", None, name="closed_form"
+        )
+    ok, error = agreement(value, reference, rtol=rtol, atol=atol)
     worst = int(np.argmax(np.where(ok, -1.0, error) if not ok.all() else error))
     where = np.unravel_index(worst, value.shape) if value.ndim else ()
-    data = {
+    figures = {
         "max_abs_error": float(np.max(error)) if error.size else 0.0,
         "rtol": rtol,
         "atol": atol,
@@ -183,24 +131,22 @@ def _closed_form_evidence(quantity, value, reference, rtol, atol):
     }
     at = f" at batch index {tuple(int(i) for i in where)}" if where else ""
     if ok.all():
-        details = (
+        statement = (
             f"matches the derived closed form within rtol {rtol:g}, atol {atol:g} "
-            f"(largest |difference| {data['max_abs_error']:.3g})"
+            f"(largest |difference| {figures['max_abs_error']:.3g})"
         )
-        return Evidence("closed_form", "pass", details, data)
-    details = (
+        return Evidence("numeric", statement, True, name="closed_form", figures=figures)
+    statement = (
         f"differs from the derived closed form{at}: candidate {value[where]!r}, derived "
-        f"{reference[where]!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|; "
-        f"{int((~ok).sum())} of {ok.size} settings fail)"
+        f"{reference[where]!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|, "
+        f"or not the same infinity or signed zero; {int((~ok).sum())} of {ok.size} settings fail)"
     )
-    return Evidence("closed_form", "fail", details, data)
+    return Evidence("numeric", statement, False, name="closed_form", figures=figures)
 
 
 def _decision_evidence(name, decision, components=None):
-    verdict = {"agree": "pass", "disagree": "fail", "inconclusive": "inconclusive"}[
-        decision.overall
-    ]
-    data = {
+    passed = {"agree": True, "disagree": False, "inconclusive": None}[decision.overall]
+    figures = {
         "decision": decision.overall,
         "alpha": decision.alpha,
         "estimate": decision.estimate.value,
@@ -210,19 +156,19 @@ def _decision_evidence(name, decision, components=None):
         "detectable": decision.detectable,
         "power": decision.power,
     }
-    details = str(decision)
+    statement = str(decision)
     verdicts = np.asarray(decision.verdict)
     if components is not None:
-        data["components"] = components
+        figures["components"] = components
         bad = np.flatnonzero(verdicts == "disagree")
         if bad.size:
             i = int(bad[0])
-            details += (
+            statement += (
                 f"; first disagreeing component {components[i]}: candidate "
                 f"{np.ravel(decision.closed_form)[i]:.6g}, Monte Carlo "
                 f"{np.ravel(decision.estimate.value)[i]:.6g}"
             )
-    return Evidence(name, verdict, details, data)
+    return Evidence("montecarlo", statement, passed, name=name, figures=figures)
 
 
 def _gradients(function, dists):
@@ -276,7 +222,7 @@ def check(
             reference = np.asarray(_REFERENCE[quantity](*dists))
         except NotImplementedError:
             reference = None
-        evidence = [_closed_form_evidence(quantity, value, reference, rtol, atol)]
+        evidence = [_closed_form_evidence(value, reference, rtol, atol)]
         if monte_carlo:
             decision = _decision.compare(
                 quantity,
@@ -304,27 +250,28 @@ def _gradient_evidence(
     try:
         grads = _gradients(candidate, dists)
     except Exception as error:  # noqa: BLE001 - any failure to differentiate is reported
-        details = f"jax.grad of the candidate failed: {type(error).__name__}: {error}"
-        return [Evidence("gradient_closed_form", "inconclusive", details)]
+        statement = f"jax.grad of the candidate failed: {type(error).__name__}: {error}"
+        return [Evidence("numeric", statement, None, name="gradient_closed_form")]
     names = _gradient.gradient_components(dists)
     vector = np.asarray(_gradient.project_gradient(dists, grads))
     out = []
     bad = ~np.isfinite(vector)
     if bad.any():
-        details = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
-        return [Evidence("gradient_closed_form", "fail", details, {"components": names})]
+        statement = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
+        figures = {"components": names}
+        return [Evidence("numeric", statement, False, name="gradient_closed_form", figures=figures)]
     if has_reference:
         reference_grads = _gradients(_REFERENCE[quantity], dists)
         reference = np.asarray(_gradient.project_gradient(dists, reference_grads))
         grad_rtol = max(rtol, 1e-8)
-        ok, error = _close(vector, reference, grad_rtol, max(atol, 1e-10))
-        data = {"components": names, "gradient": vector, "reference": reference}
+        ok, error = agreement(vector, reference, rtol=grad_rtol, atol=max(atol, 1e-10))
+        figures = {"components": names, "gradient": vector, "reference": reference}
         if ok.all():
             details = (
                 f"jax.grad matches the derived closed form's in all {len(names)} components "
                 f"within rtol {grad_rtol:g} (largest |difference| {np.max(error):.3g})"
             )
-            out.append(Evidence("gradient_closed_form", "pass", details, data))
+            out.append(_gradient_closed_form(True, details, figures))
         else:
             i = int(np.argmax(np.where(ok, -1.0, error)))
             details = (
@@ -332,7 +279,7 @@ def _gradient_evidence(
                 f"{len(names)} components; first {names[i]}: candidate {vector[i]:.10g}, "
                 f"derived {reference[i]:.10g}"
             )
-            out.append(Evidence("gradient_closed_form", "fail", details, data))
+            out.append(_gradient_closed_form(False, details, figures))
     if monte_carlo:
         decision = _gradient.compare_gradient(
             quantity,
@@ -346,6 +293,10 @@ def _gradient_evidence(
         )
         out.append(_decision_evidence("gradient_monte_carlo", decision, names))
     return out
+
+
+def _gradient_closed_form(passed, statement, figures):
+    return Evidence("numeric", statement, passed, name="gradient_closed_form", figures=figures)
 
 
 def check_kl(candidate, p: Distribution, q: Distribution, **options) -> CheckReport:

@@ -9,7 +9,7 @@ Example:
     >>> proof = Proof(Claim("X1", "Arithmetic", "2 + 2 = 4", Verdict.PROVED))
     >>> @proof.step("Evaluate exactly")
     ... def evaluate(ctx):
-    ...     return Evidence("exact", "2 + 2 == 4", holds=True, figures={"value": 4})
+    ...     return Evidence("exact", "2 + 2 == 4", passed=True, figures={"value": 4})
     >>> results = [proof.run()]
     >>> print(summary(results))
     1 claim: 1 as expected, 0 differ
@@ -93,9 +93,9 @@ def text(results, colour: bool = False) -> str:
                 out.append(_wrap(step.text, "  "))
             for evidence in step.evidence:
                 mark = (
-                    _paint("✔", "green", colour) if evidence.holds else _paint("✘", "red", colour)
+                    _paint("✔", "green", colour) if evidence.passed else _paint("✘", "red", colour)
                 )
-                label = "COUNTEREXAMPLE " if evidence.refutes and evidence.holds else ""
+                label = "COUNTEREXAMPLE " if evidence.refutes and evidence.passed else ""
                 out.append(_wrap(f"{mark} {evidence.kind}: {label}{evidence.statement}", "  "))
                 if evidence.formula:
                     out.append(textwrap.indent(evidence.formula, "      "))
@@ -164,7 +164,8 @@ def to_dict(results) -> dict:
                         {
                             "kind": e.kind,
                             "statement": e.statement,
-                            "holds": e.holds,
+                            "verdict": e.verdict,
+                            "passed": e.passed,
                             "refutes": e.refutes,
                             "formula": e.formula,
                             "latex": e.latex,
@@ -263,8 +264,8 @@ def to_markdown(results) -> str:
         for number, step in enumerate(r.steps, 1):
             out.append(f"{number}. **{step.title}** _({step.role})_")
             for e in step.evidence:
-                mark = "✅" if e.holds else "❌"
-                label = " **counterexample**" if e.refutes and e.holds else ""
+                mark = "✅" if e.passed else "❌"
+                label = " **counterexample**" if e.refutes and e.passed else ""
                 out.append(f"   - {mark} {e.kind}{label}: {_md(e.statement)}")
                 if e.latex:
                     out += ["", f"     $$ {e.latex} $$", ""]

@@ -1,5 +1,12 @@
 """Monte Carlo evidence with a stated error rate.
 
+What users need: :func:`estimate` a quantity, :func:`compare` a closed form
+with it (a :class:`Decision`: agree, disagree or inconclusive at false-alarm
+rate ``alpha``), :func:`compare_gradient` for gradients, :func:`decide` again
+from estimates already drawn, :func:`plan_samples` for a sample count,
+:func:`holm` / :func:`bonferroni` for many decisions, and
+:func:`random_distribution` for random test settings.
+
 Example:
     >>> import jax, verify
     >>> from verify import montecarlo
@@ -21,42 +28,24 @@ from verify.montecarlo._decision import (
     holm,
     plan_samples,
 )
-from verify.montecarlo._engine import default_chunk_size
-from verify.montecarlo._estimate import (
-    CONTROL_Z,
-    ESTIMATORS,
-    Estimate,
-    default_num_samples,
-    estimate,
-)
-from verify.montecarlo._gradient import compare_gradient, gradient_components, project_gradient
-from verify.montecarlo._progress import ProgressBar
+from verify.montecarlo._estimate import ESTIMATORS, Estimate, default_num_samples, estimate
+from verify.montecarlo._gradient import compare_gradient
 from verify.montecarlo._random import random_distribution
-from verify.montecarlo._statistics import critical_value, normal_isf, normal_sf, variance_rel_error
 
 __all__ = [
-    "CONTROL_Z",
     "DEFAULT_ALPHA",
     "DEFAULT_POWER",
-    "Decision",
     "ESTIMATORS",
+    "Decision",
     "Estimate",
-    "ProgressBar",
     "bonferroni",
     "compare",
     "compare_gradient",
-    "critical_value",
     "decide",
-    "default_chunk_size",
     "default_num_samples",
     "detection_probability",
     "estimate",
-    "gradient_components",
     "holm",
-    "normal_isf",
-    "normal_sf",
     "plan_samples",
-    "project_gradient",
     "random_distribution",
-    "variance_rel_error",
 ]

@@ -11,7 +11,7 @@ The test. With ``n`` i.i.d. terms of mean ``mu`` (the true value), sample mean
 * ``z`` is the two-sided critical value at level ``alpha / m`` (``m`` the
   number of estimators consulted, Bonferroni), corrected for the terms'
   skewness by the one-term Edgeworth expansion
-  (:func:`~verify.montecarlo.critical_value`).
+  (:func:`~verify.montecarlo._statistics.critical_value`).
 
 So ``P(disagree | c = mu) <= alpha`` up to the accuracy of the CLT, which the
 diagnostics guard: the verdict is *inconclusive* when no estimator's standard

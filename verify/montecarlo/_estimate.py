@@ -57,7 +57,7 @@ class Estimate:
         kurtosis: the sample kurtosis (3 for normal terms, not excess).
         variance_rel_error: ``sqrt((kurtosis - 1) / n)``, the estimated
             relative error of ``variance``
-            (:func:`verify.montecarlo.variance_rel_error`).
+            (:func:`verify.montecarlo._statistics.variance_rel_error`).
         trusted: whether the standard error can be trusted: everything finite
             and ``variance_rel_error <= 0.1``.
         reason: why it is not trusted (empty when it is).

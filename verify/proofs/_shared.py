@@ -154,7 +154,7 @@ def exact_values(derivation, *batches, dps=350) -> np.ndarray:
     """
     import mpmath
 
-    from verify.proving.checks import to_mpmath
+    from verify.proving.facts import to_mpmath
 
     function = to_mpmath(derivation.expr, derivation.symbols)
     n = len(batches[0][0])

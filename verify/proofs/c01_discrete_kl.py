@@ -11,7 +11,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Proof, Verdict, checks
+from verify.proving import Claim, Proof, Verdict, facts
 from verify.symbolic import xlogy
 
 proof = Proof(
@@ -49,7 +49,7 @@ def closed_forms_are_the_sum(ctx):
         total = definition_sum(p, q)
         relations = p.assumptions + q.assumptions
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: the formula verify.kl runs equals the defining sum",
                 derivation.evaluation_form,
                 total,
@@ -59,7 +59,7 @@ def closed_forms_are_the_sum(ctx):
             )
         )
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: the form derived from the pmf equals the defining sum",
                 derivation.expr,
                 total,
@@ -80,7 +80,7 @@ def conventions(ctx):
     at_zero_p = sp.limit(term, p, 0, "+")
     at_zero_q = sp.limit(term, q, 0, "+")
     evidence = [
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "lim_{p→0+} p log(p/q) = 0 and lim_{q→0+} p log(p/q) = +∞",
             at_zero_p == 0 and at_zero_q == sp.oo,
             sp.Tuple(
@@ -118,7 +118,7 @@ def conventions(ctx):
     values = [float(verify.kl(a, b)) for _, a, b, _ in cases]
     expected = [e for *_, e in cases]
     evidence.append(
-        checks.close(
+        facts.close(
             "verify.kl honours both conventions (finite and infinite cases)",
             values,
             expected,
@@ -157,7 +157,7 @@ def float64_against_exact(ctx):
             terms = np.abs(probs_p * np.log(probs_p)) + np.abs(probs_p * np.log(probs_q))
         bound = 1e-13 * np.nansum(terms, -1) + 1e-15
         evidence.append(
-            checks.close(
+            facts.close(
                 f"{family.__name__}: |float64 − exact| ≤ 1e-13·Σ|terms| + 1e-15 "
                 f"at {len(exact)} points",
                 np.abs(values - exact) / bound,
@@ -183,7 +183,7 @@ def monte_carlo(ctx):
     p = verify.Categorical(probs=jnp.array([0.6, 0.3, 0.1]))
     q = verify.Categorical(probs=jnp.array([0.2, 0.5, 0.3]))
     decision = montecarlo.compare("kl", verify.kl(p, q), p, q, key=ctx.key("mc"), num_samples=10**6)
-    return checks.montecarlo_decision(
+    return facts.montecarlo_decision(
         "Categorical(0.6, 0.3, 0.1) ‖ (0.2, 0.5, 0.3): sampling agrees", decision
     )
 

@@ -10,7 +10,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Proof, Verdict, checks
+from verify.proving import Claim, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -61,21 +61,21 @@ def univariate(ctx):
         evaluate=False,
     )
     return [
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "SymPy evaluates the defining integral (of the family's own density) in closed form",
             not derivation.expr.has(sp.Integral)
             and not integral.free_symbols - {*p.params, *q.params},
             shown,
             names,
         ),
-        checks.identity(
+        facts.identity(
             "the formula verify.kl runs equals the integral",
             derivation.evaluation_form,
             derivation.expr,
             display=sp.Eq(sp.Symbol("verify.kl"), derivation.evaluation_form, evaluate=False),
             names=names,
         ),
-        checks.identity(
+        facts.identity(
             "a second route, the Bregman divergence of A(η), gives the same closed form",
             bregman_kl_normal(p, q),
             derivation.expr,
@@ -113,13 +113,13 @@ def multivariate(ctx):
         evaluate=False,
     )
     return [
-        checks.identity(
+        facts.identity(
             f"d = {d}: the formula verify.kl runs equals the integral",
             derivation.evaluation_form,
             derivation.expr,
             display=sp.Eq(sp.Symbol("verify.kl"), sp.Symbol("∫ p log(p/q) dx"), evaluate=False),
         ),
-        checks.identity(
+        facts.identity(
             f"d = {d}: the integral equals the textbook matrix form",
             textbook,
             derivation.expr,
@@ -155,7 +155,7 @@ def monte_carlo(ctx):
     for name, value, a, b, expect in cases:
         decision = montecarlo.compare("kl", value, a, b, key=ctx.key(name), num_samples=10**6)
         evidence.append(
-            checks.montecarlo_decision(f"{name}: sampling must {expect}", decision, expect=expect)
+            facts.montecarlo_decision(f"{name}: sampling must {expect}", decision, expect=expect)
         )
     return evidence
 

@@ -10,7 +10,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -78,7 +78,7 @@ def phi_is_nonnegative(ctx):
         sp.Eq(sp.Function("φ")(1), phi(_t).subs(_t, 1)),
         sp.Eq(sp.Derivative(sp.Function("φ")(_t), _t, 2), second),
     )
-    return checks.symbolic_fact(
+    return facts.symbolic_fact(
         "φ(1) = 0, φ′ vanishes only at t = 1, φ″ > 0 for all t > 0",
         holds,
         shown,
@@ -107,7 +107,7 @@ def decompositions(ctx):
             )
         )
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: D(P‖Q) = {len(terms)} non-negative terms "
                 f"({sum(k == 'phi' for k, _, _ in terms)} φ terms, "
                 f"{sum(k == 'square' for k, _, _ in terms)} squares)",
@@ -149,7 +149,7 @@ def zero_at_equality(ctx):
                 pairs[a] = b
         value = sp.simplify(derivation.expr.subs(pairs))
         evidence.append(
-            checks.symbolic_fact(
+            facts.symbolic_fact(
                 f"{family.__name__}: D(P‖P) = 0",
                 value == 0,
                 sp.Eq(sp.Symbol("D(P‖P)"), value, evaluate=False),
@@ -161,7 +161,7 @@ def zero_at_equality(ctx):
         dist = _shared.make(family, params)
         values[family.__name__] = np.asarray(verify.kl(dist, dist))
     evidence.append(
-        checks.close(
+        facts.close(
             f"float64 verify.kl(P, P) at {_shared.BATCH} random P per family is 0 up to 4 ulp of 1",
             np.concatenate(list(values.values())),
             0.0,
@@ -221,7 +221,7 @@ def search_for_negatives(ctx):
                 Evidence(
                     "counterexample",
                     f"{family.__name__}: a pair with D(P‖Q) < 0",
-                    holds=True,
+                    passed=True,
                     refutes=True,
                     figures=figures,
                 )
@@ -232,7 +232,7 @@ def search_for_negatives(ctx):
                     "numeric",
                     f"{family.__name__}: no pair with D(P‖Q) < 0 among "
                     f"{values.size}, every negative float64 value re-checked exactly",
-                    holds=True,
+                    passed=True,
                     figures=figures,
                 )
             )

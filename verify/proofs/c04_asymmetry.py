@@ -10,7 +10,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -67,16 +67,16 @@ def counterexamples(ctx):
             Evidence(
                 "counterexample",
                 f"{family.__name__}: D(P‖Q) − D(Q‖P) ≠ 0 at rational parameters",
-                holds=bool(abs(exact) > sp.Float("1e-40")),
-                formula=checks.pretty(shown),
-                latex=checks.latex(shown),
+                passed=bool(abs(exact) > sp.Float("1e-40")),
+                formula=facts.pretty(shown),
+                latex=facts.latex(shown),
                 figures={str(s): str(v) for s, v in values.items()},
             )
         )
     derivation = _shared.derive("kl", verify.Normal, verify.Normal)
     difference = sp.factor_terms(sp.expand(derivation.expr - swapped(derivation)))
     evidence.append(
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "Normal: the difference as a function of the parameters is not identically zero",
             not sp.simplify(difference) == 0,
             sp.Eq(sp.Symbol("D(P‖Q) − D(Q‖P)"), difference, evaluate=False),
@@ -118,7 +118,7 @@ def symmetric_cases(ctx):
         backward = swapped(derivation).subs(subs)
         p = derivation.families[0]
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{name}: D(P‖Q) = D(Q‖P)",
                 forward,
                 backward,
@@ -147,7 +147,7 @@ def numeric(ctx):
             Evidence(
                 "numeric",
                 f"{family.__name__}: random pairs are asymmetric",
-                holds=share > 0.99,
+                passed=share > 0.99,
                 figures={
                     "pairs": gap.size,
                     "share with |difference| > 1e-9": share,
@@ -164,7 +164,7 @@ def numeric(ctx):
     forward = np.concatenate([np.asarray(verify.kl(p, q)), np.asarray(verify.kl(a, b))])
     backward = np.concatenate([np.asarray(verify.kl(q, p)), np.asarray(verify.kl(b, a))])
     evidence.append(
-        checks.close(
+        facts.close(
             "equal-variance normals and Bernoulli(p) vs (1 − p): symmetric in float64",
             forward,
             backward,

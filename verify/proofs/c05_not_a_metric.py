@@ -13,7 +13,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -93,9 +93,9 @@ def triangle_counterexample(ctx):
                 "counterexample",
                 f"{family.__name__}: P = {described[0]}, Q = {described[1]}, R = {described[2]} "
                 "violate the triangle inequality",
-                holds=bool(d_pr > d_pq + d_qr),
+                passed=bool(d_pr > d_pq + d_qr),
                 refutes=True,
-                formula=checks.pretty(shown),
+                formula=facts.pretty(shown),
                 figures={
                     **{
                         name: [float(np.asarray(x).ravel()[0]) for x in row]
@@ -135,7 +135,7 @@ def squared_distance(ctx):
 
     violation = kl(mu_p, mu_r) - kl(mu_p, mu_q) - kl(mu_q, mu_r)
     claimed = (mu_p - mu_q) * (mu_q - mu_r) / sigma**2
-    return checks.identity(
+    return facts.identity(
         "D(P‖R) − D(P‖Q) − D(Q‖R) for N(μ_p, σ²), N(μ_q, σ²), N(μ_r, σ²)",
         violation,
         claimed,
@@ -153,7 +153,7 @@ def jeffreys(ctx):
     return Evidence(
         "numeric",
         "Bernoulli triple breaking the triangle inequality for Jeffreys' divergence",
-        holds=bool(violation[best] > 0),
+        passed=bool(violation[best] > 0),
         figures={
             "P, Q, R probs": probs,
             "violation": float(violation[best]),
@@ -168,7 +168,7 @@ def other_properties(ctx):
     Recomputed here for Bernoulli: the closed form at Q = P is 0."""
     derivation = _shared.derive("kl", verify.Bernoulli, verify.Bernoulli)
     (a,), (b,) = (f.params for f in derivation.families)
-    return checks.identity("Bernoulli: D(P‖P) = 0", derivation.expr.subs(b, a), 0)
+    return facts.identity("Bernoulli: D(P‖P) = 0", derivation.expr.subs(b, a), 0)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -111,7 +111,7 @@ def ideal_lengths(ctx):
     cost_p = sp.Add(
         *(sp.exp(p.log_density(x)) * -sp.log(sp.exp(p.log_density(x)), 2) for x in p.support)
     )
-    return checks.identity(
+    return facts.identity(
         "E_P[−log₂Q(X)] − E_P[−log₂P(X)] = D(P‖Q)/ln 2",
         cost_q - cost_p,
         derivation.expr / sp.log(2),
@@ -129,7 +129,7 @@ def shannon_bounds(ctx):
     y = sp.Symbol("y", real=True)
     rounding = (sp.ceiling(y) - y).rewrite(sp.frac)
     holds = bool(rounding.is_nonnegative) and bool(rounding < 1)
-    return checks.symbolic_fact(
+    return facts.symbolic_fact(
         "0 ≤ ⌈y⌉ − y < 1 for every real y",
         holds,
         sp.Eq(sp.ceiling(y) - y, rounding, evaluate=False),
@@ -198,7 +198,7 @@ def build_and_measure(ctx):
             Evidence(
                 "construction",
                 f"{name}: H + D ≤ L < H + D + 1 and the measured length agrees",
-                holds=holds,
+                passed=holds,
                 formula=_code_table(p, q, code),
                 figures={
                     "Kraft sum Σ2^−ℓ": str(kraft),

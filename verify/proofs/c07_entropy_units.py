@@ -16,7 +16,7 @@ import verify
 from verify import _units
 from verify.families import Distribution
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 from verify.symbolic import expected_log
 
 proof = Proof(
@@ -63,7 +63,7 @@ def change_of_base(ctx):
         (p,) = derivation.families
         in_base_b = -expected_log(p, lambda x, p=p: sp.log(sp.exp(p.log_density(x)), b))
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: −E_P[log_b p(X)] = H_e(P) / ln b",
                 in_base_b,
                 derivation.expr / sp.log(b),
@@ -83,7 +83,7 @@ def unit_names(ctx):
     return Evidence(
         "exact",
         "verify's unit names: bits → b = 2, nats → b = e, hartleys → b = 10",
-        holds=table == expected,
+        passed=table == expected,
         figures={name: repr(value) for name, value in table.items()},
     )
 
@@ -107,7 +107,7 @@ def every_function(ctx):
                 actual.append(np.asarray(function(*args, base=base)))
                 expected.append(nats / ln_b)
     evidence = [
-        checks.close(
+        facts.close(
             f"f(base=b) = f() / ln b for {len(functions)} functions × {len(BASES)} bases × "
             f"{len(_shared.FAMILIES)} families",
             np.concatenate(actual),
@@ -125,7 +125,7 @@ def every_function(ctx):
         }
     values = {u: float(verify.entropy(verify.Bernoulli(probs=0.3), base=u)) for u in exact}
     evidence.append(
-        checks.close(
+        facts.close(
             "H(Bernoulli(0.3)) in bits, hartleys and nats against mpmath at 40 digits",
             list(values.values()),
             [float(v) for v in exact.values()],

@@ -11,7 +11,7 @@ import sympy as sp
 import verify
 from verify.proofs import _shared
 from verify.proofs.c03_nonnegativity import decomposition
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -41,7 +41,7 @@ def definition(ctx):
         derivation = _shared.derive("cross_entropy", family, family)
         p, q = derivation.families
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: verify.cross_entropy = −E_P[log q(X)]",
                 derivation.evaluation_form,
                 derivation.expr,
@@ -66,7 +66,7 @@ def equal_at_p(ctx):
         p_alone = entropy.families[0]
         rename = dict(zip(p_alone.symbols(), p_cross.symbols()))
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: H(P, P) = H(P)",
                 cross.expr.xreplace(_q_equal_p(cross)),
                 entropy.expr.xreplace(rename),
@@ -90,7 +90,7 @@ def larger_otherwise(ctx):
         _, nonnegative_terms, terms = decomposition(family)
         p, q = cross.families
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: H(P, Q) − H(P) = {len(terms)} non-negative terms",
                 cross.expr - entropy.expr.xreplace(rename),
                 nonnegative_terms,
@@ -119,7 +119,7 @@ def numeric(ctx):
             Evidence(
                 "numeric",
                 f"{family.__name__}: H(P, Q) > H(P) for all random pairs; H(P, P) = H(P)",
-                holds=bool((gap > 0).all())
+                passed=bool((gap > 0).all())
                 and bool(np.all(np.abs(at_p - entropy) <= 1e-13 * (1 + np.abs(entropy)))),
                 figures={
                     "pairs": gap.size,
@@ -135,7 +135,7 @@ def numeric(ctx):
         "cross_entropy", verify.cross_entropy(p, q), p, q, key=ctx.key("mc"), num_samples=10**6
     )
     evidence.append(
-        checks.montecarlo_decision(
+        facts.montecarlo_decision(
             "Normal(0, 1), Normal(0.5, 1.5): sampling agrees with H(P, Q)", decision
         )
     )

@@ -10,7 +10,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Proof, Verdict, checks
+from verify.proving import Claim, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -41,7 +41,7 @@ def identity(ctx):
             else sp.Eq(sp.Symbol("D(P‖Q)"), sp.Symbol("H(P, Q) − H(P)"))
         )
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: D(P‖Q) = H(P, Q) − H(P)",
                 kl.expr,
                 cross.expr - h,
@@ -68,7 +68,7 @@ def numeric(ctx):
         expected.append(cross - entropy)
         scale.append(np.abs(cross) + np.abs(entropy))
     actual, expected, scale = map(np.concatenate, (actual, expected, scale))
-    return checks.close(
+    return facts.close(
         "D(P‖Q) = H(P, Q) − H(P) at 40 000 random pairs, within 1e-13·(|H(P,Q)| + |H(P)|)",
         (actual - expected) / scale,
         0.0,

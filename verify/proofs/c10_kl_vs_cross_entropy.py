@@ -14,7 +14,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 from verify.symbolic import to_jax
 
 proof = Proof(
@@ -81,7 +81,7 @@ def symbolic_gradients(ctx):
         d_ce = cross.expr.subs(model)
         difference = d_kl - d_ce
         evidence.append(
-            checks.symbolic_fact(
+            facts.symbolic_fact(
                 f"{family.__name__}: D(P‖Q_θ) − H(P, Q_θ) involves no θ",
                 not (difference.free_symbols & set(theta))
                 or all(_is_zero(sp.diff(difference, t), p) for t in theta),
@@ -90,7 +90,7 @@ def symbolic_gradients(ctx):
         )
         for t in theta:
             evidence.append(
-                checks.identity(
+                facts.identity(
                     f"{family.__name__}: ∂D/∂{t} = ∂H(P, Q)/∂{t}",
                     sp.diff(d_kl, t),
                     sp.diff(d_ce, t),
@@ -135,7 +135,7 @@ def autodiff(ctx):
         ]
         grad_sympy = jnp.stack([f(*theta.T) * jnp.ones(len(theta)) for f in compiled], axis=-1)
         evidence.append(
-            checks.close(
+            facts.close(
                 f"{name}: jax.grad of D equals jax.grad of H(P, Q)",
                 grad_kl,
                 grad_ce,
@@ -144,7 +144,7 @@ def autodiff(ctx):
             )
         )
         evidence.append(
-            checks.close(
+            facts.close(
                 f"{name}: and equals SymPy's derivative",
                 grad_kl,
                 grad_sympy,
@@ -186,7 +186,7 @@ def gradient_descent(ctx):
             Evidence(
                 "numeric",
                 f"{name}: same trajectory, same end point, which is Q = P",
-                holds=bool(np.abs(np.asarray(path_kl - path_ce)).max() <= 1e-12)
+                passed=bool(np.abs(np.asarray(path_kl - path_ce)).max() <= 1e-12)
                 and bool(np.abs(reached - target).max() <= 1e-6),
                 figures={
                     "start θ": np.asarray(start).round(6).tolist(),

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 import verify
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -39,7 +39,7 @@ def log_of_product(ctx):
     product = sp.Product(p[i], (i, 1, n))
     expanded = sp.expand_log(sp.log(product), force=True)
     target = sp.Sum(sp.log(p[i]), (i, 1, n))
-    return checks.symbolic_fact(
+    return facts.symbolic_fact(
         "log of the likelihood product = sum of log-densities",
         expanded == target,
         sp.Eq(sp.log(product), expanded, evaluate=False),
@@ -106,7 +106,7 @@ def heights(ctx):
     return Evidence(
         "exact",
         "n = 1000: product = 0 in float32 and float64; log-likelihood finite and exact",
-        holds=holds,
+        passed=holds,
         formula=_table(running32, running64, running_log),
         figures={
             "exact likelihood (mpmath)": exact_product,
@@ -141,7 +141,7 @@ def coin_flips(ctx):
     return Evidence(
         "exact",
         "n = 10 000: product = 0 in float64; log-likelihood finite and exact",
-        holds=float(running[-1]) == 0.0 and abs(total - exact) <= 1e-12 * abs(exact),
+        passed=float(running[-1]) == 0.0 and abs(total - exact) <= 1e-12 * abs(exact),
         figures={
             "ones": k,
             "exact likelihood": exact_product,
@@ -176,7 +176,7 @@ def gradients(ctx):
     return Evidence(
         "numeric",
         "∂L/∂μ = 0 (no information) while ∂ log L/∂μ = Σ(xᵢ − μ)/σ²",
-        holds=grad_product == 0.0 and abs(grad_log - expected) <= 1e-10 * abs(expected),
+        passed=grad_product == 0.0 and abs(grad_log - expected) <= 1e-10 * abs(expected),
         figures={
             "μ": mu,
             "∂L/∂μ (float64)": grad_product,

@@ -12,7 +12,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -36,12 +36,12 @@ def same_maximisers(ctx):
     slope = sp.diff(sp.log(t), t)
     chain = sp.diff(sp.exp(ell), theta) - sp.exp(ell) * sp.diff(ell, theta)
     return [
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "d log t / dt = 1/t is positive for t > 0",
             slope.is_positive,
             sp.Eq(sp.Derivative(sp.log(t), t), slope, evaluate=False),
         ),
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "∂ exp(ℓ(θ))/∂θ = exp(ℓ(θ)) ∂ℓ/∂θ",
             sp.simplify(chain) == 0 and sp.exp(ell).is_positive,
             sp.Eq(sp.Derivative(sp.exp(ell), theta), sp.diff(sp.exp(ell), theta), evaluate=False),
@@ -98,7 +98,7 @@ def closed_forms(ctx):
     at_data = sp.simplify(hessian.subs(s2, s1**2 / n + n * variance))
     negative_definite = at_data[0, 0].is_negative and at_data.det().is_positive
     evidence.append(
-        checks.symbolic_fact(
+        facts.symbolic_fact(
             "Normal: μ̂ = S₁/n, σ̂ = √(S₂/n − (S₁/n)²), Hessian negative definite",
             sp.simplify(solution[loc] - s1 / n) == 0
             and sp.simplify(solution[scale] ** 2 - expected_scale**2) == 0
@@ -119,7 +119,7 @@ def closed_forms(ctx):
             sp.simplify(solutions[0][v] - e) == 0 for v, e in expected.items()
         )
         evidence.append(
-            checks.symbolic_fact(
+            facts.symbolic_fact(
                 f"{family.__name__}: p̂ₖ = nₖ / n",
                 holds,
                 sp.Tuple(*(sp.Eq(v, solutions[0][v]) for v in free)),
@@ -158,7 +158,7 @@ def gradient_ascent(ctx):
     closed = [float(solution[loc].subs(values)), float(solution[scale].subs(values))]
     found = [float(theta[0]), float(jnp.exp(theta[1]))]
     evidence.append(
-        checks.close(
+        facts.close(
             "Normal: (μ, σ) by gradient ascent = closed form",
             found,
             closed,
@@ -177,7 +177,7 @@ def gradient_ascent(ctx):
         b_solution[free[0]].subs({counts[0]: n - int(flips.sum()), counts[1]: int(flips.sum())})
     )
     evidence.append(
-        checks.close(
+        facts.close(
             "Bernoulli: p by gradient ascent = k/n",
             [float(jax.nn.sigmoid(logit))],
             [b_closed],
@@ -198,7 +198,7 @@ def gradient_ascent(ctx):
     c_closed = [float(c_solution[v].subs(tallies)) for v in free]
     c_closed.append(1 - sum(c_closed))
     evidence.append(
-        checks.close(
+        facts.close(
             "Categorical: probabilities by gradient ascent = nₖ/n",
             np.asarray(jax.nn.softmax(logits)),
             c_closed,
@@ -227,7 +227,7 @@ def same_argmax_on_a_grid(ctx):
     return Evidence(
         "numeric",
         "argmax L = argmax log L = grid point nearest k/n",
-        holds=a == b == nearest,
+        passed=a == b == nearest,
         figures={
             "k/n": k / 20,
             "argmax L": float(grid[a]),

@@ -12,7 +12,7 @@ import sympy as sp
 
 import verify
 from verify.proofs import _shared
-from verify.proving import Claim, Evidence, Proof, Verdict, checks
+from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
 proof = Proof(
     Claim(
@@ -54,7 +54,7 @@ def identity(ctx):
         divergence = kl.expr.subs(data)
         rhs = -entropy.expr.subs(data_entropy) - log_likelihood / n
         evidence.append(
-            checks.identity(
+            facts.identity(
                 f"{family.__name__}: D(P_data‖P_θ) = −H(P_data) − (1/n) log L(θ)",
                 divergence,
                 rhs,
@@ -72,7 +72,7 @@ def identity(ctx):
             model = {s: sp.exp(t) / normaliser for s, t in zip(q.symbols(), theta)}
         for t in theta:
             evidence.append(
-                checks.identity(
+                facts.identity(
                     f"{family.__name__}: ∂D/∂{t} = −(1/n) ∂ log L/∂{t}",
                     sp.diff(divergence.subs(model), t),
                     -sp.diff(log_likelihood.subs(model), t) / n,
@@ -111,10 +111,10 @@ def numeric(ctx):
     grad_lhs = jax.jit(jax.vmap(jax.grad(divergence)))(theta)
     grad_rhs = -jax.jit(jax.vmap(jax.grad(log_likelihood)))(theta) / n
     return [
-        checks.close(
+        facts.close(
             "D(P_data‖P_θ) = −H(P_data) − (1/n) log L(θ)", lhs, rhs, rtol=1e-12, atol=1e-14
         ),
-        checks.close("∇θ D = −(1/n) ∇θ log L", grad_lhs, grad_rhs, rtol=1e-12, atol=1e-14),
+        facts.close("∇θ D = −(1/n) ∇θ log L", grad_lhs, grad_rhs, rtol=1e-12, atol=1e-14),
     ]
 
 
@@ -142,7 +142,7 @@ def optimise(ctx):
     return Evidence(
         "numeric",
         "same path; both end at p̂ₖ = nₖ/n",
-        holds=bool(np.abs(np.asarray(path_kl - path_ll)).max() <= 1e-12)
+        passed=bool(np.abs(np.asarray(path_kl - path_ll)).max() <= 1e-12)
         and bool(np.abs(reached - mle).max() <= 1e-9),
         figures={
             "max |θ_D − θ_logL| along the path": float(np.abs(path_kl - path_ll).max()),

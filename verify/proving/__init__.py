@@ -5,7 +5,7 @@ Example:
     >>> proof = Proof(Claim("X1", "Arithmetic", "2 + 2 = 4", Verdict.PROVED))
     >>> @proof.step("Evaluate exactly")
     ... def evaluate(ctx):
-    ...     return Evidence("exact", "2 + 2 == 4", holds=2 + 2 == 4)
+    ...     return Evidence("exact", "2 + 2 == 4", passed=2 + 2 == 4)
     >>> result = proof.run(seed=0)
     >>> result.verdict, result.as_expected
     (<Verdict.PROVED: 'proved'>, True)

@@ -7,8 +7,8 @@ verdict is computed from the evidence alone, never taken from the proof's
 expectation:
 
 * **refuted** -- some evidence is a counterexample to the claim, confirmed;
-* **unsettled** -- some check failed (and no counterexample was confirmed), or
-  a step raised;
+* **unsettled** -- some check failed or was inconclusive (and no counterexample
+  was confirmed), or a step raised;
 * **verified** -- every check passed, and some part of the claim rests on
   numeric or sampling evidence only (a step with role ``"demonstration"``);
 * **proved** -- every check passed and the claim rests on symbolic or exact
@@ -20,15 +20,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
-from typing import Any
+
+from verify.evidence import Evidence
 
 __all__ = ["ROLES", "Claim", "Evidence", "Proof", "Step", "Verdict", "decide"]
 
 #: What a step contributes: see the module docstring.
 ROLES = ("proof", "demonstration", "cross-check")
-
-#: Kinds of evidence, from strongest to weakest.
-KINDS = ("symbolic", "exact", "counterexample", "construction", "numeric", "montecarlo")
 
 
 class Verdict(str, enum.Enum):
@@ -70,41 +68,6 @@ class Claim:
 
 
 @dataclasses.dataclass(frozen=True)
-class Evidence:
-    """One checked fact.
-
-    Attributes:
-        kind: one of ``symbolic``, ``exact``, ``counterexample``,
-            ``construction``, ``numeric``, ``montecarlo``.
-        statement: what was checked, in words.
-        holds: whether the check passed (for a counterexample: whether it was
-            found and confirmed).
-        formula: the formula checked, pretty-printed (``sympy.pretty``) or plain text.
-        latex: the same formula in LaTeX, for Markdown reports.
-        figures: the numbers behind the check, name -> value, in display order.
-        refutes: True for a counterexample *to the claim* (not to its negation).
-
-    Example:
-        >>> e = Evidence("numeric", "1 + 1 == 2 in float64", holds=True, figures={"error": 0.0})
-        >>> e.holds, e.refutes
-        (True, False)
-    """
-
-    kind: str
-    statement: str
-    holds: bool
-    formula: str = ""
-    latex: str = ""
-    figures: dict[str, Any] = dataclasses.field(default_factory=dict)
-    refutes: bool = False
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"`kind` must be one of {KINDS}, got {self.kind!r}")
-        object.__setattr__(self, "holds", bool(self.holds))
-
-
-@dataclasses.dataclass(frozen=True)
 class Step:
     """One step of a proof.
 
@@ -131,7 +94,7 @@ class Proof:
         >>> proof = Proof(Claim("X1", "Arithmetic", "1 + 1 = 2", Verdict.PROVED))
         >>> @proof.step("Evaluate both sides exactly")
         ... def both_sides(ctx):
-        ...     return Evidence("exact", "1 + 1 == 2", holds=1 + 1 == 2)
+        ...     return Evidence("exact", "1 + 1 == 2", passed=1 + 1 == 2)
         >>> [s.title for s in proof.steps]
         ['Evaluate both sides exactly']
     """
@@ -210,15 +173,15 @@ def decide(evidence_by_role: list[tuple[str, list[Evidence]]], failed: bool = Fa
         failed: a step raised an exception.
 
     Example:
-        >>> ok = Evidence("symbolic", "x - x == 0", holds=True)
-        >>> bad = Evidence("numeric", "max error <= 1e-12", holds=False)
+        >>> ok = Evidence("symbolic", "x - x == 0", passed=True)
+        >>> bad = Evidence("numeric", "max error <= 1e-12", passed=False)
         >>> decide([("proof", [ok])]), decide([("proof", [ok]), ("cross-check", [bad])])
         (<Verdict.PROVED: 'proved'>, <Verdict.UNSETTLED: 'unsettled'>)
     """
     everything = [e for _, group in evidence_by_role for e in group]
-    if any(e.refutes and e.holds for e in everything):
+    if any(e.refutes and e.passed for e in everything):
         return Verdict.REFUTED
-    if failed or not everything or not all(e.holds for e in everything):
+    if failed or not everything or not all(e.passed for e in everything):
         return Verdict.UNSETTLED
     if any(role == "demonstration" for role, _ in evidence_by_role):
         return Verdict.VERIFIED

@@ -105,7 +105,7 @@ class StepResult:
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(e.holds for e in self.evidence)
+        return self.error is None and all(e.passed for e in self.evidence)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from verify.proving._core import Evidence
+from verify.evidence import Evidence, agreement
 
 __all__ = [
     "close",
@@ -60,7 +60,7 @@ def identity(statement, lhs, rhs, relations=(), display=None, names=None) -> Evi
     Example:
         >>> import sympy as sp
         >>> x = sp.Symbol("x", positive=True)
-        >>> identity("log of a square", sp.log(x**2), 2 * sp.log(x)).holds
+        >>> identity("log of a square", sp.log(x**2), 2 * sp.log(x)).passed
         True
     """
     import sympy as sp
@@ -73,7 +73,7 @@ def identity(statement, lhs, rhs, relations=(), display=None, names=None) -> Evi
 
 
 def symbolic_fact(statement, holds, shown, names=None, figures=None) -> Evidence:
-    """Symbolic evidence computed by the caller (``holds``), displaying ``shown``."""
+    """Symbolic evidence computed by the caller (``holds``: True or False), displaying ``shown``."""
     return Evidence(
         "symbolic",
         statement,
@@ -97,24 +97,26 @@ def close(
 ):
     """Evidence that ``|actual - expected| <= atol + rtol |expected|`` everywhere.
 
-    Infinite values must match exactly (same sign); NaN never passes.
+    Infinities, NaNs and signed zeros must match exactly
+    (:func:`verify.evidence.agreement`), except that NaN never passes.
 
     Returns:
         Evidence with the number of points, the largest absolute and relative
         errors among finite points, and the tolerance.
 
     Example:
-        >>> close("sum", [0.1 + 0.2], [0.3], rtol=1e-15).holds
+        >>> close("sum", [0.1 + 0.2], [0.3], rtol=1e-15).passed
         True
+        >>> close("an infinite value", [1e300], [float("inf")], rtol=1e-9).passed
+        False
     """
     actual = np.asarray(actual, dtype=np.float64).ravel()
     expected = np.asarray(expected, dtype=np.float64).ravel()
     actual, expected = np.broadcast_arrays(actual, expected)
+    ok, _ = agreement(actual, expected, rtol=rtol, atol=atol)
+    holds = bool(np.all(ok)) and not np.isnan(actual).any()
     finite = np.isfinite(expected)
     error = np.abs(actual[finite] - expected[finite])
-    bound = atol + rtol * np.abs(expected[finite])
-    infinite_match = bool(np.all(actual[~finite] == expected[~finite]))
-    holds = bool(np.all(error <= bound)) and infinite_match and not np.isnan(actual).any()
     nonzero = expected[finite] != 0
     relative = error[nonzero] / np.abs(expected[finite][nonzero])
     out = {"points": int(actual.size)}
@@ -123,6 +125,7 @@ def close(
         if relative.size:
             out["max rel error"] = float(relative.max())
     if (~finite).any():
+        infinite_match = bool(np.all(ok[~finite]))
         out["infinite values matched"] = int((~finite).sum()) if infinite_match else "no"
     if report_errors:
         out["tolerance"] = f"atol={atol:g}, rtol={rtol:g}"
@@ -137,7 +140,8 @@ def montecarlo_decision(statement, decision, expect="agree", figures=None) -> Ev
         statement: what the comparison checks.
         decision: the ``Decision``.
         expect: the verdict that makes the check pass (``"disagree"`` for a
-            planted wrong formula the test must catch).
+            planted wrong formula the test must catch); an inconclusive
+            decision gives inconclusive evidence.
     """
     out = {
         "closed form": float(decision.closed_form),
@@ -153,7 +157,8 @@ def montecarlo_decision(statement, decision, expect="agree", figures=None) -> Ev
     if detectable is not None:
         out["smallest detectable error"] = float(detectable)
     out.update(figures or {})
-    return Evidence("montecarlo", statement, decision.verdict == expect, figures=out)
+    passed = None if decision.verdict == "inconclusive" else decision.verdict == expect
+    return Evidence("montecarlo", statement, passed, figures=out)
 
 
 def to_mpmath(expr, symbols):
