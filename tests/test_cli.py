@@ -303,7 +303,7 @@ def test_a_proof_step_calling_sys_exit_is_a_failed_step_not_an_exit():
 
     @proof.step("holds")
     def holds(ctx):
-        return Evidence("exact", "1 == 1", holds=True)
+        return Evidence("exact", "1 == 1", passed=True)
 
     result = proof.run()
     assert result.verdict == Verdict.UNSETTLED
