@@ -137,7 +137,7 @@ def test_check_entropy_in_process(capsys):
 def test_markdown_output(capsys):
     assert cli.main(["prove", "c5", "--markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("## verify prove") and "| C5 | **refuted** | refuted | ✅ |" in out
+    assert out.startswith("## verify prove") and "| C5 | **refuted** | refuted | ✅ yes |" in out
 
 
 # ------------------------------------------------------ distribution specs

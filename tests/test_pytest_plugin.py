@@ -63,7 +63,7 @@ def test_selected_proofs_run_as_items_and_a_failing_proof_shows_its_transcript(t
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 passed" in done.stdout and "1 failed" in done.stdout
     assert "verify-proofs::C5 PASSED" in done.stdout or "PASSED verify-proofs::C5" in done.stdout
-    assert "Verdict: UNSETTLED — expected proved" in done.stdout
+    assert "Verdict: UNSETTLED, but proved was expected" in done.stdout
     assert "1 + 1 = 2" in done.stdout  # the figure of the failing step
 
 

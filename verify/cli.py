@@ -355,7 +355,10 @@ def _prove(args, out) -> int:
 
     def show(result):
         if streaming:
-            print(report.text([result], colour=colour), file=out, flush=True)
+            print(report.text([result], colour=colour, legend=False), file=out, flush=True)
+
+    if streaming:
+        print(report.legend() + "\n", file=out, flush=True)
 
     try:
         results = run_proofs(selected, seed=args.seed, on_result=show)
