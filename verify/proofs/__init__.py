@@ -93,29 +93,25 @@ def load_file(path):
     """
     from verify.proving import Proof
 
-    path = pathlib.Path(path)
+    name, path = str(path), pathlib.Path(path)
     if path.suffix != ".py":
         raise ProofFileError(
-            f"{str(path)!r} is not a proof file: a proof file ends in .py and defines `proof`"
+            f"{name!r} is not a proof file: a proof file ends in .py and defines `proof`"
         )
     if not path.is_file():
-        raise ProofFileError(f"no proof file {str(path)!r}")
+        raise ProofFileError(f"no proof file {name!r}")
     spec = importlib.util.spec_from_file_location(f"verify_user_proof_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except SystemExit as exit_:
-        raise ProofFileError(
-            f"{str(path)!r} calls sys.exit({exit_.code!r}) while loading"
-        ) from None
+        raise ProofFileError(f"{name!r} calls sys.exit({exit_.code!r}) while loading") from None
     except Exception as error:  # noqa: BLE001 - the user's file is broken: say so in one line
         reason = " ".join(f"{type(error).__name__}: {error}".split())
-        raise ProofFileError(f"cannot load {str(path)!r}: {reason}") from None
+        raise ProofFileError(f"cannot load {name!r}: {reason}") from None
     proof = getattr(module, "proof", None)
     if proof is None:
-        raise ProofFileError(f"{str(path)!r} defines no `proof` (a verify.proving.Proof)")
+        raise ProofFileError(f"{name!r} defines no `proof` (a verify.proving.Proof)")
     if not isinstance(proof, Proof):
-        raise ProofFileError(
-            f"`proof` in {str(path)!r} must be a verify.proving.Proof, got {proof!r}"
-        )
+        raise ProofFileError(f"`proof` in {name!r} must be a verify.proving.Proof, got {proof!r}")
     return proof
