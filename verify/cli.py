@@ -8,13 +8,15 @@ Usage::
     verify cross-entropy FAMILY FAMILY [...]
     verify check {kl,entropy,cross-entropy} "Normal(0, 1)" ["Normal(1, 2)"] [--samples 1e7]
     verify list
+    verify [--help | --version]          (``verify`` alone prints the help)
 
 Exit codes:
     0: every verdict as expected (``prove``); the sampling agrees (``check``); success.
     1: a verdict differs from the expected one or a proof failed (``prove``); the
        sampling disagrees or is inconclusive (``check``).
-    2: usage error (unknown claim, family or flag; malformed distribution). One
-       line on stderr, never a traceback.
+    2: usage error (unknown claim, family or flag; a value out of range; a malformed
+       distribution or proof file; output that cannot be written). One line on
+       stderr, never a traceback.
 """
 
 from __future__ import annotations
