@@ -178,6 +178,8 @@ def test_parse_distribution(spec, family, canonical):
         "__import__('os').system('true')",
         "Normal(0, 1, 2)",
         "Normal(0, 1, bogus=3)",
+        "Normal([1, [2]], 1)",
+        "Categorical(probs=[[0.5, 0.5], [1.0]])",
     ],
 )
 def test_parse_distribution_rejects_anything_but_literal_calls(spec):

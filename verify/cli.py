@@ -115,7 +115,9 @@ def parse_distribution(spec: str):
         raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers") from None
     for value in [*args, *kwargs.values()]:
         if not _is_numeric(value):
-            raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers")
+            raise UsageError(
+                f"arguments of {spec!r} must be numbers or rectangular lists of numbers"
+            )
     try:
         return cls(*args, **kwargs)
     except (TypeError, ValueError, OverflowError) as error:
@@ -151,13 +153,22 @@ def family_signature(cls) -> str:
 
 
 def _is_numeric(value):
+    """A number, or a non-empty rectangular (not ragged) nest of lists of numbers."""
+    return _shape(value) is not None
+
+
+def _shape(value):
+    """The shape of a number or rectangular nest of lists; None for anything else."""
     if isinstance(value, bool):
-        return False
+        return None
     if isinstance(value, (int, float)):
-        return True
-    return (
-        isinstance(value, (list, tuple)) and len(value) > 0 and all(_is_numeric(v) for v in value)
-    )
+        return ()
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    shapes = {_shape(v) for v in value}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return (len(value), *shapes.pop())
 
 
 MAX_SAMPLES = 10**12
