@@ -378,3 +378,9 @@ def test_list_shows_parameters_without_markup(capsys):
     out = capsys.readouterr().out
     assert "``" not in out
     assert "Normal(loc, scale)" in out
+
+
+@pytest.mark.parametrize("spec", ["Normal([1, [2]], 1)", "Categorical(probs=[[0.5, 0.5], [1.0]])"])
+def test_a_ragged_list_is_named_as_such(spec):
+    with pytest.raises(cli.UsageError, match="rectangular lists of numbers"):
+        cli.parse_distribution(spec)
