@@ -55,7 +55,8 @@ def test_closed_form_in_three_formats(tmp_path):
     assert "KL divergence of Normal ‖ Normal, in nats" in pretty.stdout
     assert "proved equal to the formula verify.kl runs: yes" in pretty.stdout
     assert r"\log{\left(\sigma_p \right)}" in latex.stdout
-    assert python.stdout.startswith("def cross_entropy_categorical_categorical(probs_p_0,")
+    assert python.stdout.startswith("from jax.scipy.special import xlogy\n")
+    assert "def cross_entropy_categorical_categorical(probs_p_0," in python.stdout
     assert "probs_q_3" in python.stdout
 
 
