@@ -55,7 +55,8 @@ def test_closed_form_in_three_formats(tmp_path):
     assert "KL divergence of Normal ‖ Normal, in nats" in pretty.stdout
     assert "proved equal to the formula verify.kl runs: yes" in pretty.stdout
     assert r"\log{\left(\sigma_p \right)}" in latex.stdout
-    assert python.stdout.startswith("def cross_entropy_categorical_categorical(probs_p_0,")
+    assert python.stdout.startswith("from jax.scipy.special import xlogy\n")
+    assert "def cross_entropy_categorical_categorical(probs_p_0," in python.stdout
     assert "probs_q_3" in python.stdout
 
 
@@ -86,7 +87,7 @@ USAGE_ERRORS = [
     (["check", "kl", "os.system('true')", "Normal(1, 2)"], "must look like Family"),
     (["check", "kurtosis", "Normal(0, 1)"], "invalid choice"),
     (["list", "--bogus"], "unrecognized arguments: --bogus"),
-    ([], "required: COMMAND"),
+    (["--bogus"], "required: COMMAND"),
 ]
 
 
@@ -137,7 +138,7 @@ def test_check_entropy_in_process(capsys):
 def test_markdown_output(capsys):
     assert cli.main(["prove", "c5", "--markdown"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("## verify prove") and "| C5 | **refuted** | refuted | ✅ |" in out
+    assert out.startswith("## verify prove") and "| C5 | **refuted** | refuted | ✅ yes |" in out
 
 
 # ------------------------------------------------------ distribution specs
@@ -178,8 +179,209 @@ def test_parse_distribution(spec, family, canonical):
         "__import__('os').system('true')",
         "Normal(0, 1, 2)",
         "Normal(0, 1, bogus=3)",
+        "Normal([1, [2]], 1)",
+        "Categorical(probs=[[0.5, 0.5], [1.0]])",
     ],
 )
 def test_parse_distribution_rejects_anything_but_literal_calls(spec):
     with pytest.raises(cli.UsageError):
+        cli.parse_distribution(spec)
+
+
+# ------------------------------------------- user mistakes found by hand (issue 10)
+def _one_line_usage_error(capsys, argv, *fragments):
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    assert code == 2, captured.out + captured.err
+    assert captured.err.startswith("verify: error: ") and captured.err.count("\n") == 1
+    assert "Traceback" not in captured.out + captured.err
+    for fragment in fragments:
+        assert fragment in captured.err
+    return captured
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["--samples", "1e999"], ["--samples", "1e999"]),
+        (["--samples", "inf"], ["--samples", "'inf'"]),
+        (["--samples", "nan"], ["--samples"]),
+        (["--samples", "1"], ["--samples", "2"]),
+        (["--samples", "1e13"], ["--samples"]),
+        (["--seed", "99999999999999999999999"], ["--seed", "99999999999999999999999"]),
+        (["--seed", "-3"], ["--seed", "-3"]),
+        (["--alpha", "nan"], ["--alpha"]),
+    ],
+)
+def test_check_flags_out_of_range_are_usage_errors_naming_the_flag(capsys, argv, fragments):
+    _one_line_usage_error(
+        capsys, ["check", "kl", "Normal(0, 1)", "Normal(1, 2)", *argv], *fragments
+    )
+
+
+@pytest.mark.parametrize("seed", ["-3", "99999999999999999999999", "4294967296", "1.5"])
+def test_prove_seed_out_of_range_is_a_usage_error_before_any_proof_runs(capsys, seed):
+    captured = _one_line_usage_error(capsys, ["prove", "C5", "--seed", seed], "--seed", seed)
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "spec, fragments",
+    [
+        ("Normal(0, scale=1, scale=2)", ["`scale` given twice"]),
+        ("Normal(loc=0, loc=1)", ["`loc` given twice"]),
+        ("Normal(0, -1, validate_args=0)", ["validate_args", "loc, scale"]),
+        ("Normal(0, -1, validate_args=False)", ["validate_args"]),
+        ("Bernoulli(p=0.3)", ["`p`", "probs, logits"]),
+    ],
+)
+def test_distribution_keywords_are_the_family_parameters_each_at_most_once(spec, fragments):
+    with pytest.raises(cli.UsageError) as raised:
+        cli.parse_distribution(spec)
+    for fragment in fragments:
+        assert fragment in str(raised.value)
+
+
+@pytest.fixture
+def proof_files(tmp_path):
+    files = {
+        "answer.py": "proof = 42\n",
+        "no_claim.py": "from verify.proving import Proof\nproof = Proof(None)\n",
+        "exits.py": "import sys\nsys.exit(3)\n",
+        "notes.txt": "some notes\n",
+        "empty.py": "",
+    }
+    for name, body in files.items():
+        (tmp_path / name).write_text(body)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "name, fragments",
+    [
+        ("answer.py", ["`proof`", "42", "verify.proving.Proof"]),
+        ("no_claim.py", ["`claim`", "None", "Claim"]),
+        ("exits.py", ["sys.exit(3)"]),
+        ("notes.txt", ["notes.txt", ".py"]),
+        ("empty.py", ["defines no `proof`"]),
+    ],
+)
+def test_a_bad_proof_file_is_a_one_line_usage_error(proof_files, capsys, name, fragments):
+    _one_line_usage_error(capsys, ["prove", "--file", str(proof_files / name)], *fragments)
+
+
+def test_an_empty_junit_path_is_a_usage_error(capsys):
+    _one_line_usage_error(capsys, ["prove", "C5", "--junit", ""], "cannot write ''")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_junit_file_that_cannot_be_written_is_a_usage_error(capsys):
+    captured = _one_line_usage_error(
+        capsys, ["prove", "C5", "--junit", "/dev/full"], "cannot write '/dev/full'"
+    )
+    assert "Verdict" in captured.out  # the transcript came first
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["--version"]])
+def test_output_that_cannot_be_written_is_one_line_exit_2(tmp_path, args):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [str(VERIFY), *args], cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("verify: error: ") and done.stderr.count("\n") == 1
+    assert "No space left" in done.stderr
+
+
+def test_a_proof_step_calling_sys_exit_is_a_failed_step_not_an_exit():
+    from verify.proving import Claim, Evidence, Proof, Verdict
+
+    proof = Proof(Claim("U2", "Exits", "a step exits", Verdict.PROVED))
+
+    @proof.step("exit")
+    def leave(ctx):
+        raise SystemExit(3)
+
+    @proof.step("holds")
+    def holds(ctx):
+        return Evidence("exact", "1 == 1", passed=True)
+
+    result = proof.run()
+    assert result.verdict == Verdict.UNSETTLED
+    assert "SystemExit: 3" in result.steps[0].error and result.steps[1].passed
+
+
+# ------------------------------------------------------------- help and output
+@pytest.mark.parametrize("argv", [[], ["--help"]])
+def test_bare_verify_and_help_print_the_help(capsys, argv):
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    for text in ("usage: verify", "prove", "check", "list", "Exit codes"):
+        assert text in out
+
+
+def test_version(capsys):
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"verify {verify.__version__}"
+
+
+@pytest.mark.parametrize(
+    "argv, texts",
+    [
+        (
+            ["check", "--help"],
+            [
+                "QUANTITY",
+                "cross-entropy",
+                "--seed",
+                "Normal(loc, scale)",
+                "Categorical(probs | logits)",
+                "MultivariateNormal(loc, covariance_matrix | scale_tril)",
+                "about 1 s",
+            ],
+        ),
+        (["kl", "--help"], ["1 to 4", "2 to 8", "Normal", "Bernoulli"]),
+        (["prove", "--help"], ["--seed", "0 to 4294967295", "C1", "proof"]),
+    ],
+)
+def test_help_names_quantities_families_ranges_and_defaults(capsys, argv, texts):
+    assert cli.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for text in texts:
+        assert text in out, text
+
+
+def test_check_prints_plain_numbers_and_no_negative_zero(capsys):
+    assert cli.main(["check", "entropy", "Bernoulli(1.)", "--samples", "1e3"]) == 0
+    out = capsys.readouterr().out
+    assert "closed form : 0 nats" in out
+    assert "np.float64" not in out and "-0 " not in out
+
+
+def test_check_reason_prints_plain_numbers(capsys):
+    cli.main(["check", "kl", "Bernoulli(0.3)", "Bernoulli(0.4)", "--samples", "100"])
+    assert "np.float64" not in capsys.readouterr().out
+
+
+def test_python_source_runs_as_printed(capsys):
+    assert cli.main(["kl", "normal", "normal", "--python"]) == 0
+    source = capsys.readouterr().out
+    namespace = {}
+    exec(source, namespace)  # noqa: S102 - the generated code, as a user would paste it
+    value = namespace["kl_normal_normal"](0.0, 1.0, 1.0, 2.0)
+    np.testing.assert_allclose(value, verify.kl(verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)))
+
+
+def test_list_shows_parameters_without_markup(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out
+    assert "Normal(loc, scale)" in out
+
+
+@pytest.mark.parametrize("spec", ["Normal([1, [2]], 1)", "Categorical(probs=[[0.5, 0.5], [1.0]])"])
+def test_a_ragged_list_is_named_as_such(spec):
+    with pytest.raises(cli.UsageError, match="rectangular lists of numbers"):
         cli.parse_distribution(spec)

@@ -1,5 +1,6 @@
 """Derivations from densities: literature values, gradients, compilation to JAX."""
 
+import re
 
 import jax
 import jax.numpy as jnp
@@ -192,3 +193,39 @@ def test_standardisation_is_checked_not_assumed(monkeypatch):
     )
     with pytest.raises(ArithmeticError, match="standardise"):
         expected_log(wrong, wrong.log_density)
+
+
+@pytest.mark.parametrize(
+    "args, dims, error, message",
+    [
+        (
+            ("kl", "Normal", "Normal"),
+            {},
+            TypeError,
+            "family classes such as verify.Normal, got 'Normal'",
+        ),
+        (
+            ("entropy", verify.Categorical),
+            {"num_classes": 2.5},
+            ValueError,
+            "`num_classes` must be an integer >= 2, got 2.5",
+        ),
+        (
+            ("entropy", verify.Categorical),
+            {"num_classes": 0},
+            ValueError,
+            "`num_classes` must be an integer >= 2, got 0",
+        ),
+        (("entropy", verify.Categorical), {"num_classes": -1}, ValueError, "got -1"),
+        (("entropy", verify.Categorical), {"num_classes": True}, ValueError, "got True"),
+        (
+            ("entropy", verify.MultivariateNormal),
+            {"dim": 0},
+            ValueError,
+            "`dim` must be an integer >= 1, got 0",
+        ),
+    ],
+)
+def test_derive_rejects_bad_families_and_sizes(args, dims, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        verify.derive(*args, **dims)

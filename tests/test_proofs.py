@@ -77,7 +77,17 @@ def test_junit_report_parses_with_one_passing_case_per_claim(full_run):
     cases = suite.findall("testcase")
     assert [c.get("name").split()[0] for c in cases] == list(EXPECTED)
     assert all(c.find("failure") is None for c in cases)
-    assert "Verdict: REFUTED (as expected)" in cases[4].find("system-out").text
+    assert "Verdict: REFUTED, as expected" in cases[4].find("system-out").text
+
+
+@pytest.mark.slow
+def test_every_transcript_fits_in_100_columns_and_labels_its_figures(full_run):
+    _, _, tree = full_run
+    for case in tree.getroot().iter("testcase"):
+        lines = case.find("system-out").text.splitlines()
+        assert max(len(line) for line in lines) <= 100, case.get("name")
+        assert not any(line.strip() in ("0 = 0", "0 == 0") for line in lines), case.get("name")
+        assert "COUNTEREXAMPLE" not in case.find("system-out").text
 
 
 @pytest.mark.slow
@@ -265,7 +275,7 @@ def test_a_checkout_script_runs_as_a_program(tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "COUNTEREXAMPLE" in done.stdout and "Verdict: REFUTED (as expected)" in done.stdout
+    assert "✘ refutes the claim" in done.stdout and "Verdict: REFUTED, as expected" in done.stdout
 
 
 # ------------------------------------------------------------ C6's codes
@@ -350,8 +360,8 @@ def test_evidence_contradicting_the_expected_verdict_makes_the_run_exit_1(user_p
         cwd=user_proofs,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "Verdict: UNSETTLED — expected proved" in done.stdout
-    assert "Verdict: REFUTED — expected proved" in done.stdout
+    assert "Verdict: UNSETTLED, but proved was expected" in done.stdout
+    assert "Verdict: REFUTED, but proved was expected" in done.stdout
     assert "1 as expected, 2 differ" in done.stdout
     suite = ET.parse(user_proofs / "out.xml").getroot().find("testsuite")
     assert suite.get("failures") == "2"

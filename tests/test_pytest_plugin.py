@@ -63,7 +63,7 @@ def test_selected_proofs_run_as_items_and_a_failing_proof_shows_its_transcript(t
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 passed" in done.stdout and "1 failed" in done.stdout
     assert "verify-proofs::C5 PASSED" in done.stdout or "PASSED verify-proofs::C5" in done.stdout
-    assert "Verdict: UNSETTLED — expected proved" in done.stdout
+    assert "Verdict: UNSETTLED, but proved was expected" in done.stdout
     assert "1 + 1 = 2" in done.stdout  # the figure of the failing step
 
 
@@ -72,3 +72,18 @@ def test_unknown_claim_is_a_usage_error(tmp_path):
     done = pytest_run("--verify-proofs=C42", cwd=tmp_path)
     assert done.returncode == 4  # pytest's usage-error exit code
     assert "unknown claim 'C42'" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--verify-proofs=C5", "--verify-seed=-3"], "--verify-seed: `seed` must be an integer"),
+        (["--verify-proofs=answer.py"], "`proof` in 'answer.py' must be a verify.proving.Proof"),
+    ],
+)
+def test_bad_seed_and_bad_proof_file_are_usage_errors(tmp_path, args, message):
+    (tmp_path / "answer.py").write_text("proof = 42\n")
+    done = pytest_run(*args, cwd=tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -55,10 +55,10 @@ def test_text_shows_claim_steps_formula_figures_and_verdict(results):
     assert "Why the step shows what it shows." in text
     assert "   ⎛ 2⎞" in text  # the pretty-printed formula
     assert "error = 1.5e-17" in text and "limit = inf" in text
-    assert "Verdict: PROVED (as expected)" in text
-    assert "Verdict: UNSETTLED — expected proved" in text
-    assert "COUNTEREXAMPLE" in text
-    assert text.rstrip().endswith("3 claims: 2 as expected, 1 differ")
+    assert "Verdict: PROVED, as expected" in text
+    assert "Verdict: UNSETTLED, but proved was expected" in text
+    assert "✘ refutes the claim · counterexample: the check" in text
+    assert "3 claims: 2 as expected, 1 differ" in text
     assert "\033[" not in text
 
 
@@ -108,10 +108,10 @@ def test_junit_parses_and_fails_exactly_the_unexpected_verdicts(results):
 
 def test_markdown_has_a_table_latex_and_escaped_text(results):
     markdown = report.to_markdown(results)
-    assert "| X2 | **unsettled** | proved | ❌ | title X2 |" in markdown
+    assert "| X2 | **unsettled** | proved | ❌ no | title X2 |" in markdown
     assert r"$$ \log{\left(x^{2} \right)} = 2 \log{\left(x \right)} $$" in markdown
     assert "&lt;with&gt; \\| special" in markdown
-    assert "**counterexample**" in markdown
+    assert "❌ **refutes the claim** · counterexample:" in markdown
 
 
 def test_a_step_error_appears_in_every_format():
@@ -124,3 +124,45 @@ def test_a_step_error_appears_in_every_format():
         in json.loads(report.to_json([result]))["claims"][0]["steps"][0]["error"]
     )
     assert "raised: `ZeroDivisionError: division by zero`" in report.to_markdown([result])
+
+
+# ------------------------------------------------- what a student reads (issue 10)
+def test_the_legend_defines_every_verdict_word_role_and_mark_once(results):
+    text = report.text(results)
+    legend = report.legend()
+    assert text.startswith(legend) and text.count(legend) == 1
+    for word in ("proved", "verified", "refuted", "unsettled"):
+        assert sum(line.split()[:1] == [word] for line in legend.splitlines()) == 1, word
+    for role in ("[proof]", "[demonstration]", "[cross-check]"):
+        assert sum(line.split()[:1] == [role] for line in legend.splitlines()) == 1, role
+    for mark in ("✔ pass", "✘ fail", "? inconclusive", "✘ refutes the claim"):
+        assert legend.count(mark) == 1, mark
+    assert report.legend() not in report.text(results, legend=False)
+
+
+def test_a_confirmed_counterexample_never_carries_a_check_mark(results):
+    refuting = [line for line in report.text(results).splitlines() if "counterexample:" in line]
+    assert refuting and all(line.lstrip().startswith("✘ refutes the claim") for line in refuting)
+    assert "COUNTEREXAMPLE" not in report.text(results)
+
+
+def test_every_line_fits_in_100_columns():
+    proof = Proof(Claim("X4", "a long title " * 6, "a long statement " * 20, Verdict.PROVED))
+    xs = sp.symbols("x0:40", positive=True)
+
+    @proof.step("a very long step title that goes on and on " * 3)
+    def wide(ctx):
+        """A long explanation that a reader follows word by word, with many words in it, and
+        more words after those, so that it cannot fit on one line of a transcript at all."""
+        return facts.identity("wide", sp.log(sp.Mul(*xs)), sum(sp.log(x) for x in xs))
+
+    text = report.text([proof.run()] * 2)
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_total_time_and_every_markdown_column_titled(results):
+    assert "total time" in report.text(results)
+    markdown = report.to_markdown(results)
+    assert "total time" in markdown
+    header = next(line for line in markdown.splitlines() if line.startswith("| claim"))
+    assert all(cell.strip() for cell in header.strip("|").split("|"))

@@ -8,19 +8,26 @@ Usage::
     verify cross-entropy FAMILY FAMILY [...]
     verify check {kl,entropy,cross-entropy} "Normal(0, 1)" ["Normal(1, 2)"] [--samples 1e7]
     verify list
+    verify [--help | --version]          (``verify`` alone prints the help)
 
 Exit codes:
     0: every verdict as expected (``prove``); the sampling agrees (``check``); success.
     1: a verdict differs from the expected one or a proof failed (``prove``); the
        sampling disagrees or is inconclusive (``check``).
-    2: usage error (unknown claim, family or flag; malformed distribution). One
-       line on stderr, never a traceback.
+    2: usage error (unknown claim, family or flag; a value out of range; a malformed
+       distribution or proof file; output that cannot be written). One line on
+       stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import inspect
+import math
+import os
+import re
 import sys
 
 __all__ = ["main", "parse_distribution", "UsageError"]
@@ -89,75 +96,172 @@ def parse_distribution(spec: str):
             f"distribution {spec!r} must look like Family(arguments), e.g. 'Normal(0, 1)'"
         )
     cls = family_class(call.func.id)
+    names = [k.arg for k in call.keywords]
+    if None in names:
+        raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers")
+    allowed = parameter_names(cls)
+    for name in names:
+        if name not in allowed:
+            raise UsageError(
+                f"{spec}: {cls.__name__} has no parameter `{name}`; its parameters are "
+                + ", ".join(allowed)
+            )
+        if names.count(name) > 1:
+            raise UsageError(f"{spec}: `{name}` given twice")
     try:
         args = [ast.literal_eval(a) for a in call.args]
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-    except (ValueError, TypeError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers") from None
-    if any(k is None for k in kwargs):
-        raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers")
     for value in [*args, *kwargs.values()]:
         if not _is_numeric(value):
-            raise UsageError(f"arguments of {spec!r} must be numbers or lists of numbers")
+            raise UsageError(
+                f"arguments of {spec!r} must be numbers or rectangular lists of numbers"
+            )
     try:
         return cls(*args, **kwargs)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise UsageError(f"{spec}: {error}") from None
 
 
+def parameter_names(cls) -> list[str]:
+    """The parameters a family takes from the command line, in order.
+
+    Example:
+        >>> parameter_names(family_class("mvn"))
+        ['loc', 'covariance_matrix', 'scale_tril']
+    """
+    return [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+
+
+def family_signature(cls) -> str:
+    """How to write a family: required parameters, then alternatives joined by ``|``.
+
+    Example:
+        >>> family_signature(family_class("mvn"))
+        'MultivariateNormal(loc, covariance_matrix | scale_tril)'
+    """
+    required, either = [], []
+    for name in parameter_names(cls):
+        default = inspect.signature(cls).parameters[name].default
+        (required if default is inspect.Parameter.empty else either).append(name)
+    return f"{cls.__name__}({', '.join(required + ([' | '.join(either)] if either else []))})"
+
+
 def _is_numeric(value):
+    """A number, or a non-empty rectangular (not ragged) nest of lists of numbers."""
+    return _shape(value) is not None
+
+
+def _shape(value):
+    """The shape of a number or rectangular nest of lists; None for anything else."""
     if isinstance(value, bool):
-        return False
+        return None
     if isinstance(value, (int, float)):
-        return True
-    return (
-        isinstance(value, (list, tuple)) and len(value) > 0 and all(_is_numeric(v) for v in value)
-    )
+        return ()
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    shapes = {_shape(v) for v in value}
+    if len(shapes) != 1 or None in shapes:
+        return None
+    return (len(value), *shapes.pop())
 
 
-def _positive_count(text):
+MAX_SAMPLES = 10**12
+
+
+def _sample_count(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of samples, got {text!r}") from None
-    if not value >= 1 or value != int(value) or value > 1e12:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and value == int(value) and 2 <= value <= MAX_SAMPLES):
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of samples from 2 to 1e12 (e.g. 1e7), got {text!r}"
+        )
     return int(value)
+
+
+def _seed(text):
+    from verify.proving import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
 
 
 def _probability(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+        value = math.nan
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a probability in (0, 1), got {text!r}")
     return value
 
 
+def _families_help() -> str:
+    from verify.families import BY_NAME
+
+    lines = [f"  {family_signature(cls)}" for cls in BY_NAME.values()]
+    return "families (case-insensitive; MVN for MultivariateNormal):\n" + "\n".join(lines)
+
+
+_EXIT_CODES = """Exit codes:
+  0  every verdict as expected (prove); the sampling agrees (check); success
+  1  a verdict differs or a proof failed (prove); disagree or inconclusive (check)
+  2  a usage error: one line on stderr"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``verify`` command (help texts included)."""
+    from verify import __version__
+    from verify.proving import MAX_SEED
+
+    raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog="verify",
         description="Derived, proved and Monte Carlo-checked KL divergence, entropy and "
         "cross-entropy.",
-        epilog="Exit codes: 0 as expected / agree, 1 a verdict differs / disagree, 2 usage error.",
+        epilog=_EXIT_CODES,
+        formatter_class=raw,
     )
+    parser.add_argument("--version", action="version", version=f"verify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    seed_help = f"seed of every random draw, an integer from 0 to {MAX_SEED} (default 0)"
 
-    prove = sub.add_parser("prove", help="run the proofs of the claims C1-C13")
-    prove.add_argument("claims", nargs="*", metavar="CLAIM", help="e.g. C1 c5 (default: all)")
+    prove = sub.add_parser(
+        "prove",
+        help="run the proofs of the claims C1-C13",
+        description="Run the proofs of the source note's claims and print their transcripts.",
+        epilog="A proof file is a Python file defining `proof`, a verify.proving.Proof "
+        "(see the README).\n\n" + _EXIT_CODES,
+        formatter_class=raw,
+    )
+    prove.add_argument(
+        "claims", nargs="*", metavar="CLAIM", help="C1 to C13, any case (default: all)"
+    )
     fmt = prove.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the JSON report")
     fmt.add_argument("--markdown", action="store_true", help="print a Markdown summary")
     prove.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report")
-    prove.add_argument("--seed", type=int, default=0, help="seed of every random draw (0)")
+    prove.add_argument("--seed", type=_seed, default=0, help=seed_help)
     prove.add_argument(
         "--file",
         action="append",
         default=[],
         metavar="PROOF.py",
-        help="also run the `proof` defined in this file (repeatable)",
+        help="also run the proof defined in this file (repeatable); alone, only the files' "
+        "proofs run",
     )
     prove.add_argument(
         "--colour",
@@ -168,37 +272,72 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     for name, arity in (("kl", 2), ("entropy", 1), ("cross-entropy", 2)):
-        p = sub.add_parser(name, help=f"print the derived closed form of {name}")
-        p.add_argument("families", nargs=arity, metavar="FAMILY")
+        p = sub.add_parser(
+            name,
+            help=f"print the derived closed form of {name}",
+            description=f"Print the closed form of {name} that SymPy derives from the "
+            "densities, and whether it is proved equal to the formula verify runs.",
+            epilog=_families_help(),
+            formatter_class=raw,
+        )
+        p.add_argument("families", nargs=arity, metavar="FAMILY", help="a family name")
         out = p.add_mutually_exclusive_group()
         out.add_argument("--latex", action="store_true", help="print LaTeX")
-        out.add_argument("--python", action="store_true", help="print the generated JAX code")
-        p.add_argument("--dim", type=int, default=2, help="MultivariateNormal dimension (2)")
-        p.add_argument("--num-classes", type=int, default=3, help="Categorical classes (3)")
+        out.add_argument(
+            "--python", action="store_true", help="print the derived JAX function, imports included"
+        )
+        p.add_argument(
+            "--dim", type=int, default=2, help="MultivariateNormal dimension, 1 to 4 (default 2)"
+        )
+        p.add_argument(
+            "--num-classes",
+            type=int,
+            default=3,
+            help="number of Categorical classes, 2 to 8 (default 3)",
+        )
 
-    check = sub.add_parser("check", help="compare a closed form with a Monte Carlo estimate")
-    check.add_argument("quantity", choices=sorted(set(_QUANTITIES) - {"cross_entropy"}))
+    check = sub.add_parser(
+        "check",
+        help="compare a closed form with a Monte Carlo estimate",
+        description="Evaluate verify's closed form for the given distributions, estimate the "
+        "same quantity by sampling, and decide agree / disagree / inconclusive.",
+        epilog=_families_help()
+        + '\n  e.g. "Normal(0, 1)", "Bernoulli(probs=0.3)", "MVN([0, 0], scale_tril=[[1, 0], '
+        '[0, 2]])"\n\n' + _EXIT_CODES,
+        formatter_class=raw,
+    )
+    check.add_argument(
+        "quantity",
+        choices=("kl", "entropy", "cross-entropy"),
+        metavar="QUANTITY",
+        help="kl or cross-entropy (two distributions), entropy (one)",
+    )
     check.add_argument(
         "distributions",
         nargs="+",
         metavar="DISTRIBUTION",
-        help='e.g. "Normal(0, 1)" "Bernoulli(probs=0.3)"',
+        help='a family call with literal numbers, e.g. "Normal(0, 1)"',
     )
     check.add_argument(
         "--samples",
-        type=_positive_count,
+        type=_sample_count,
         default=None,
-        help="number of samples, e.g. 1e7 (default: the engine's choice)",
+        help="number of samples from 2 to 1e12, e.g. 1e7 (default: the engine's choice, a "
+        "count sized for about 1 s of sampling; the count used is printed)",
     )
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=_seed, default=0, help=seed_help)
     check.add_argument(
         "--alpha",
         type=_probability,
         default=1e-6,
-        help="false-alarm probability of a 'disagree' (1e-6)",
+        help="false-alarm probability of a 'disagree' (default 1e-6)",
     )
 
-    sub.add_parser("list", help="list the families, the closed forms and the claims")
+    sub.add_parser(
+        "list",
+        help="list the families, the closed forms and the claims",
+        description="List the families, the closed forms and the claims.",
+    )
     return parser
 
 
@@ -216,12 +355,10 @@ def _prove(args, out) -> int:
     for path in args.file:
         try:
             selected.append(proofs.load_file(path))
-        except (FileNotFoundError, AttributeError) as error:
+        except proofs.ProofFileError as error:
             raise UsageError(str(error)) from None
-        except Exception as error:  # noqa: BLE001 - the user's file is broken: say so in one line
-            raise UsageError(f"cannot load {path!r}: {type(error).__name__}: {error}") from None
     junit = None
-    if args.junit:  # open it now, so that a bad path fails before the proofs run
+    if args.junit is not None:  # open it now, so that a bad path fails before the proofs run
         try:
             junit = open(args.junit, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as error:
@@ -231,15 +368,22 @@ def _prove(args, out) -> int:
 
     def show(result):
         if streaming:
-            print(report.text([result], colour=colour), file=out, flush=True)
+            print(report.text([result], colour=colour, legend=False), file=out, flush=True)
+
+    if streaming:
+        print(report.legend() + "\n", file=out, flush=True)
 
     try:
         results = run_proofs(selected, seed=args.seed, on_result=show)
-        if junit is not None:
-            junit.write(report.to_junit(results))
     finally:
-        if junit is not None:
+        if junit is not None and sys.exc_info()[0] is not None:
             junit.close()
+    if junit is not None:
+        try:
+            with junit:
+                junit.write(report.to_junit(results))
+        except OSError as error:
+            raise UsageError(f"cannot write {args.junit!r}: {error.strerror}") from None
     if args.json:
         print(report.to_json(results), file=out)
     elif args.markdown:
@@ -272,7 +416,8 @@ def _closed_form(args, out) -> int:
     if args.latex:
         print(derivation.latex, file=out)
     elif args.python:
-        print(derivation.jax_function.__source__, file=out, end="")
+        source = derivation.jax_function.__source__
+        print(_imports(source) + "\n\n\n" + source, file=out, end="")
     else:
         names = (
             " ‖ ".join(c.__name__ for c in classes) if len(classes) == 2 else classes[0].__name__
@@ -292,6 +437,34 @@ def _closed_form(args, out) -> int:
             file=out,
         )
     return EXIT_OK
+
+
+def _imports(source: str) -> str:
+    """The import lines that make generated JAX source run on its own.
+
+    Example:
+        >>> print(_imports("return log(x) + xlogy(x, x) + pi"))
+        from jax.numpy import log, pi
+        from jax.scipy.special import xlogy
+    """
+    from verify.symbolic.jaxify import JAX_FUNCTIONS
+
+    modules = {}
+    for name in sorted(set(re.findall(r"[A-Za-z_]\w*", source)) & set(JAX_FUNCTIONS)):
+        function = JAX_FUNCTIONS[name]
+        if callable(function):
+            module = function.__module__.replace("jax._src.scipy.special", "jax.scipy.special")
+            imported = function.__name__
+        else:  # a constant: pi, E
+            module, imported = "jax.numpy", {"E": "e"}.get(name, name)
+        alias = imported if imported == name else f"{imported} as {name}"
+        modules.setdefault(module, []).append(alias)
+    return "\n".join(f"from {m} import {', '.join(names)}" for m, names in sorted(modules.items()))
+
+
+def _number(value) -> str:
+    """A float for people: 15 significant digits, no ``np.float64(...)``, no ``-0``."""
+    return f"{float(value) + 0.0:.15g}"
 
 
 def _check(args, out) -> int:
@@ -333,17 +506,15 @@ def _check(args, out) -> int:
             raise UsageError(str(error)) from None
     names = " ‖ ".join(repr(d) for d in dists)
     estimate = decision.estimate
-    low, high = (float(v) for v in decision.interval)
+    low, high = (_number(v) for v in decision.interval)
     print(f"{args.quantity}({names})", file=out)
-    print(f"  closed form : {float(closed):.15g} nats", file=out)
+    print(f"  closed form : {_number(closed)} nats", file=out)
     print(
-        f"  estimate    : {float(estimate.value):.15g} ± {float(estimate.stderr):.3g} "
+        f"  estimate    : {_number(estimate.value)} ± {float(estimate.stderr):.3g} "
         f"(standard error, {int(estimate.num_samples)} samples)",
         file=out,
     )
-    print(
-        f"  interval    : [{low:.12g}, {high:.12g}] (false-alarm rate {decision.alpha:g})", file=out
-    )
+    print(f"  interval    : [{low}, {high}] (false-alarm rate {decision.alpha:g})", file=out)
     if getattr(decision, "detectable", None) is not None:
         print(f"  detectable  : errors larger than {float(decision.detectable):.3g}", file=out)
     print(f"  decision    : {decision.verdict}", file=out)
@@ -358,8 +529,8 @@ def _list(args, out) -> int:
 
     print("Families:", file=out)
     for cls in BY_NAME.values():
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"  {cls.__name__:<20} {summary}", file=out)
+        summary = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
+        print(f"  {family_signature(cls)}\n      {summary}", file=out)
     print("\nClosed forms (derived from the densities, proved equal to the formulas):", file=out)
     for form in formulas.registered():
         names = ", ".join(f.__name__ for f in form.families)
@@ -381,19 +552,62 @@ _COMMANDS = {
 }
 
 
+class _Output:
+    """Standard output whose write failures (a full disk) become a usage error."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guard(self, method, *args):
+        try:
+            return method(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise UsageError(f"cannot write the output: {error.strerror or error}") from None
+
+    def write(self, text):
+        return self._guard(self._stream.write, text)
+
+    def flush(self):
+        return self._guard(self._stream.flush)
+
+    def isatty(self):
+        return self._stream.isatty()
+
+
+def _silence_stdout():
+    """Points file descriptor 1 at /dev/null, so that Python's final flush cannot fail."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv=None) -> int:
     """Runs the command line; returns the exit code (see the module docstring).
+
+    ``verify`` alone prints the help.
 
     Example:
         >>> main(["prove", "C99"])
         2
     """
-    out = sys.stdout
+    argv = sys.argv[1:] if argv is None else list(argv)
+    out = _Output(sys.stdout)
     try:
-        args = build_parser().parse_args(argv)
-        return _COMMANDS[args.command](args, out)
+        with contextlib.redirect_stdout(out):
+            parser = build_parser()
+            if not argv:
+                parser.print_help()
+                code = EXIT_OK
+            else:
+                args = parser.parse_args(argv)
+                code = _COMMANDS[args.command](args, out)
+            out.flush()
+        return code
     except UsageError as error:
         print(f"verify: error: {error}", file=sys.stderr)
+        if str(error).startswith("cannot write the output"):
+            _silence_stdout()
         return EXIT_USAGE
     except SystemExit as exit_:  # --help and --version
         return int(exit_.code or 0)
@@ -401,9 +615,7 @@ def main(argv=None) -> int:
         print("verify: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `verify prove | head`: the reader left, say nothing more
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return 1
 
 

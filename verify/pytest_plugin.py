@@ -91,7 +91,10 @@ def _selected_proofs(spec):
         if not entry:
             continue
         if entry.endswith(".py"):
-            selected.append(proofs.load_file(entry))
+            try:
+                selected.append(proofs.load_file(entry))
+            except proofs.ProofFileError as error:
+                raise pytest.UsageError(f"--verify-proofs: {error}") from None
         else:
             try:
                 selected.append(proofs.load(entry))
@@ -106,7 +109,12 @@ def pytest_collection_modifyitems(session, config, items):
     spec = config.getoption("verify_proofs", default=None)
     if spec is None:
         return
-    seed = config.getoption("verify_seed")
+    from verify.proving import check_seed
+
+    try:
+        seed = check_seed(config.getoption("verify_seed"))
+    except ValueError as error:
+        raise pytest.UsageError(f"--verify-seed: {error}") from None
     group = ProofGroup.from_parent(session, name="verify-proofs", nodeid="verify-proofs")
     for proof in _selected_proofs(spec):
         items.append(ProofItem.from_parent(group, name=proof.claim.id, proof=proof, seed=seed))

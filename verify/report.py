@@ -21,16 +21,28 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 import xml.etree.ElementTree as ET
 
 import numpy as np
 
-__all__ = ["summary", "summary_table", "text", "to_dict", "to_json", "to_junit", "to_markdown"]
+__all__ = [
+    "legend",
+    "summary",
+    "summary_table",
+    "text",
+    "to_dict",
+    "to_json",
+    "to_junit",
+    "to_markdown",
+]
 
 _COLOURS = {"green": "\033[32m", "red": "\033[31m", "bold": "\033[1m", "dim": "\033[2m"}
 _RESET = "\033[0m"
+#: Text is filled to this many columns; no line of a transcript is wider than 100.
 _WIDTH = 88
+_ANSI = re.compile("\033\\[[0-9;]*m")
 
 
 def _paint(text, colour, enabled):
@@ -69,76 +81,122 @@ def summary(results) -> str:
 
 
 # --------------------------------------------------------------------- text
-def text(results, colour: bool = False) -> str:
+#: How to read a transcript: every verdict word, step role and mark, defined once.
+LEGEND = """\
+How to read this transcript
+  A claim's verdict is computed from its evidence, never copied from the expected one:
+    proved      every check passed, and the claim rests on symbolic algebra or exact
+                arithmetic ([proof] steps)
+    verified    every check passed, and part of the claim rests on float64 or sampling
+                evidence only ([demonstration] steps): shown for the cases run
+    refuted     a counterexample to the claim was found and confirmed
+    unsettled   a check failed or could not decide, or a step raised; nothing refutes
+  Steps:
+    [proof]           symbolic algebra (SymPy) or exact arithmetic (mpmath); a counterexample
+                      found by a random search counts once it is confirmed exactly
+    [demonstration]   float64 or Monte Carlo evidence the claim rests on
+    [cross-check]     independent evidence that corroborates; a failure still unsettles
+  Evidence:
+    ✔ pass                the check holds
+    ✘ fail                the check does not hold
+    ? inconclusive        the check could not decide (e.g. too few samples)
+    ✘ refutes the claim   a confirmed counterexample to the claim itself
+  Kinds: symbolic (SymPy identity), exact (mpmath), counterexample, construction (built
+  and checked, e.g. a prefix code), numeric (float64), montecarlo (sampling, with a
+  stated false-alarm rate)."""
+
+
+def legend() -> str:
+    """The key to a transcript: verdict words, step roles, evidence marks and kinds."""
+    return LEGEND
+
+
+def _mark(evidence, colour):
+    if evidence.refutes and evidence.passed:
+        return _paint("✘ refutes the claim", "red", colour)
+    return {
+        True: _paint("✔ pass", "green", colour),
+        False: _paint("✘ fail", "red", colour),
+        None: _paint("? inconclusive", "red", colour),
+    }[evidence.passed]
+
+
+def text(results, colour: bool = False, legend: bool = True) -> str:
     """The transcript a student reads: claim, steps with formulas and figures, verdict.
 
     Args:
         results: proof results.
         colour: ANSI colours (the command line turns them on for a terminal only).
+        legend: start with :func:`legend`, the key to the verdict words and marks.
     """
-    out = []
+    out = [LEGEND, ""] if legend else []
     for result in results:
-        claim = result.claim
-        rule = "═" * max(4, _WIDTH - len(claim.id) - len(claim.title) - 4)
-        out.append(_paint(f"══ {claim.id} {claim.title} {rule}", "bold", colour))
-        out.append(_wrap(f"Claim: {claim.statement}", ""))
-        out.append(f"Expected verdict: {claim.expected}")
-        for number, step in enumerate(result.steps, 1):
-            out.append("")
-            out.append(
-                _paint(f"Step {number} [{step.role}] {step.title}", "bold", colour)
-                + _paint(f"  ({step.seconds:.2f} s)", "dim", colour)
-            )
-            if step.text:
-                out.append(_wrap(step.text, "  "))
-            for evidence in step.evidence:
-                mark = (
-                    _paint("✔", "green", colour) if evidence.passed else _paint("✘", "red", colour)
-                )
-                label = "COUNTEREXAMPLE " if evidence.refutes and evidence.passed else ""
-                out.append(_wrap(f"{mark} {evidence.kind}: {label}{evidence.statement}", "  "))
-                if evidence.formula:
-                    out.append(textwrap.indent(evidence.formula, "      "))
-                for name, value in evidence.figures.items():
-                    out.append(_wrap(f"{name} = {_figure_text(value)}", "      "))
-            if step.error:
-                out.append(_paint("  ✘ the step raised an exception:", "red", colour))
-                out.append(textwrap.indent(step.error.rstrip(), "    "))
-        verdict = str(result.verdict).upper()
-        if result.as_expected:
-            line = _paint(f"Verdict: {verdict} (as expected)", "green", colour)
-        else:
-            line = _paint(f"Verdict: {verdict} — expected {result.claim.expected}", "red", colour)
-        out.append("")
-        out.append(_paint(line, "bold", colour))
-        out.append(_paint(f"({result.seconds:.2f} s)", "dim", colour))
-        out.append("")
+        out += _claim_text(result, colour)
     if len(results) > 1:
         out.append(summary_table(results, colour))
     return "\n".join(out)
 
 
+def _claim_text(result, colour):
+    claim = result.claim
+    heading = f"══ {claim.id} {claim.title} "
+    out = [_paint(heading + "═" * max(4, _WIDTH - len(heading)), "bold", colour)]
+    out.append(_wrap(f"Claim: {claim.statement}", ""))
+    out.append(f"Expected verdict: {claim.expected}")
+    for number, step in enumerate(result.steps, 1):
+        out.append("")
+        heading = f"Step {number} [{step.role}] {step.title}  ({step.seconds:.2f} s)"
+        out.append(_paint(_wrap(heading, ""), "bold", colour))
+        if step.text:
+            out.append(_wrap(step.text, "  "))
+        for evidence in step.evidence:
+            mark = _mark(evidence, colour)
+            out.append(_wrap(f"{mark} · {evidence.kind}: {evidence.statement}", "  ", colour))
+            if evidence.formula:
+                out.append(textwrap.indent(evidence.formula, "      "))
+            for name, value in evidence.figures.items():
+                out.append(_wrap(f"{name} = {_figure_text(value)}", "      "))
+        if step.error:
+            out.append(_paint("  ✘ the step raised an exception:", "red", colour))
+            out.append(textwrap.indent(step.error.rstrip(), "    "))
+    verdict = str(result.verdict).upper()
+    if result.as_expected:
+        line = _paint(f"Verdict: {verdict}, as expected", "green", colour)
+    else:
+        line = _paint(f"Verdict: {verdict}, but {claim.expected} was expected", "red", colour)
+    out += ["", _paint(line, "bold", colour) + f"  ({claim.id} took {result.seconds:.2f} s)", ""]
+    return out
+
+
 def summary_table(results, colour: bool = False) -> str:
-    """One line per claim (mark, id, verdict, expected verdict, title), then :func:`summary`."""
-    out = [_paint("Summary", "bold", colour)]
+    """One line per claim (mark, id, verdict, expected verdict, title), then :func:`summary`
+    and the total time."""
+    out = [_paint("Summary (✔: the verdict is the expected one)", "bold", colour)]
     for result in results:
         mark = "✔" if result.as_expected else "✘"
         mark = _paint(mark, "green" if result.as_expected else "red", colour)
-        out.append(
-            f"  {mark} {result.claim.id:<4} {str(result.verdict):<10} "
+        line = (
+            f"{mark} {result.claim.id:<4} {str(result.verdict):<10} "
             f"(expected {str(result.claim.expected):<9}) {result.claim.title}"
         )
-    out.append(summary(results))
+        out.append(_wrap(line, "  ", colour))
+    out.append(f"{summary(results)}; total time {_total_seconds(results):.1f} s")
     return "\n".join(out)
 
 
-def _wrap(line, indent):
+def _total_seconds(results):
+    return sum(r.seconds for r in results)
+
+
+def _wrap(line, indent, colour=False):
+    """``line`` filled to :data:`_WIDTH` columns (ANSI colour codes do not count)."""
+    width = _WIDTH + (len(line) - len(_ANSI.sub("", line)) if colour else 0)
     return textwrap.fill(
         line,
-        _WIDTH,
+        width,
         initial_indent=indent,
         subsequent_indent=indent + "  ",
-        break_long_words=False,
+        break_long_words=True,
         break_on_hyphens=False,
     )
 
@@ -224,7 +282,7 @@ def to_junit(results) -> str:
             name=f"{result.claim.id} {result.claim.title}",
             time=f"{result.seconds:.3f}",
         )
-        transcript = text([result])
+        transcript = text([result], legend=False)
         if not result.as_expected:
             failure = ET.SubElement(
                 case,
@@ -246,13 +304,16 @@ def to_markdown(results) -> str:
 
     Formulas are LaTeX in ``$$ ... $$`` blocks, which GitHub renders.
     """
-    out = ["## verify prove", "", summary(results), ""]
-    out += ["| claim | verdict | expected | | title |", "|---|---|---|---|---|"]
+    total = f"{summary(results)}; total time {_total_seconds(results):.1f} s"
+    out = ["## verify prove", "", total, ""]
+    out += ["| claim | verdict | expected | as expected | title |", "|---|---|---|---|---|"]
     for r in results:
-        mark = "✅" if r.as_expected else "❌"
+        mark = "✅ yes" if r.as_expected else "❌ no"
         out.append(
             f"| {r.claim.id} | **{r.verdict}** | {r.claim.expected} | {mark} | {r.claim.title} |"
         )
+    out += ["", "<details><summary>How to read this report</summary>", "", "```", LEGEND]
+    out += ["```", "", "</details>"]
     for r in results:
         out += [
             "",
@@ -264,9 +325,10 @@ def to_markdown(results) -> str:
         for number, step in enumerate(r.steps, 1):
             out.append(f"{number}. **{step.title}** _({step.role})_")
             for e in step.evidence:
-                mark = "✅" if e.passed else "❌"
-                label = " **counterexample**" if e.refutes and e.passed else ""
-                out.append(f"   - {mark} {e.kind}{label}: {_md(e.statement)}")
+                mark = _MARKDOWN_MARKS[e.passed]
+                if e.refutes and e.passed:
+                    mark = "❌ **refutes the claim** ·"
+                out.append(f"   - {mark} {e.kind}: {_md(e.statement)}")
                 if e.latex:
                     out += ["", f"     $$ {e.latex} $$", ""]
                 elif e.formula:  # a table or a plain-text formula
@@ -277,6 +339,9 @@ def to_markdown(results) -> str:
             if step.error:
                 out.append(f"   - ❌ raised: `{step.error.strip().splitlines()[-1]}`")
     return "\n".join(out) + "\n"
+
+
+_MARKDOWN_MARKS = {True: "✅ pass ·", False: "❌ fail ·", None: "❔ inconclusive ·"}
 
 
 def _md(text):

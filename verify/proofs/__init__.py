@@ -16,7 +16,15 @@ import importlib
 import importlib.util
 import pathlib
 
-__all__ = ["CLAIM_IDS", "MODULES", "load", "load_all", "load_file", "normalise_id"]
+__all__ = [
+    "CLAIM_IDS",
+    "MODULES",
+    "ProofFileError",
+    "load",
+    "load_all",
+    "load_file",
+    "normalise_id",
+]
 
 #: Proof module of each claim, in order.
 MODULES = {
@@ -63,20 +71,47 @@ def load_all():
     return [load(claim_id) for claim_id in CLAIM_IDS]
 
 
+class ProofFileError(ValueError):
+    """A file given as a proof that does not define one; the message says why, in one line."""
+
+
 def load_file(path):
     """The ``proof`` defined by a Python file (a user's own proof script).
 
+    The file is run as a module and must define ``proof``, a
+    :class:`~verify.proving.Proof` (see ``proofs/`` in a checkout for examples).
+
     Raises:
-        FileNotFoundError: no such file.
-        AttributeError: the file defines no ``proof``.
+        ProofFileError: no such file, not a ``.py`` file, the file raises or calls
+            ``sys.exit`` while loading, or it defines no ``proof`` of the right type.
+
+    Example:
+        >>> load_file("notes.txt")
+        Traceback (most recent call last):
+        ...
+        verify.proofs.ProofFileError: 'notes.txt' is not a proof file: a proof file ends in .py ...
     """
-    path = pathlib.Path(path)
+    from verify.proving import Proof
+
+    name, path = str(path), pathlib.Path(path)
+    if path.suffix != ".py":
+        raise ProofFileError(
+            f"{name!r} is not a proof file: a proof file ends in .py and defines `proof`"
+        )
     if not path.is_file():
-        raise FileNotFoundError(f"no proof file {str(path)!r}")
+        raise ProofFileError(f"no proof file {name!r}")
     spec = importlib.util.spec_from_file_location(f"verify_user_proof_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SystemExit as exit_:
+        raise ProofFileError(f"{name!r} calls sys.exit({exit_.code!r}) while loading") from None
+    except Exception as error:  # noqa: BLE001 - the user's file is broken: say so in one line
+        reason = " ".join(f"{type(error).__name__}: {error}".split())
+        raise ProofFileError(f"cannot load {name!r}: {reason}") from None
     proof = getattr(module, "proof", None)
     if proof is None:
-        raise AttributeError(f"{str(path)!r} defines no `proof` (a verify.proving.Proof)")
+        raise ProofFileError(f"{name!r} defines no `proof` (a verify.proving.Proof)")
+    if not isinstance(proof, Proof):
+        raise ProofFileError(f"`proof` in {name!r} must be a verify.proving.Proof, got {proof!r}")
     return proof

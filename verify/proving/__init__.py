@@ -12,9 +12,18 @@ Example:
 """
 
 from verify.proving._core import ROLES, Claim, Evidence, Proof, Step, Verdict, decide
-from verify.proving._runner import Context, ProofResult, StepResult, run_proof, run_proofs
+from verify.proving._runner import (
+    MAX_SEED,
+    Context,
+    ProofResult,
+    StepResult,
+    check_seed,
+    run_proof,
+    run_proofs,
+)
 
 __all__ = [
+    "MAX_SEED",
     "ROLES",
     "Claim",
     "Context",
@@ -24,6 +33,7 @@ __all__ = [
     "Step",
     "StepResult",
     "Verdict",
+    "check_seed",
     "decide",
     "run_proof",
     "run_proofs",

@@ -57,6 +57,15 @@ class Claim:
     statement: str
     expected: Verdict
 
+    def __post_init__(self):
+        for name in ("id", "title", "statement"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"`{name}` must be a str, got {getattr(self, name)!r}")
+        if self.expected not in tuple(Verdict):
+            words = ", ".join(v.value for v in Verdict)
+            raise ValueError(f"`expected` must be a Verdict ({words}), got {self.expected!r}")
+        object.__setattr__(self, "expected", Verdict(self.expected))
+
 
 @dataclasses.dataclass(frozen=True)
 class Step:
@@ -91,6 +100,8 @@ class Proof:
     """
 
     def __init__(self, claim: Claim):
+        if not isinstance(claim, Claim):
+            raise TypeError(f"`claim` must be a verify.proving.Claim, got {claim!r}")
         self.claim = claim
         self.steps: list[Step] = []
 
@@ -126,6 +137,7 @@ class Proof:
         import sys
 
         from verify import report
+        from verify.proving._runner import check_seed
 
         parser = argparse.ArgumentParser(description=f"{self.claim.id}: {self.claim.title}")
         parser.add_argument("--seed", type=int, default=0)
@@ -134,8 +146,12 @@ class Proof:
         output.add_argument("--markdown", action="store_true")
         try:
             args = parser.parse_args(argv)
+            check_seed(args.seed)
         except SystemExit as exit_:
             return int(exit_.code or 0)
+        except ValueError as error:
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            return 2
         result = self.run(seed=args.seed)
         if args.json:
             print(report.to_json([result]))

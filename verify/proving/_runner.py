@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import time
 import traceback
 import zlib
@@ -12,7 +13,38 @@ import numpy as np
 
 from verify.proving._core import Claim, Evidence, Proof, Verdict, decide
 
-__all__ = ["Context", "ProofResult", "StepResult", "run_proof", "run_proofs"]
+__all__ = [
+    "MAX_SEED",
+    "Context",
+    "ProofResult",
+    "StepResult",
+    "check_seed",
+    "run_proof",
+    "run_proofs",
+]
+
+#: Seeds are integers from 0 to MAX_SEED (NumPy's and JAX's common range).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int, or a ValueError naming it.
+
+    Example:
+        >>> check_seed(7)
+        7
+        >>> check_seed(-3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `seed` must be an integer from 0 to 4294967295, got -3
+    """
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, numbers.Integral)
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise ValueError(f"`seed` must be an integer from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
 
 
 class Context:
@@ -34,7 +66,7 @@ class Context:
     """
 
     def __init__(self, seed: int, claim_id: str, step: str):
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self._stream = [self.seed, _hash(claim_id), _hash(step)]
 
     def key(self, label: str = "") -> jax.Array:
@@ -103,16 +135,20 @@ class ProofResult:
 def run_proof(proof: Proof, seed: int = 0) -> ProofResult:
     """Runs every step of ``proof`` in float64 (``jax.enable_x64``, the global flag untouched).
 
-    A step that raises is recorded with its traceback and makes the verdict
-    ``unsettled``; the remaining steps still run.
+    A step that raises (or calls ``sys.exit``) is recorded with its traceback and
+    makes the verdict ``unsettled``; the remaining steps still run.
 
     Args:
         proof: the proof.
-        seed: seeds every random draw of every step.
+        seed: seeds every random draw of every step, from 0 to :data:`MAX_SEED`.
 
     Returns:
         A :class:`ProofResult`.
+
+    Raises:
+        ValueError: ``seed`` is not an integer from 0 to :data:`MAX_SEED`.
     """
+    seed = check_seed(seed)
     start = time.perf_counter()
     results = []
     for step in proof.steps:
@@ -128,7 +164,7 @@ def run_proof(proof: Proof, seed: int = 0) -> ProofResult:
                 or not all(isinstance(e, Evidence) for e in evidence)
             ):
                 raise TypeError(f"step {step.title!r} must return Evidence, got {out!r}")
-        except Exception:  # noqa: BLE001 - a failing step is a result, not a crash
+        except (Exception, SystemExit):  # noqa: BLE001 - a failing step is a result, not a crash
             error, evidence = traceback.format_exc(), ()
         results.append(
             StepResult(

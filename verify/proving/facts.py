@@ -22,6 +22,9 @@ __all__ = [
 #: Displayed formulas longer than this many characters are elided.
 MAX_FORMULA_CHARS = 1500
 
+#: Formulas wrap at this width: indented by 6 in a transcript, they fit in 100 columns.
+FORMULA_COLUMNS = 94
+
 
 def pretty(expr) -> str:
     """A SymPy expression as a student reads it (``sympy.pretty``, Unicode).
@@ -34,9 +37,9 @@ def pretty(expr) -> str:
     """
     import sympy as sp
 
-    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+    text = sp.pretty(expr, use_unicode=True, num_columns=FORMULA_COLUMNS)
     if len(text) > MAX_FORMULA_CHARS:
-        text = sp.pretty(expr, use_unicode=True)[:MAX_FORMULA_CHARS] + " ... (elided)"
+        text = text[:MAX_FORMULA_CHARS] + " ... (elided)"
     return text
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 
 import sympy as sp
 
@@ -191,6 +192,27 @@ def _family_class(name):
     return BY_NAME[name.lower()]
 
 
+#: The smallest value of each size argument of :func:`derive`.
+_MIN_DIMS = {"dim": 1, "num_classes": 2}
+
+
+def _check_arguments(families, dims):
+    """Raises unless ``families`` are family classes and ``dims`` are sizes in range."""
+    from verify.families import Distribution
+
+    for family in families:
+        if not (isinstance(family, type) and issubclass(family, Distribution)):
+            raise TypeError(
+                f"`families` must be family classes such as verify.Normal, got {family!r}"
+            )
+    for name, value in dims.items():
+        least = _MIN_DIMS.get(name)
+        if least is None:
+            continue  # the family names what it does not take
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}")
+
+
 @functools.cache
 def derive(quantity: str, *families: type, **dims) -> Derivation:
     """Derives ``quantity`` between ``families`` from their densities.
@@ -220,6 +242,7 @@ def derive(quantity: str, *families: type, **dims) -> Derivation:
         )
     if len(families) != expected:
         raise TypeError(f"{quantity} takes {expected} families, got {len(families)}")
+    _check_arguments(families, dims)
     formulas.lookup(quantity, *families)  # NotImplementedError for pairs without a closed form
     suffixes = ("p", "q") if expected == 2 else ("",)
     symbolic = tuple(cls.symbolic(s, **dims) for cls, s in zip(families, suffixes))
