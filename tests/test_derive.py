@@ -1,6 +1,5 @@
 """Derivations from densities: literature values, gradients, compilation to JAX."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -91,10 +91,14 @@ def _evaluate(quantity, distributions, base):
     params = [d.canonical() for d in distributions]
     if len(distributions) == 2:
         _check_same_events(*distributions, *params)
-        _validate.check_batch_shapes(p=distributions[0].batch_shape, q=distributions[1].batch_shape)
+    # The batch shape of every parameter of every distribution: a form that does
+    # not read a parameter (the entropy ignores `loc`) still answers per member.
+    batch_shape = _validate.check_batch_shapes(
+        **{name: dist.batch_shape for name, dist in zip("pq", distributions)}
+    )
     flat = [x for group in params for x in group]
     dtype = np.result_type(*(x.dtype for x in flat))
-    value = form.function(jax_ops, *(x.astype(dtype) for x in flat))
+    value = jnp.broadcast_to(form.function(jax_ops, *(x.astype(dtype) for x in flat)), batch_shape)
     return value if log_base is None else value / jnp.asarray(log_base, dtype)
 
 

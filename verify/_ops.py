@@ -34,6 +34,9 @@ from verify import _special
 __all__ = ["jax_ops"]
 
 
+# Jitted so that eager calls reuse the compiled loop: `fori_loop` in eager mode
+# traces its body, a fresh closure at each call, and compiles it again every time.
+@jax.jit
 def _solve_lower(tril, rhs):
     """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, ``rhs`` of shape ``(..., d, k)``.
 
