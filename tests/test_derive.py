@@ -1,5 +1,6 @@
 """Derivations from densities: literature values, gradients, compilation to JAX."""
 
+
 import jax
 import jax.numpy as jnp
 import numpy as np
