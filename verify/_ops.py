@@ -18,7 +18,8 @@ Conventions shared by both backends:
   more than float precision (``xp.sqrt_2pi``, ``xp.sqrt_2pie``) are exact SymPy
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
-  ``kl_div_delta``, ``kl_div_unit``, ``log_mul``, ``sum_diff``, ``xlog1py``) are
+  ``kl_div_delta``, ``kl_div_unit``, ``kl_div_log``, ``diff_ratio``, ``log_ratio``,
+  ``log_mul``, ``sum_diff``, ``xlog1py``) are
   :mod:`verify._special` here
   and :mod:`verify.symbolic.functions` on the SymPy backend.
 """
@@ -95,6 +96,9 @@ class _JaxOps:
     xlog1py = staticmethod(_special.xlog1py)
     kl_div_delta = staticmethod(_special.kl_div_delta)
     kl_div_unit = staticmethod(_special.kl_div_unit)
+    kl_div_log = staticmethod(_special.kl_div_log)
+    diff_ratio = staticmethod(_special.diff_ratio)
+    log_ratio = staticmethod(_special.log_ratio)
     log_mul = staticmethod(_special.log_mul)
     sum_diff = staticmethod(_special.sum_diff)
     divide = staticmethod(jnp.divide)
@@ -124,6 +128,11 @@ class _JaxOps:
     def diagonal(matrix):
         """Diagonal of the last two axes, shape ``(..., d)``."""
         return jnp.diagonal(matrix, axis1=-2, axis2=-1)
+
+    @staticmethod
+    def row_diagonal(matrix):
+        """The diagonal as a column, shape ``(..., d, 1)``: ``matrix[i, i]`` against row ``i``."""
+        return jnp.diagonal(matrix, axis1=-2, axis2=-1)[..., None]
 
     @staticmethod
     def squared_norm(vector):

@@ -13,6 +13,7 @@ import sympy as sp
 
 from verify.symbolic.functions import (
     kl_div_delta,
+    kl_div_log,
     kl_div_unit,
     log_mul,
     xlog1py,
@@ -57,6 +58,10 @@ class _SympyOps:
     xlog1py = staticmethod(_elementwise(xlog1py))
     kl_div_delta = staticmethod(_elementwise(kl_div_delta))
     kl_div_unit = staticmethod(_elementwise(kl_div_unit))
+    kl_div_log = staticmethod(_elementwise(kl_div_log))
+    # Exact arithmetic has no range to leave: the JAX versions' rescalings vanish.
+    diff_ratio = staticmethod(_elementwise(lambda x, y, s: (x - y) / s))
+    log_ratio = staticmethod(_elementwise(lambda x, y: sp.log(x / y)))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
 
@@ -82,6 +87,11 @@ class _SympyOps:
     @staticmethod
     def diagonal(matrix):
         return sp.Matrix([matrix[i, i] for i in range(matrix.shape[0])])
+
+    @staticmethod
+    def row_diagonal(matrix):
+        n = matrix.shape[0]
+        return sp.Matrix(n, n, lambda i, j: matrix[i, i])
 
     @staticmethod
     def squared_norm(vector):
