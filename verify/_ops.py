@@ -85,6 +85,35 @@ def _solve_lower_vector(tril, vector):
     return jnp.moveaxis(out, -1, 0).reshape(lead + batch + (d,))
 
 
+@jax.jit
+def _unit_ldl(m):
+    """(delta, w) with ``I + m = (I + G) diag(1 + delta) (I + G)^T``, ``G`` strictly lower,
+    and ``w_k = (1 + delta_k) sum_i G[i, k]**2``; ``I + m`` is never formed.
+
+    Column ``j`` of the LDL^T recurrence: ``delta_j = m_jj - sum_{k<j} G_jk**2 d_k``
+    and ``G_ij = (m_ij - sum_{k<j} G_ik G_jk d_k) / d_j`` for ``i > j``, ``d = 1 + delta``.
+    """
+    d = m.shape[-1]
+    rows = jnp.arange(d)
+
+    def column(j, carry):
+        g, delta = carry
+        pivot = 1 + delta
+        g_j = jax.lax.dynamic_index_in_dim(g, j, -2, False)  # row j: entries k < j so far
+        m_j = jax.lax.dynamic_index_in_dim(m, j, -1, False)  # column j of m
+        delta_j = jax.lax.dynamic_index_in_dim(m_j, j, -1, False) - jnp.sum(
+            g_j * g_j * pivot, axis=-1
+        )
+        below = (m_j - jnp.einsum("...ik,...k->...i", g, g_j * pivot)) / (1 + delta_j)[..., None]
+        g = jax.lax.dynamic_update_index_in_dim(g, jnp.where(rows > j, below, 0), j, -1)
+        delta = jax.lax.dynamic_update_index_in_dim(delta, delta_j, j, -1)
+        return g, delta
+
+    zeros = jnp.zeros(m.shape[:-1], m.dtype)
+    g, delta = jax.lax.fori_loop(0, d, column, (jnp.zeros_like(m), zeros))
+    return delta, (1 + delta) * jnp.sum(g * g, axis=-2)
+
+
 class _JaxOps:
     """Backend namespace over :mod:`jax.numpy`; see the module docstring."""
 
@@ -97,6 +126,8 @@ class _JaxOps:
     kl_div_delta = staticmethod(_special.kl_div_delta)
     kl_div_unit = staticmethod(_special.kl_div_unit)
     kl_div_log = staticmethod(_special.kl_div_log)
+    log1p = staticmethod(_special.log1p)
+    unit_ldl = staticmethod(_unit_ldl)
     diff_ratio = staticmethod(_special.diff_ratio)
     log_ratio = staticmethod(_special.log_ratio)
     log_mul = staticmethod(_special.log_mul)
@@ -128,6 +159,11 @@ class _JaxOps:
     def diagonal(matrix):
         """Diagonal of the last two axes, shape ``(..., d)``."""
         return jnp.diagonal(matrix, axis1=-2, axis2=-1)
+
+    @staticmethod
+    def transpose(matrix):
+        """Transpose of the last two axes."""
+        return jnp.swapaxes(matrix, -1, -2)
 
     @staticmethod
     def row_diagonal(matrix):

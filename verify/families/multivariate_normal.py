@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from verify import _validate
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, SymbolicFamily, _short
 
 __all__ = ["MultivariateNormal"]
 
@@ -35,7 +35,9 @@ class MultivariateNormal(Distribution):
         ((2,), (2, 2))
     """
 
-    _fields = ("loc", "scale_tril")
+    # `_covariance` is the covariance as given (None when built from `scale_tril`):
+    # the KL of two such distributions is computed from their exact difference.
+    _fields = ("loc", "scale_tril", "_covariance")
     _param_event_ranks = (1, 2)
 
     def __init__(self, loc, covariance_matrix=None, scale_tril=None, *, validate_args=True):
@@ -60,10 +62,12 @@ class MultivariateNormal(Distribution):
         if check:
             _validate.check_finite("loc", loc)
             _validate.check_finite(name, matrix)
+        covariance = None
         if name == "covariance_matrix":
+            covariance = (matrix + jnp.swapaxes(matrix, -1, -2)) / 2
             if check:
                 _check_symmetric(matrix)
-            scale_tril = _cholesky((matrix + jnp.swapaxes(matrix, -1, -2)) / 2)
+            scale_tril = _cholesky(covariance)
             if check and not np.all(np.isfinite(np.asarray(scale_tril))):
                 raise ValueError(
                     "`covariance_matrix` must be positive definite, got a matrix whose "
@@ -77,7 +81,7 @@ class MultivariateNormal(Distribution):
                 _validate.check_positive(
                     "diagonal of `scale_tril`", jnp.diagonal(scale_tril, axis1=-2, axis2=-1)
                 )
-        self._set(loc=loc, scale_tril=scale_tril)
+        self._set(loc=loc, scale_tril=scale_tril, _covariance=covariance)
 
     def canonical(self):
         return self.loc, self.scale_tril
@@ -88,8 +92,14 @@ class MultivariateNormal(Distribution):
 
     @property
     def covariance_matrix(self):
-        """``scale_tril @ scale_tril.T``."""
+        """The covariance as given, else ``scale_tril @ scale_tril.T``."""
+        if self._covariance is not None:
+            return self._covariance
         return self.scale_tril @ jnp.swapaxes(self.scale_tril, -1, -2)
+
+    def __repr__(self):
+        given = "scale_tril" if self._covariance is None else "covariance_matrix"
+        return f"MultivariateNormal(loc={_short(self.loc)}, {given}={_short(getattr(self, given))})"
 
     def log_prob(self, value):
         """Log-density of ``value``, shape ``(..., d)``, broadcast over the batch."""

@@ -75,3 +75,29 @@ def cross_entropy(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     whitened_scale = _whitened(xp, unit, scale_tril_p, 0, scale_tril_q)
     quadratic = xp.squared_norm(z) + xp.squared_frobenius(whitened_scale)
     return quadratic / 2 + xp.sum(xp.log_mul(xp.diagonal(scale_tril_q), xp.sqrt_2pi))
+
+
+def kl_from_covariances(xp, loc_p, covariance_p, loc_q, covariance_q, scale_tril_q):
+    """KL(N(loc_p, S_p) || N(loc_q, S_q)) from the covariances themselves.
+
+    Used when both distributions were given by ``covariance_matrix``: their
+    Cholesky factors, computed apart, each carry rounding errors of ``eps``
+    relative, which swamp ``L_p - L_q`` when the covariances differ by 1e-9
+    (the KL, about 1e-18, then has a relative error of 1e-7). Here the exact
+    difference ``S_p - S_q`` (Sterbenz) is whitened, ``M = L_q^-1 (S_p - S_q)
+    L_q^-T``, and ``I + M = (I + G) diag(1 + delta) (I + G)^T`` is factored
+    (LDL^T, :meth:`verify._ops` ``unit_ldl``) from ``M`` without forming
+    ``I + M``. With ``w_k = (1 + delta_k) sum_i G[i, k]**2``,
+
+        KL = (|z|^2 + sum_k w_k + sum_k kl_div(1, 1 + delta_k)) / 2,
+
+    every term ``>= 0``: ``tr(M) - log det(I + M)`` without the cancellation
+    of its ``d``-sized parts. Its relative error is about ``d * cond(S_q) *
+    eps`` (the whitening solves); ``benchmarks/accuracy.py`` measures it.
+    """
+    z = xp.solve_lower_vector(scale_tril_q, loc_p - loc_q)
+    half = xp.solve_lower(scale_tril_q, covariance_p - covariance_q)
+    whitened = xp.solve_lower(scale_tril_q, xp.transpose(half))
+    delta, weighted = xp.unit_ldl(whitened)
+    unit = xp.sum(xp.kl_div_log(xp.log1p(delta), -delta))
+    return (xp.squared_norm(z) + xp.sum(weighted) + unit) / 2

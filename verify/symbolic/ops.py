@@ -62,6 +62,8 @@ class _SympyOps:
     # Exact arithmetic has no range to leave: the JAX versions' rescalings vanish.
     diff_ratio = staticmethod(_elementwise(lambda x, y, s: (x - y) / s))
     log_ratio = staticmethod(_elementwise(lambda x, y: sp.log(x / y)))
+    # Factored, so that the logarithm of a product of parameters expands into a sum.
+    log1p = staticmethod(_elementwise(lambda x: sp.log(sp.factor(sp.cancel(1 + x)))))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
 
@@ -87,6 +89,24 @@ class _SympyOps:
     @staticmethod
     def diagonal(matrix):
         return sp.Matrix([matrix[i, i] for i in range(matrix.shape[0])])
+
+    @staticmethod
+    def transpose(matrix):
+        return matrix.T
+
+    @staticmethod
+    def unit_ldl(m):
+        n = m.shape[0]
+        g = sp.zeros(n, n)
+        delta = [sp.S.Zero] * n
+        for j in range(n):
+            pivot = [1 + delta[k] for k in range(j)]
+            delta[j] = sp.cancel(m[j, j] - sum(g[j, k] ** 2 * pivot[k] for k in range(j)))
+            for i in range(j + 1, n):
+                total = m[i, j] - sum(g[i, k] * g[j, k] * pivot[k] for k in range(j))
+                g[i, j] = sp.cancel(total / (1 + delta[j]))
+        weighted = [(1 + delta[k]) * sum(g[i, k] ** 2 for i in range(n)) for k in range(n)]
+        return sp.Matrix(delta), sp.Matrix(weighted)
 
     @staticmethod
     def row_diagonal(matrix):
