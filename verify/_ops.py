@@ -46,7 +46,10 @@ def _solve_lower(tril, rhs):
     solver: on XLA's CPU backend (jax 0.10) two of its batched solves running in
     one computation can deadlock the intra-op thread pool (e.g. ``p.log_prob(x)
     - q.log_prob(x)`` for batches of distributions, under ``jit``).
-    Entries above the diagonal are never read.
+    Entries above the diagonal are never read. Once an entry overflows, the
+    ``nan`` of ``0 * inf`` or ``inf - inf`` in later rows is reported as ``inf``:
+    every closed form uses the solution through its squared norm, which has
+    overflowed; ``nan`` inputs still give ``nan``.
     """
     batch = jnp.broadcast_shapes(tril.shape[:-2], rhs.shape[:-2])
     tril = jnp.broadcast_to(tril, batch + tril.shape[-2:])
@@ -63,6 +66,10 @@ def _solve_lower(tril, rhs):
         value = (
             jax.lax.dynamic_index_in_dim(rhs, i, -2, False) - done
         ) / jax.lax.dynamic_index_in_dim(diagonal, i, -1, True)
+        # An entry overflowed earlier (the solution's norm is then beyond the range):
+        # 0 * inf or inf - inf here is that overflow, not an undefined value.
+        overflowed = jnp.any(jnp.isinf(out), axis=-2)
+        value = jnp.where(jnp.isnan(value) & overflowed, jnp.inf, value)
         return jax.lax.dynamic_update_index_in_dim(out, value, i, -2)
 
     return jax.lax.fori_loop(0, d, row, jnp.zeros_like(rhs))
