@@ -312,6 +312,79 @@ def _moved_mass(p, delta, rng, dtype):
     return q
 
 
+def extreme_regions(family, quantity, dtype, n, rng):
+    """[(name, params)] at the ends of the range: near the largest float, subnormal, mixed.
+
+    XLA on CPU reads subnormal inputs as 0, so these regions test that the forms
+    never let one reach the arithmetic (and never let an intermediate overflow
+    where the result is finite).
+    """
+    info = np.finfo(dtype)
+    top = int(np.floor(np.log10(info.max)))  # 308 (float64), 38 (float32)
+    sub_low = float(np.log10(info.smallest_subnormal))
+    sub_high = float(np.log10(info.tiny))
+    two = quantity != "entropy"
+    out = []
+    if family == "normal":
+        if not two:
+            out.append(
+                (
+                    "huge scales 1e(top-10)..max",
+                    [rng.normal(0, 1, n), _decades(rng, n, top - 10, top)],
+                )
+            )
+            out.append(("subnormal scales", [np.zeros(n), _decades(rng, n, sub_low, sub_high)]))
+            return out
+        loc = rng.normal(0, 1, n)
+        huge = _decades(rng, n, top - 10, top)
+        out.append(("scale_q huge, scale_p ~ 1", [loc, _decades(rng, n, -1, 1), loc, huge]))
+        out.append(
+            (
+                "scales anywhere (ratio beyond the range)",
+                [loc, _decades(rng, n, sub_high, top), loc, _decades(rng, n, sub_high, top)],
+            )
+        )
+        sub_p, sub_q = (
+            _decades(rng, n, sub_low + 2, sub_high),
+            _decades(rng, n, sub_low + 2, sub_high),
+        )
+        out.append(("subnormal scales", [np.zeros(n), sub_p, np.zeros(n), sub_q]))
+        out.append(("subnormal, P = Q", [sub_p * 0, sub_p, sub_p * 0, sub_p]))
+        edge = info.max * rng.uniform(0.5, 1, n)
+        out.append(("locations +-max/2..max, scales max/4", [edge, edge / 4, -edge, edge / 4]))
+        return out
+    if family == "multivariate_normal":
+        d = 3
+        params = []
+        for _ in range(max(n // 10, 10)):
+            pattern = np.tril(rng.uniform(-0.5, 0.5, (d, d)), -1) + np.diag(rng.uniform(1, 2, d))
+            s_p, s_q = 10.0 ** rng.uniform(sub_high, top - 1, 2)
+            loc = rng.normal(0, 1, d)
+            params.append((loc * s_p, pattern * s_p, loc[::-1] * s_q, pattern * s_q))
+        arrays = [np.stack(a) for a in zip(*params)]
+        out.append(("d=3, scales anywhere", arrays if two else arrays[:2]))
+        params = []
+        for _ in range(max(n // 10, 10)):
+            pattern = np.tril(rng.uniform(-0.5, 0.5, (d, d)), -1) + np.diag(rng.uniform(1, 2, d))
+            s = 10.0 ** rng.uniform(sub_low + 4, sub_high)
+            params.append((np.zeros(d), pattern * s, np.zeros(d), pattern * s * 1.5))
+        arrays = [np.stack(a) for a in zip(*params)]
+        out.append(("d=3, subnormal factors", arrays if two else arrays[:2]))
+        return out
+    if family == "bernoulli":
+        p = _decades(rng, n, sub_low + 1, sub_high)
+        out.append(("subnormal p" + (", q = 3p" if two else ""), [p, 3 * p] if two else [p]))
+        return out
+    if family == "categorical":
+        k = 4
+        tiny = _decades(rng, (n, k - 1), sub_low + 1, sub_high)
+        p = np.concatenate([tiny, 1 - tiny.sum(-1, keepdims=True)], axis=-1)
+        q = np.concatenate([3 * tiny, 1 - 3 * tiny.sum(-1, keepdims=True)], axis=-1)
+        out.append(("subnormal probabilities", [p, q] if two else [p]))
+        return out
+    raise ValueError(family)
+
+
 def mvn_regions(quantity, dtype, rng):
     """[(name, params)] for dimensions 2 ... 50 and covariance condition numbers 1 ... 1e6."""
     out = []
@@ -350,12 +423,19 @@ def _tril_with_condition(rng, d, cond, dtype):
 
 # ------------------------------------------------------------------- measuring
 def relative_errors(values, exact, dtype=np.float64):
-    """|v - e| / |e| per point; NaN (dropped) where e is below the smallest normal of dtype."""
-    tiny = np.finfo(dtype).tiny
+    """|v - e| / |e| per point; NaN (dropped) where e is below the smallest normal of dtype.
+
+    Where ``|e|`` exceeds the largest float the correctly rounded result is ``±inf``:
+    error 0 for it, ``inf`` for anything else.
+    """
+    tiny, largest = np.finfo(dtype).tiny, mp.mpf(float(np.finfo(dtype).max))
     out = []
     for v, e in zip(values, exact):
         if e != 0 and not mp.isinf(e) and abs(e) < tiny:
             out.append(np.nan)  # not representable to relative accuracy
+            continue
+        if not mp.isinf(e) and abs(e) > largest:  # beyond the range: inf is the rounding
+            out.append(0.0 if v == (np.inf if e > 0 else -np.inf) else np.inf)
             continue
         if not np.isfinite(v):
             out.append(0.0 if (mp.isinf(e) and v == float(e)) else np.inf)
@@ -531,6 +611,7 @@ def main(argv=None) -> int:
                     region_list = mvn_regions(quantity, dtype, rng)
                 else:
                     region_list = regions(family, quantity, dtype, args.points, rng)
+                region_list += extreme_regions(family, quantity, dtype, args.points, rng)
                 rows = measure(family, quantity, dtype, region_list, kernels)
                 title = f"{family} {quantity} ({np.dtype(dtype).name})"
                 out += [f"## {title}", "", table(rows, COLUMNS), ""]

@@ -224,3 +224,104 @@ def test_multivariate_normal_ill_conditioned_and_near_equal(quantity, dim, cond,
     )
     exact = mvn_ref(quantity, loc_p, tril_p, loc_q, tril_q)
     assert rel_err(value, exact) <= TOLERANCE[np.float64], (float(value), exact)
+
+
+# ---------------------------------------------- the ends of the range (issue 9, items 6, 7)
+F32, F64 = np.float32, np.float64
+TINY32, TINY64 = float(np.finfo(F32).smallest_subnormal), float(np.finfo(F64).smallest_subnormal)
+#: (dtype, loc_p, scale_p, loc_q, scale_q): huge scales, subnormal ones, overflowing gaps.
+EXTREME_NORMALS = [
+    (F32, 0.0, 1.0, 0.0, 1e38),  # KL 87.0 (was 0)
+    (F32, 0.0, 1e38, 0.0, 1.0),  # KL above float32's range: inf
+    (F32, 0.0, 1e20, 0.0, 1e-20),  # inf (was nan)
+    (F32, 0.0, 1e-30, 0.0, 1e30),  # the scale ratio underflows, the KL is 137.7
+    (F32, 0.0, 1e-40, 0.0, 1e-40),  # subnormal: KL(P||P) = 0 (was nan)
+    (F32, 0.0, 1e-40, 0.0, 1.25e-40),  # subnormal, different
+    (F32, 1e-40, 1e-38, 0.0, 1.2e-38),  # subnormal location gap against a tiny scale
+    (F32, 3e38, 1e38, -3e38, 1e38),  # loc_p - loc_q overflows; d = 6
+    (F32, 3e38, 1e-3, 3e38, 1e-3),  # equal huge locations, small scale
+    (F32, 0.0, TINY32, 0.0, 3e38),  # smallest subnormal against the largest float
+    (F64, 0.0, 1.0, 0.0, 1e308),  # KL 708.7 (was 0)
+    (F64, 0.0, 1e-300, 0.0, 1e-300 * (1 + 1e-12)),  # KL 1e-24 (was 0)
+    (F64, 0.0, 5e-324, 0.0, 1e-320),
+    (F64, 1e-310, 1e-308, -1e-310, 1e-308),
+    (F64, 1.7e308, 1.0, -1.7e308, 1e308),
+    (F64, 0.0, TINY64, 0.0, 1.7e308),
+]
+
+
+def _expect(value, exact, dtype):
+    """``value`` is ``exact`` rounded: ``inf`` beyond the range, ``0`` exactly at ``0``."""
+    limit = mpmath.mpf(float(np.finfo(dtype).max))
+    if exact > limit:
+        assert float(value) == np.inf, (float(value), exact)
+    elif exact == 0:
+        assert float(value) == 0.0, float(value)
+    else:
+        assert rel_err(value, exact) <= TOLERANCE[dtype], (float(value), exact)
+
+
+@pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
+@pytest.mark.parametrize("point", EXTREME_NORMALS, ids=str)
+def test_normal_over_the_whole_finite_range(quantity, point):
+    dtype, *params = point
+    loc_p, scale_p, loc_q, scale_q = (dtype(x) for x in params)
+    p, q = verify.Normal(loc_p, scale_p), verify.Normal(loc_q, scale_q)
+    value = getattr(verify, quantity)(*((p,) if quantity == "entropy" else (p, q)))
+    args = (loc_p, scale_p) if quantity == "entropy" else (loc_p, scale_p, loc_q, scale_q)
+    assert value.dtype == dtype
+    _expect(value, normal_ref(quantity, *args), dtype)
+
+
+#: (dtype, scale of P's factor, scale of Q's factor), with a random unit-scale pattern.
+EXTREME_MVN_SCALES = [
+    (F32, 1.0, 1e38),
+    (F32, 1e38, 1e38),
+    (F32, 1e-40, 1e-40),
+    (F32, 1e-30, 1e30),
+    (F64, 1.0, 1e307),
+    (F64, 1e-310, 1e-310),
+    (F64, 1e-300, 1e300),
+]
+
+
+@pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
+@pytest.mark.parametrize("point", EXTREME_MVN_SCALES, ids=str)
+def test_multivariate_normal_over_the_whole_finite_range(quantity, point):
+    dtype, scale_p, scale_q = point
+    rng = np.random.default_rng(3)
+    pattern = np.tril(rng.uniform(-0.5, 0.5, (3, 3)), -1) + np.diag(rng.uniform(1, 2, 3))
+    loc = rng.normal(size=3)
+    tril_p, tril_q = (np.asarray(pattern * s, dtype) for s in (scale_p, scale_q))
+    loc_p, loc_q = np.asarray(loc * scale_p, dtype), np.asarray(loc[::-1] * scale_q, dtype)
+    p = verify.MultivariateNormal(loc_p, scale_tril=tril_p)
+    q = verify.MultivariateNormal(loc_q, scale_tril=tril_q)
+    value = getattr(verify, quantity)(*((p,) if quantity == "entropy" else (p, q)))
+    args = (loc_p, tril_p, loc_q, tril_q)
+    _expect(value, mvn_ref(quantity, *args), dtype)
+
+
+def _kl_from_covariances_ref(loc_p, cov_p, loc_q, cov_q):
+    d = len(loc_p)
+    s_p, s_q = (mpmath.matrix([[m(x) for x in row] for row in c]) for c in (cov_p, cov_q))
+    gap = mpmath.matrix([m(a) - m(b) for a, b in zip(loc_p, loc_q)])
+    inverse = s_q**-1
+    trace = mpmath.fsum((inverse * s_p)[i, i] for i in range(d))
+    quadratic = (gap.T * inverse * gap)[0]
+    return (trace + quadratic - d - mpmath.log(mpmath.det(s_p) / mpmath.det(s_q))) / 2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multivariate_normal_near_equal_covariances(seed):
+    """Issue 9 item 13: covariances and means 1e-9 apart at d = 5 gave 1.8e-7 relative error."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(5, 5))
+    cov_q = a @ a.T + 5 * np.eye(5)
+    e = rng.normal(size=(5, 5))
+    cov_p = cov_q + 1e-9 * (e + e.T) / 2 * np.abs(cov_q)
+    loc_q = rng.normal(size=5)
+    loc_p = loc_q + 1e-9 * rng.normal(size=5)
+    p = verify.MultivariateNormal(loc_p, covariance_matrix=cov_p)
+    q = verify.MultivariateNormal(loc_q, covariance_matrix=cov_q)
+    exact = _kl_from_covariances_ref(loc_p, cov_p, loc_q, cov_q)
+    assert rel_err(verify.kl(p, q), exact) <= 1e-12, (float(verify.kl(p, q)), exact)

@@ -302,3 +302,60 @@ def test_base_of_wrong_type():
 def test_non_distribution_argument():
     with pytest.raises(TypeError, match="`q` must be a verify distribution"):
         verify.kl(verify.Normal(0.0, 1.0), 3.0)
+
+
+# ------------------------------------------------------------------ shapes
+SHAPE_CASES = {
+    "Normal loc": lambda: verify.Normal(jnp.arange(3.0), 1.0),
+    "Normal scale": lambda: verify.Normal(0.0, jnp.arange(1.0, 4.0)),
+    "MVN loc": lambda: verify.MultivariateNormal(jnp.zeros((3, 2)), scale_tril=jnp.eye(2)),
+    "MVN scale_tril": lambda: verify.MultivariateNormal(
+        jnp.zeros(2), scale_tril=jnp.broadcast_to(jnp.eye(2), (3, 2, 2))
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_CASES))
+@pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
+def test_shape_is_the_batch_shape_of_every_parameter(name, quantity):
+    """Forms that ignore a parameter (the entropy ignores loc) still answer per batch member."""
+    p = SHAPE_CASES[name]()
+    args = (p,) if quantity == "entropy" else (p, p)
+    assert p.batch_shape == (3,)
+    assert getattr(verify, quantity)(*args).shape == (3,)
+    assert jax.jit(getattr(verify, quantity))(*args).shape == (3,)
+
+
+@pytest.mark.parametrize("quantity", ["kl", "entropy"])
+def test_batch_shape_mismatch_under_jit_is_the_documented_error(quantity):
+    def f(loc, scale):
+        p = verify.Normal(loc, scale)
+        return verify.kl(p, verify.Normal(0.0, 1.0)) if quantity == "kl" else verify.entropy(p)
+
+    with pytest.raises(ValueError, match=r"batch shapes do not broadcast: `loc` \(3,\), `scale`"):
+        jax.jit(f)(jnp.zeros(3), jnp.ones(4))
+
+
+def test_eager_multivariate_normal_reuses_compiled_code():
+    """Issue 10 item 3: eager kl on MVNs compiled its solve loops again at every call."""
+    import jax.monitoring
+
+    events = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *args, **kwargs: events.append(name)
+    )
+    p = verify.MultivariateNormal(jnp.zeros(2), scale_tril=jnp.eye(2))
+    q = verify.MultivariateNormal(jnp.ones(2), scale_tril=2 * jnp.eye(2))
+    for function in (verify.kl, verify.cross_entropy):
+        function(p, q)
+        before = len(events)
+        function(q, p)
+        compiles = [e for e in events[before:] if "compile" in e]
+        assert not compiles, compiles
+
+
+def test_huge_integer_base_is_a_valid_unit():
+    p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 1.0)
+    np.testing.assert_allclose(
+        float(verify.kl(p, q, base=10**400)), 0.5 / (400 * math.log(10)), rtol=1e-15
+    )

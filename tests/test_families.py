@@ -248,3 +248,85 @@ def test_import_does_not_touch_global_x64_nor_import_sympy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "float32"]
+
+
+# ------------------------------------------------ construction mistakes (issue 10)
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (
+            lambda: verify.MultivariateNormal(np.zeros(0), covariance_matrix=np.zeros((0, 0))),
+            ValueError,
+            r"`loc` must have shape \(\.\.\., d\) with dimension d >= 1, got shape \(0,\)",
+        ),
+        (lambda: verify.Normal(None, 1), TypeError, r"`loc` must be an array of numbers, got None"),
+        (
+            lambda: verify.Normal([[0.0], [1.0, 2.0]], 1.0),
+            TypeError,
+            r"`loc` must be an array of numbers \(nested lists of equal lengths\), got \[\[0.0\]",
+        ),
+        (
+            lambda: verify.Normal(10**400, 1),
+            ValueError,
+            r"`loc` must be within the range of float64 .*got 1.000000e\+400",
+        ),
+        (
+            lambda: verify.Normal(np.float32(0.0), 1e308),
+            ValueError,
+            r"`scale` = 1e\+308 overflows float32 \(largest finite value 3.403e\+38\)",
+        ),
+        (
+            lambda: verify.Normal(np.float32(0.0), 1e-50),
+            ValueError,
+            r"`scale` = 1e-50 underflows to 0 in float32 \(smallest positive value 1.401e-45\)",
+        ),
+        (
+            lambda: verify.Normal(np.zeros(2, np.float32), -1e39),
+            ValueError,
+            r"`scale` = -1e\+39 overflows float32",
+        ),
+        (
+            lambda: verify.Normal(0.0, 1.0).sample(jax.random.key(0), (-1,)),
+            ValueError,
+            r"`sample_shape` must be a tuple of integers >= 0, got \(-1,\)",
+        ),
+        (
+            lambda: verify.MultivariateNormal(np.zeros(3), scale_tril=np.eye(3)).sample(
+                jax.random.key(0), (2.5,)
+            ),
+            ValueError,
+            r"`sample_shape` must be a tuple of integers >= 0, got \(2.5,\)",
+        ),
+        (
+            lambda: verify.MultivariateNormal(np.zeros(3), scale_tril=np.eye(3)).log_prob(
+                np.zeros(2)
+            ),
+            ValueError,
+            r"`value` must have shape \(\.\.\., 3\) to match the dimension d = 3, got shape \(2,\)",
+        ),
+    ],
+)
+def test_construction_mistakes_get_clear_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+HALF_PRECISION = {
+    "normal": lambda dtype: verify.Normal(jnp.asarray(0.5, dtype), jnp.asarray(2.0, dtype)),
+    "bernoulli": lambda dtype: verify.Bernoulli(probs=jnp.asarray(0.3, dtype)),
+    "categorical": lambda dtype: verify.Categorical(probs=jnp.asarray([0.25, 0.75], dtype)),
+    "multivariate_normal": lambda dtype: verify.MultivariateNormal(
+        jnp.zeros(2, dtype), covariance_matrix=jnp.asarray([[2.0, 0.5], [0.5, 1.0]], dtype)
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+@pytest.mark.parametrize("family", sorted(HALF_PRECISION))
+def test_half_precision_parameters_are_checked_and_computed(family, dtype):
+    """float16 and bfloat16 parameters validate like any other float (numpy said 'not inexact')."""
+    half = HALF_PRECISION[family](dtype)
+    full = jax.tree_util.tree_map(lambda x: x.astype(jnp.float64), half)
+    value = verify.entropy(half)
+    assert value.dtype == dtype
+    np.testing.assert_allclose(float(value), float(verify.entropy(full)), rtol=0.02, atol=0.02)

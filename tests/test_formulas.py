@@ -123,3 +123,21 @@ def test_two_batched_solves_in_one_computation_do_not_deadlock():
         [sys.executable, "-c", DEADLOCK_PROBE], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_mvn_kl_from_covariances_is_proved_equal_to_derivation(dim):
+    """The form for covariance-given pairs (exact S_p - S_q, LDL^T of I + M) is the derivation."""
+    from verify.formulas import multivariate_normal
+
+    derivation = derive("kl", verify.MultivariateNormal, verify.MultivariateNormal, dim=dim)
+    (loc_p, tril_p), (loc_q, tril_q) = (f.params for f in derivation.families)
+    form = multivariate_normal.kl_from_covariances(
+        sympy_ops, loc_p, tril_p * tril_p.T, loc_q, tril_q * tril_q.T, tril_q
+    )
+    assert is_identically_zero(form - derivation.expr)
+    if dim == 1:  # ... and refuses it whitened by the wrong factor (cheap to refute at d = 1).
+        wrong = multivariate_normal.kl_from_covariances(
+            sympy_ops, loc_p, tril_p * tril_p.T, loc_q, tril_q * tril_q.T, tril_p
+        )
+        assert not is_identically_zero(wrong - derivation.expr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from verify import _units, _validate, formulas
 from verify._ops import jax_ops
-from verify.families import Distribution
+from verify.families import Distribution, MultivariateNormal
+from verify.formulas import multivariate_normal
 
 __all__ = ["kl", "entropy", "cross_entropy"]
 
@@ -91,11 +93,41 @@ def _evaluate(quantity, distributions, base):
     params = [d.canonical() for d in distributions]
     if len(distributions) == 2:
         check_same_events(*distributions, *params)
-        _validate.check_batch_shapes(p=distributions[0].batch_shape, q=distributions[1].batch_shape)
-    flat = [x for group in params for x in group]
+    # The batch shape of every parameter of every distribution: a form that does
+    # not read a parameter (the entropy ignores `loc`) still answers per member.
+    batch_shape = _validate.check_batch_shapes(
+        **{name: dist.batch_shape for name, dist in zip("pq", distributions)}
+    )
+    function, flat = _by_parameterisation(quantity, distributions, form.function, params)
     dtype = np.result_type(*(x.dtype for x in flat))
-    value = form.function(jax_ops, *(x.astype(dtype) for x in flat))
+    value = jnp.broadcast_to(function(jax_ops, *(x.astype(dtype) for x in flat)), batch_shape)
     return value if log_base is None else value / jnp.asarray(log_base, dtype)
+
+
+def _by_parameterisation(quantity, distributions, function, params):
+    """The form and its arguments: the registered one, or one for how P and Q were given."""
+    flat = [x for group in params for x in group]
+    if quantity == "kl" and all(
+        isinstance(d, MultivariateNormal) and d._covariance is not None for d in distributions
+    ):
+        p, q = distributions
+        return _kl_from_covariances, flat + [p._covariance, q._covariance]
+    return function, flat
+
+
+def _kl_from_covariances(xp, loc_p, tril_p, loc_q, tril_q, covariance_p, covariance_q):
+    """The value from the covariances' exact difference; the derivatives through the factors.
+
+    Derivatives flow only through ``loc`` and ``scale_tril``, as for every other
+    multivariate normal (the covariance leaf gets none): the gradient of the KL
+    with respect to a distribution's parameters is one vector, not split between
+    two leaves that describe the same matrix.
+    """
+    by_factors = multivariate_normal.kl(xp, loc_p, tril_p, loc_q, tril_q)
+    exact = multivariate_normal.kl_from_covariances(
+        xp, loc_p, covariance_p, loc_q, covariance_q, tril_q
+    )
+    return by_factors + jax.lax.stop_gradient(exact - by_factors)
 
 
 def check_same_events(p, q, params_p, params_q):

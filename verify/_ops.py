@@ -18,7 +18,8 @@ Conventions shared by both backends:
   more than float precision (``xp.sqrt_2pi``, ``xp.sqrt_2pie``) are exact SymPy
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
-  ``kl_div_delta``, ``kl_div_unit``, ``log_mul``, ``sum_diff``, ``xlog1py``) are
+  ``kl_div_delta``, ``kl_div_unit``, ``kl_div_log``, ``diff_ratio``, ``log_ratio``,
+  ``log_mul``, ``sum_diff``, ``xlog1py``) are
   :mod:`verify._special` here
   and :mod:`verify.symbolic.functions` on the SymPy backend.
 """
@@ -34,6 +35,9 @@ from verify import _special
 __all__ = ["jax_ops"]
 
 
+# Jitted so that eager calls reuse the compiled loop: `fori_loop` in eager mode
+# traces its body, a fresh closure at each call, and compiles it again every time.
+@jax.jit
 def _solve_lower(tril, rhs):
     """Solves ``tril @ out = rhs`` for lower-triangular ``tril``, ``rhs`` of shape ``(..., d, k)``.
 
@@ -42,7 +46,10 @@ def _solve_lower(tril, rhs):
     solver: on XLA's CPU backend (jax 0.10) two of its batched solves running in
     one computation can deadlock the intra-op thread pool (e.g. ``p.log_prob(x)
     - q.log_prob(x)`` for batches of distributions, under ``jit``).
-    Entries above the diagonal are never read.
+    Entries above the diagonal are never read. Once an entry overflows, the
+    ``nan`` of ``0 * inf`` or ``inf - inf`` in later rows is reported as ``inf``:
+    every closed form uses the solution through its squared norm, which has
+    overflowed; ``nan`` inputs still give ``nan``.
     """
     batch = jnp.broadcast_shapes(tril.shape[:-2], rhs.shape[:-2])
     tril = jnp.broadcast_to(tril, batch + tril.shape[-2:])
@@ -59,6 +66,10 @@ def _solve_lower(tril, rhs):
         value = (
             jax.lax.dynamic_index_in_dim(rhs, i, -2, False) - done
         ) / jax.lax.dynamic_index_in_dim(diagonal, i, -1, True)
+        # An entry overflowed earlier (the solution's norm is then beyond the range):
+        # 0 * inf or inf - inf here is that overflow, not an undefined value.
+        overflowed = jnp.any(jnp.isinf(out), axis=-2)
+        value = jnp.where(jnp.isnan(value) & overflowed, jnp.inf, value)
         return jax.lax.dynamic_update_index_in_dim(out, value, i, -2)
 
     return jax.lax.fori_loop(0, d, row, jnp.zeros_like(rhs))
@@ -81,6 +92,35 @@ def _solve_lower_vector(tril, vector):
     return jnp.moveaxis(out, -1, 0).reshape(lead + batch + (d,))
 
 
+@jax.jit
+def _unit_ldl(m):
+    """(delta, w) with ``I + m = (I + G) diag(1 + delta) (I + G)^T``, ``G`` strictly lower,
+    and ``w_k = (1 + delta_k) sum_i G[i, k]**2``; ``I + m`` is never formed.
+
+    Column ``j`` of the LDL^T recurrence: ``delta_j = m_jj - sum_{k<j} G_jk**2 d_k``
+    and ``G_ij = (m_ij - sum_{k<j} G_ik G_jk d_k) / d_j`` for ``i > j``, ``d = 1 + delta``.
+    """
+    d = m.shape[-1]
+    rows = jnp.arange(d)
+
+    def column(j, carry):
+        g, delta = carry
+        pivot = 1 + delta
+        g_j = jax.lax.dynamic_index_in_dim(g, j, -2, False)  # row j: entries k < j so far
+        m_j = jax.lax.dynamic_index_in_dim(m, j, -1, False)  # column j of m
+        delta_j = jax.lax.dynamic_index_in_dim(m_j, j, -1, False) - jnp.sum(
+            g_j * g_j * pivot, axis=-1
+        )
+        below = (m_j - jnp.einsum("...ik,...k->...i", g, g_j * pivot)) / (1 + delta_j)[..., None]
+        g = jax.lax.dynamic_update_index_in_dim(g, jnp.where(rows > j, below, 0), j, -1)
+        delta = jax.lax.dynamic_update_index_in_dim(delta, delta_j, j, -1)
+        return g, delta
+
+    zeros = jnp.zeros(m.shape[:-1], m.dtype)
+    g, delta = jax.lax.fori_loop(0, d, column, (jnp.zeros_like(m), zeros))
+    return delta, (1 + delta) * jnp.sum(g * g, axis=-2)
+
+
 class _JaxOps:
     """Backend namespace over :mod:`jax.numpy`; see the module docstring."""
 
@@ -92,6 +132,11 @@ class _JaxOps:
     xlog1py = staticmethod(_special.xlog1py)
     kl_div_delta = staticmethod(_special.kl_div_delta)
     kl_div_unit = staticmethod(_special.kl_div_unit)
+    kl_div_log = staticmethod(_special.kl_div_log)
+    log1p = staticmethod(_special.log1p)
+    unit_ldl = staticmethod(_unit_ldl)
+    diff_ratio = staticmethod(_special.diff_ratio)
+    log_ratio = staticmethod(_special.log_ratio)
     log_mul = staticmethod(_special.log_mul)
     sum_diff = staticmethod(_special.sum_diff)
     divide = staticmethod(jnp.divide)
@@ -121,6 +166,16 @@ class _JaxOps:
     def diagonal(matrix):
         """Diagonal of the last two axes, shape ``(..., d)``."""
         return jnp.diagonal(matrix, axis1=-2, axis2=-1)
+
+    @staticmethod
+    def transpose(matrix):
+        """Transpose of the last two axes."""
+        return jnp.swapaxes(matrix, -1, -2)
+
+    @staticmethod
+    def row_diagonal(matrix):
+        """The diagonal as a column, shape ``(..., d, 1)``: ``matrix[i, i]`` against row ``i``."""
+        return jnp.diagonal(matrix, axis1=-2, axis2=-1)[..., None]
 
     @staticmethod
     def squared_norm(vector):

@@ -54,8 +54,13 @@ __all__ = [
     "SQRT_2PI",
     "SQRT_2PIE",
     "ExactConstant",
+    "diff_ratio",
+    "frexp",
     "kl_div_delta",
+    "kl_div_log",
     "kl_div_unit",
+    "ldexp",
+    "log_ratio",
     "log1p",
     "log1pmx",
     "log_mul",
@@ -356,7 +361,14 @@ def _log_mul(x, constant):
     error = ((x_hi * c_hi_hi - p_m) + x_hi * c_hi_lo + x_lo * c_hi_hi) + x_lo * c_hi_lo
     error = error + x_m * c_lo
     correction = jnp.where(moderate, error * (1 / p_m), jnp.zeros_like(x))
-    return jnp.log(product) + correction
+    # Far from 1/c the product may overflow, or x be subnormal (read as 0 by XLA on
+    # CPU): there log(m c) + e log 2 from the exact split x = m 2**e, with no
+    # cancellation to fear since |result| > 20.
+    finite = jnp.isfinite(x)
+    m, e = frexp(jnp.where(finite, x, jnp.ones_like(x)))
+    split = jnp.log(m * c_hi) + e.astype(dtype) * jnp.asarray(np.log(2), dtype)
+    direct = jnp.log(product) + correction
+    return jnp.where(moderate | ~finite | (m == 0), direct, split)  # m == 0: x is 0 bitwise
 
 
 def log_mul(x, constant):
@@ -475,3 +487,182 @@ def _xlog1py_jvp(primals, tangents):
     x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
     # Derivatives as jax.scipy.special.xlog1py: log1p(y) in x, x / (1 + y) in y.
     return xlog1py(x, y), dx * log1p(y) + dy * jnp.where(x == 0, 0, x / (1 + y))
+
+
+# ------------------------------------------------- exact powers of two, full range
+# XLA on CPU flushes subnormal inputs and results to zero (FTZ/DAZ), and its own
+# frexp/ldexp compute through that arithmetic: `jnp.frexp(1e-40)` in float32 is
+# (0.5, -149). These read and write the bits instead, so every finite value,
+# subnormals included, splits exactly into a normal significand and an exponent.
+def _bit_layout(dtype):
+    info = jnp.finfo(dtype)
+    int_dtype = {16: jnp.int16, 32: jnp.int32, 64: jnp.int64}[info.bits]
+    exponent_mask = (1 << (info.bits - 1 - info.nmant)) - 1
+    return info.nmant, info.maxexp - 1, exponent_mask, int_dtype
+
+
+def frexp(x):
+    """``(m, e)`` with ``x = m * 2**e`` exactly, ``1 <= |m| < 2`` (``m = x`` at 0), for finite x.
+
+    Unlike :func:`jax.numpy.frexp` on CPU, subnormal ``x`` are split exactly.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> m, e = frexp(jnp.float32(3e-40))  # subnormal: 3e-40 = 1.63335... * 2**-132
+        >>> float(m), int(e)
+        (1.63335..., -132)
+    """
+    x = jnp.asarray(x, _float_dtype(x))
+    nmant, bias, exponent_mask, int_dtype = _bit_layout(x.dtype)
+    bits = jax.lax.bitcast_convert_type(x, int_dtype)
+    field = (bits >> nmant) & exponent_mask
+    fraction = bits & ((1 << nmant) - 1)
+    # A subnormal is fraction * 2**(1 - bias - nmant); the integer fraction is a normal float.
+    subnormal = (field == 0) & (fraction != 0)
+    as_float = jnp.where(subnormal, fraction, 1).astype(x.dtype)
+    sub_bits = jax.lax.bitcast_convert_type(as_float, int_dtype)
+    sub_field = (sub_bits >> nmant) & exponent_mask
+    exponent = jnp.where(subnormal, sub_field - bias + 1 - bias - nmant, field - bias)
+    fraction = jnp.where(subnormal, sub_bits, bits) & ((1 << nmant) - 1)
+    magnitude = jax.lax.bitcast_convert_type(fraction | (bias << nmant), x.dtype)
+    m = jnp.where(bits < 0, -magnitude, magnitude)
+    zero = (field == 0) & ~subnormal
+    return jnp.where(zero, x, m), jnp.where(zero, 0, exponent).astype(jnp.int32)
+
+
+def ldexp(m, e):
+    """``m * 2**e`` for normal (or zero) ``m``: exact when the result is normal, ``±inf``
+    above the range, ``±0`` below the normal range (XLA on CPU would flush a subnormal).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> float(ldexp(jnp.float32(1.5), 130)), float(ldexp(jnp.float32(1.5), -20))
+        (inf, 1.430511474609375e-06)
+    """
+    m = jnp.asarray(m, _float_dtype(m))
+    nmant, bias, exponent_mask, int_dtype = _bit_layout(m.dtype)
+    bits = jax.lax.bitcast_convert_type(m, int_dtype)
+    field = ((bits >> nmant) & exponent_mask).astype(jnp.int32) + jnp.asarray(e, jnp.int32)
+    inside = (field >= 1) & (field <= 2 * bias)
+    safe_field = jnp.clip(field, 1, 2 * bias).astype(int_dtype)
+    scaled = jax.lax.bitcast_convert_type(
+        (bits & ~(exponent_mask << nmant)) | (safe_field << nmant), m.dtype
+    )
+    beyond = jnp.where(field > 2 * bias, jnp.inf, 0).astype(m.dtype)
+    return jnp.where(m == 0, m, jnp.where(inside, scaled, jnp.copysign(beyond, m)))
+
+
+def _scaled(x, exponent):
+    """``x * 2**-exponent`` for any finite ``x`` (subnormal too): exact, or ±inf / ±0 outside."""
+    m, e = frexp(x)
+    return ldexp(m, e - exponent)
+
+
+# --------------------------------------------------------------- diff_ratio
+def diff_ratio(x, y, s):
+    """``(x - y) / s`` for ``s > 0``, with no intermediate overflow or flush to zero.
+
+    ``x`` and ``y`` are rescaled exactly by the power of two of ``s`` before they
+    are subtracted, so ``x - y`` never overflows where the ratio is finite, the
+    difference of close values stays exact (Sterbenz), and subnormal arguments
+    (which XLA on CPU reads as 0) count. Equal arguments give exactly ``0``; a
+    ratio beyond the range gives ``±inf``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> x = jnp.float32(3e38)
+        >>> float(diff_ratio(x, -x, x))  # x - (-x) overflows float32
+        2.0
+        >>> tiny = jnp.float32(2.0**-140)  # subnormal
+        >>> float(diff_ratio(jnp.float32(3 * 2.0**-140), tiny, tiny))
+        2.0
+    """
+    dtype = _float_dtype(x, y, s)
+    return _diff_ratio(*(jnp.asarray(v, dtype) for v in (x, y, s)))
+
+
+@jax.custom_jvp
+def _diff_ratio(x, y, s):
+    dtype = x.dtype
+    m_s, e_s = frexp(s)
+    x_s, y_s = _scaled(x, e_s), _scaled(y, e_s)
+    m_x, e_x = frexp(x)
+    m_y, e_y = frexp(y)
+    equal = (m_x == m_y) & ((e_x == e_y) | (m_x == 0))  # bitwise, not through DAZ
+    finite = jnp.isfinite(x_s) & jnp.isfinite(y_s)
+    beyond = jnp.where(x > y, jnp.inf, -jnp.inf).astype(dtype)
+    difference = jnp.where(finite, x_s - y_s, beyond)
+    return jnp.where(equal, jnp.zeros((), dtype), difference) / m_s
+
+
+@_diff_ratio.defjvp
+def _diff_ratio_jvp(primals, tangents):
+    (x, y, s), (dx, dy, ds) = primals, tangents
+    value = _diff_ratio(x, y, s)
+    return value, (dx - dy - value * ds) / s
+
+
+# ---------------------------------------------------------------- log_ratio
+@jax.custom_jvp
+def log_ratio(x, y):
+    """``log(x / y)`` for ``x, y > 0`` over the whole finite range, subnormals included.
+
+    ``x / y`` itself may overflow or underflow (``1e-30 / 1e30`` in float32);
+    here the exponents are subtracted as integers: ``log(m_x / m_y) + (e_x -
+    e_y) log 2``. Where the result is near 0 this has an absolute error of a
+    few ulp of 1, not a relative one: callers use it where ``|log(x / y)|`` is
+    not small (:func:`kl_div_log` takes the small case from ``1 - x / y``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> round(float(log_ratio(jnp.float32(1e-30), jnp.float32(1e30))), 3)
+        -138.155
+    """
+    dtype = _float_dtype(x, y)
+    x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+    m_x, e_x = frexp(x)
+    m_y, e_y = frexp(y)
+    ln2 = jnp.asarray(np.log(2), dtype)
+    return jnp.log(m_x / m_y) + (e_x - e_y).astype(dtype) * ln2
+
+
+@log_ratio.defjvp
+def _log_ratio_jvp(primals, tangents):
+    (x, y), (dx, dy) = primals, tangents
+    return log_ratio(x, y), dx / x - dy / y
+
+
+# ------------------------------------------------------------------ kl_div_log
+@jax.custom_jvp
+def kl_div_log(log_a, b):
+    """``a - 1 - log(a)`` from ``log a`` and ``b = 1 - a``: :func:`kl_div_unit` for any ``a > 0``.
+
+    :func:`kl_div_unit` needs ``a`` itself, which a ratio of scales can overflow
+    or flush to zero (``1e-30 / 1e30`` in float32) though the value, about
+    ``-log a`` or ``a``, is finite or plainly ``+inf``. Here ``log a`` comes
+    from :func:`log_ratio` and ``b`` from :func:`diff_ratio`: the value is
+    ``-b - log a``, summed as the atanh series in ``s = b / (2 - b)`` where the
+    two cancel (``|s| <= 1/10``). ``b`` is a hint (``1 - exp(log a)``): the
+    derivative is ``-b`` in ``log a`` and 0 in ``b``.
+
+    Example:
+        >>> h = 2**-20  # a = 1 - h
+        >>> float(kl_div_log(log1p(-h), h))
+        4.5474...e-13
+        >>> import jax.numpy as jnp
+        >>> float(kl_div_log(jnp.float32(-200.0), jnp.float32(1.0)))  # a = e**-200
+        199.0
+    """
+    dtype = _float_dtype(log_a, b)
+    log_a, b = jnp.asarray(log_a, dtype), jnp.asarray(b, dtype)
+    s = b * (1 / (2 - b))  # NaN at b = -inf, where the direct branch is taken
+    series = b * s * (1 + s * (1 + s) * _atanh_tail(s * s))
+    return jnp.where(_near_zero(s), series, -b - log_a)
+
+
+@kl_div_log.defjvp
+def _kl_div_log_jvp(primals, tangents):
+    (log_a, b), (d_log_a, _) = primals, tangents
+    dtype = _float_dtype(log_a, b)
+    log_a, b = jnp.asarray(log_a, dtype), jnp.asarray(b, dtype)
+    return kl_div_log(log_a, b), -b * d_log_a

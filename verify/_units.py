@@ -38,6 +38,11 @@ def log_base(base) -> float | None:
         base = UNIT_NAMES[unit]
     if isinstance(base, bool) or not isinstance(base, numbers.Real):
         raise TypeError(f"`base` must be a number or a unit name, got {base!r}")
+    if isinstance(base, numbers.Integral):
+        # math.log takes integers of any size exactly (base=10**400 is a valid unit).
+        if base <= 0 or base == 1:
+            raise ValueError(f"`base` must be finite, > 0 and other than 1, got {base!r}")
+        return math.log(int(base))
     base = float(base)
     if not (math.isfinite(base) and base > 0 and base != 1):
         raise ValueError(f"`base` must be finite, > 0 and other than 1, got {base!r}")

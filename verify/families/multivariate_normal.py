@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from verify import _validate
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, SymbolicFamily, _short
 
 __all__ = ["MultivariateNormal"]
 
@@ -35,16 +35,22 @@ class MultivariateNormal(Distribution):
         ((2,), (2, 2))
     """
 
-    _fields = ("loc", "scale_tril")
+    # `_covariance` is the covariance as given (None when built from `scale_tril`):
+    # the KL of two such distributions is computed from their exact difference.
+    _fields = ("loc", "scale_tril", "_covariance")
     _param_event_ranks = (1, 2)
 
     def __init__(self, loc, covariance_matrix=None, scale_tril=None, *, validate_args=True):
         _validate.check_exactly_one(covariance_matrix=covariance_matrix, scale_tril=scale_tril)
         name = "scale_tril" if scale_tril is not None else "covariance_matrix"
         matrix = scale_tril if scale_tril is not None else covariance_matrix
-        loc, matrix = _validate.as_float_arrays(loc=loc, **{name: matrix})
-        if loc.ndim < 1:
-            raise ValueError(f"`loc` must have shape (..., d), got shape {loc.shape}")
+        loc, matrix = _validate.as_float_arrays(
+            validate_args=validate_args, loc=loc, **{name: matrix}
+        )
+        if loc.ndim < 1 or loc.shape[-1] < 1:
+            raise ValueError(
+                f"`loc` must have shape (..., d) with dimension d >= 1, got shape {loc.shape}"
+            )
         d = loc.shape[-1]
         if matrix.ndim < 2 or matrix.shape[-2:] != (d, d):
             raise ValueError(
@@ -56,15 +62,17 @@ class MultivariateNormal(Distribution):
         if check:
             _validate.check_finite("loc", loc)
             _validate.check_finite(name, matrix)
+        covariance = None
         if name == "covariance_matrix":
+            covariance = (matrix + jnp.swapaxes(matrix, -1, -2)) / 2
             if check:
                 _check_symmetric(matrix)
-            scale_tril = jnp.linalg.cholesky((matrix + jnp.swapaxes(matrix, -1, -2)) / 2)
+            scale_tril = _cholesky(covariance)
             if check and not np.all(np.isfinite(np.asarray(scale_tril))):
                 raise ValueError(
                     "`covariance_matrix` must be positive definite, got a matrix whose "
                     "Cholesky factorisation fails (smallest eigenvalue "
-                    f"{float(np.linalg.eigvalsh(np.asarray(matrix)).min())!r})"
+                    f"{float(np.linalg.eigvalsh(np.asarray(matrix, np.float64)).min())!r})"
                 )
         else:
             scale_tril = matrix
@@ -73,7 +81,7 @@ class MultivariateNormal(Distribution):
                 _validate.check_positive(
                     "diagonal of `scale_tril`", jnp.diagonal(scale_tril, axis1=-2, axis2=-1)
                 )
-        self._set(loc=loc, scale_tril=scale_tril)
+        self._set(loc=loc, scale_tril=scale_tril, _covariance=covariance)
 
     def canonical(self):
         return self.loc, self.scale_tril
@@ -84,8 +92,24 @@ class MultivariateNormal(Distribution):
 
     @property
     def covariance_matrix(self):
-        """``scale_tril @ scale_tril.T``."""
+        """The covariance as given, else ``scale_tril @ scale_tril.T``."""
+        if self._covariance is not None:
+            return self._covariance
         return self.scale_tril @ jnp.swapaxes(self.scale_tril, -1, -2)
+
+    def __repr__(self):
+        given = "scale_tril" if self._covariance is None else "covariance_matrix"
+        return f"MultivariateNormal(loc={_short(self.loc)}, {given}={_short(getattr(self, given))})"
+
+    def log_prob(self, value):
+        """Log-density of ``value``, shape ``(..., d)``, broadcast over the batch."""
+        value = jnp.asarray(value)
+        if value.ndim < 1 or value.shape[-1:] != self.event_shape:
+            raise ValueError(
+                f"`value` must have shape (..., {self.event_shape[0]}) to match the "
+                f"dimension d = {self.event_shape[0]}, got shape {value.shape}"
+            )
+        return super().log_prob(value)
 
     @staticmethod
     def log_density(xp, x, loc, scale_tril):
@@ -95,7 +119,7 @@ class MultivariateNormal(Distribution):
         return -xp.squared_norm(z) / 2 - log_det - d * xp.log(2 * xp.pi) / 2
 
     def sample(self, key, sample_shape=()):
-        shape = tuple(sample_shape) + self.batch_shape + self.event_shape
+        shape = _validate.sample_shape(sample_shape) + self.batch_shape + self.event_shape
         z = jax.random.normal(key, shape, self.dtype)
         return self.loc + jnp.einsum("...ij,...j->...i", self.scale_tril, z)
 
@@ -128,9 +152,16 @@ class MultivariateNormal(Distribution):
         )
 
 
+def _cholesky(matrix):
+    """Cholesky factor; half-precision matrices are factored in float32 (LAPACK has no float16)."""
+    if jnp.finfo(matrix.dtype).bits >= 32:
+        return jnp.linalg.cholesky(matrix)
+    return jnp.linalg.cholesky(matrix.astype(jnp.float32)).astype(matrix.dtype)
+
+
 def _check_symmetric(matrix):
     values = np.asarray(matrix)
-    tolerance = 64 * np.finfo(values.dtype).eps * np.abs(values).max(initial=0.0)
+    tolerance = 64 * float(jnp.finfo(values.dtype).eps) * np.abs(values).max(initial=0.0)
     asymmetry = np.abs(values - np.swapaxes(values, -1, -2))
     if (asymmetry > tolerance).any():
         index = tuple(int(i) for i in np.argwhere(asymmetry > tolerance)[0])

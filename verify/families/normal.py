@@ -30,11 +30,12 @@ class Normal(Distribution):
     _param_event_ranks = (0, 0)
 
     def __init__(self, loc, scale, *, validate_args: bool = True):
-        loc, scale = _validate.as_float_arrays(loc=loc, scale=scale)
+        loc, scale = _validate.as_float_arrays(validate_args=validate_args, loc=loc, scale=scale)
+        # Shapes are static: checked also under jit (values only when concrete).
+        _validate.check_batch_shapes(loc=loc.shape, scale=scale.shape)
         if validate_args and _validate.is_concrete(loc, scale):
             _validate.check_finite("loc", loc)
             _validate.check_positive("scale", scale)
-            _validate.check_batch_shapes(loc=loc.shape, scale=scale.shape)
         self._set(loc=loc, scale=scale)
 
     def canonical(self):
@@ -46,7 +47,7 @@ class Normal(Distribution):
         return -(z**2) / 2 - xp.log(scale) - xp.log(2 * xp.pi) / 2
 
     def sample(self, key, sample_shape=()):
-        shape = tuple(sample_shape) + self.batch_shape
+        shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
 
     @classmethod

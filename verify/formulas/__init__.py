@@ -7,7 +7,7 @@ families' canonical parameters, first those of P, then those of Q.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 from verify.families import Bernoulli, Categorical, MultivariateNormal, Normal
 from verify.formulas import bernoulli, categorical, multivariate_normal, normal

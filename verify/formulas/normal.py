@@ -9,22 +9,23 @@ Why these forms: with ``a = scale_p / scale_q`` the textbook KL is
 ``(a - 1)**2 / 2`` when ``a`` is close to 1, losing every digit. Written as
 ``d**2 / 2 + b**2 / 2 + kl_div(1, a)`` with ``b = (scale_q - scale_p) / scale_q``
 (the difference ``scale_q - scale_p`` is exact when the scales are close) and
-``kl_div(1, a) = a - 1 - log a`` evaluated by :func:`verify._special.kl_div_unit`
-from ``a`` and ``b``, every term is ``>= 0``: the sum has the accuracy of its
+``kl_div(1, a) = a - 1 - log a`` evaluated by :func:`verify._special.kl_div_log`
+from ``log a`` and ``b``, every term is ``>= 0``: the sum has the accuracy of its
 parts, a few ulp, however close P and Q are. The entropy ``log(scale * sqrt(2 pi
 e))`` changes sign at ``scale = 0.24...``; :func:`verify._special.log_mul` keeps
 its relative accuracy there.
+
+Over the whole finite range: ``d``, ``a`` and ``b`` come from
+:func:`verify._special.diff_ratio`, which rescales by exact powers of two before
+subtracting, and ``log a`` from :func:`verify._special.log_ratio`, which
+subtracts exponents as integers. So ``loc_p - loc_q`` never overflows where
+``d`` is finite, ``scale_p / scale_q`` may lie outside the float range
+(``1e-30 / 1e30`` in float32) with a finite KL, and subnormal parameters, which
+XLA on CPU reads as zero, count at their value. A result beyond the largest
+float is ``inf``, as IEEE rounding of the exact value would give.
 """
 
 from __future__ import annotations
-
-
-def _standardised(xp, loc_p, scale_p, loc_q, scale_q):
-    """(d, a, b): location gap and scale ratio in units of scale_q, and b = 1 - a."""
-    # One reciprocal, then products: XLA on CPU keeps the whole form in one fused
-    # loop only when no division has several users.
-    inverse = 1 / scale_q
-    return (loc_p - loc_q) * inverse, scale_p * inverse, (scale_q - scale_p) * inverse
 
 
 def kl(xp, loc_p, scale_p, loc_q, scale_q):
@@ -36,8 +37,9 @@ def kl(xp, loc_p, scale_p, loc_q, scale_q):
         >>> float(kl(jax_ops, 0.0, 1.0, 0.0, 1.0 + h))
         9.0949...e-13
     """
-    d, a, b = _standardised(xp, loc_p, scale_p, loc_q, scale_q)
-    return (d**2 + b**2) / 2 + xp.kl_div_unit(a, b)
+    d = xp.diff_ratio(loc_p, loc_q, scale_q)
+    b = xp.diff_ratio(scale_q, scale_p, scale_q)
+    return (d**2 + b**2) / 2 + xp.kl_div_log(xp.log_ratio(scale_p, scale_q), b)
 
 
 def entropy(xp, loc, scale):
@@ -47,5 +49,6 @@ def entropy(xp, loc, scale):
 
 def cross_entropy(xp, loc_p, scale_p, loc_q, scale_q):
     """Cross-entropy H(N(loc_p, scale_p^2), N(loc_q, scale_q^2))."""
-    d, a, _ = _standardised(xp, loc_p, scale_p, loc_q, scale_q)
+    d = xp.diff_ratio(loc_p, loc_q, scale_q)
+    a = xp.diff_ratio(scale_p, 0, scale_q)
     return xp.log_mul(scale_q, xp.sqrt_2pi) + (d**2 + a**2) / 2

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["kl_div_delta", "kl_div_unit", "log1pmx", "log_mul", "to_elementary", "xlog1py", "xlogy"]
+__all__ = [
+    "kl_div_delta",
+    "kl_div_log",
+    "kl_div_unit",
+    "log1pmx",
+    "log_mul",
+    "to_elementary",
+    "xlog1py",
+    "xlogy",
+]
 
 
 class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
@@ -217,6 +226,47 @@ class kl_div_unit(sp.Function):  # noqa: N801 - the name of the JAX function it 
         if a is None:
             return None
         return (a - 1 - sp.log(a))._eval_evalf(prec)
+
+
+class kl_div_log(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``a - 1 - log(a)`` at ``a = exp(log_a)``; ``b = 1 - a`` is a hint.
+
+    See :func:`verify._special.kl_div_log`.
+
+    The value depends on ``log_a`` only, so the derivative in ``b`` is 0.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import kl_div_log
+        >>> a = sp.Symbol("a", positive=True)
+        >>> kl_div_log(sp.log(a), 1 - a).rewrite(sp.log), kl_div_log(sp.log(a), 1 - a).diff(a)
+        (a - log(a) - 1, (a - 1)/a)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, log_a, b):
+        if log_a.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        log_a, _ = self.args
+        if argindex == 1:
+            return sp.exp(log_a) - 1
+        if argindex == 2:
+            return sp.S.Zero
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, log_a, b, **kwargs):
+        return sp.exp(log_a) - 1 - log_a
+
+    def _eval_evalf(self, prec):
+        log_a = sp.sympify(self.args[0])._eval_evalf(prec)
+        if log_a is None:
+            return None
+        return (sp.exp(log_a) - 1 - log_a)._eval_evalf(prec)
 
 
 class log_mul(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors

@@ -31,6 +31,7 @@ JAX_FUNCTIONS = {
     "log1pmx": _special.log1pmx,
     "kl_div_delta": _special.kl_div_delta,
     "kl_div_unit": _special.kl_div_unit,
+    "kl_div_log": _special.kl_div_log,
     "erf": jss.erf,
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,

@@ -13,6 +13,7 @@ import sympy as sp
 
 from verify.symbolic.functions import (
     kl_div_delta,
+    kl_div_log,
     kl_div_unit,
     log_mul,
     xlog1py,
@@ -57,6 +58,12 @@ class _SympyOps:
     xlog1py = staticmethod(_elementwise(xlog1py))
     kl_div_delta = staticmethod(_elementwise(kl_div_delta))
     kl_div_unit = staticmethod(_elementwise(kl_div_unit))
+    kl_div_log = staticmethod(_elementwise(kl_div_log))
+    # Exact arithmetic has no range to leave: the JAX versions' rescalings vanish.
+    diff_ratio = staticmethod(_elementwise(lambda x, y, s: (x - y) / s))
+    log_ratio = staticmethod(_elementwise(lambda x, y: sp.log(x / y)))
+    # Factored, so that the logarithm of a product of parameters expands into a sum.
+    log1p = staticmethod(_elementwise(lambda x: sp.log(sp.factor(sp.cancel(1 + x)))))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
 
@@ -82,6 +89,29 @@ class _SympyOps:
     @staticmethod
     def diagonal(matrix):
         return sp.Matrix([matrix[i, i] for i in range(matrix.shape[0])])
+
+    @staticmethod
+    def transpose(matrix):
+        return matrix.T
+
+    @staticmethod
+    def unit_ldl(m):
+        n = m.shape[0]
+        g = sp.zeros(n, n)
+        delta = [sp.S.Zero] * n
+        for j in range(n):
+            pivot = [1 + delta[k] for k in range(j)]
+            delta[j] = sp.cancel(m[j, j] - sum(g[j, k] ** 2 * pivot[k] for k in range(j)))
+            for i in range(j + 1, n):
+                total = m[i, j] - sum(g[i, k] * g[j, k] * pivot[k] for k in range(j))
+                g[i, j] = sp.cancel(total / (1 + delta[j]))
+        weighted = [(1 + delta[k]) * sum(g[i, k] ** 2 for i in range(n)) for k in range(n)]
+        return sp.Matrix(delta), sp.Matrix(weighted)
+
+    @staticmethod
+    def row_diagonal(matrix):
+        n = matrix.shape[0]
+        return sp.Matrix(n, n, lambda i, j: matrix[i, i])
 
     @staticmethod
     def squared_norm(vector):
