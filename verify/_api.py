@@ -87,8 +87,12 @@ def _evaluate(quantity, distributions, base):
     for name, dist in zip("pq", distributions):
         if not isinstance(dist, Distribution):
             raise TypeError(f"`{name}` must be a verify distribution, got {dist!r}")
-    form = formulas.lookup(quantity, *(type(d) for d in distributions))
-    params = [d.canonical() for d in distributions]
+    form = formulas.lookup(
+        quantity,
+        *(type(d) for d in distributions),
+        parameterisations=tuple(d.parameterisation for d in distributions),
+    )
+    params = [d.params() for d in distributions]
     if len(distributions) == 2:
         _check_same_events(*distributions, *params)
         _validate.check_batch_shapes(p=distributions[0].batch_shape, q=distributions[1].batch_shape)
