@@ -136,7 +136,10 @@ def test_mvn_sample_covariance():
         ),
         (lambda: verify.Bernoulli(probs=1.5), r"`probs` must be in \[0, 1\], got 1.5"),
         (lambda: verify.Bernoulli(probs=-0.1), r"`probs` must be in \[0, 1\], got -0.1"),
-        (lambda: verify.Bernoulli(logits=np.nan), r"`logits` must be a number \(not NaN\), got nan"),
+        (
+            lambda: verify.Bernoulli(logits=np.nan),
+            r"`logits` must be a number \(not NaN\), got nan",
+        ),
         (
             lambda: verify.Bernoulli(probs=0.5, logits=0.0),
             r"exactly one of `probs` or `logits`, got both",

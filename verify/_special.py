@@ -619,9 +619,7 @@ def _softmax_kl_forward(a, b):
     log_mean = shift + jnp.log(_rowsum(jnp.exp(x - shift)))  # log E_p[e^t]
     near = jnp.abs(big_a) <= 0.5
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
-    value = jnp.where(
-        near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean - big_b
-    )
+    value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean - big_b)
     value = jnp.where(infinite, jnp.inf, value)[..., 0].astype(dtype)
     return value, (infinite, log_normaliser, mu, big_a, log_mean, near)
 

@@ -69,7 +69,7 @@ class Bernoulli(ProbsOrLogits):
 
     @staticmethod
     def log_density_logits(xp, x, logits):
-        """``x l - softplus(l)``, written ``-softplus((1 - 2 x) l)``: no ``0 * inf`` at ``l = ±inf``."""
+        """``x l - softplus(l)`` as ``-softplus((1 - 2 x) l)``: no ``0 * inf`` at ``l = ±inf``."""
         return -xp.softplus((1 - 2 * x) * logits)
 
     def sample(self, key, sample_shape=()):

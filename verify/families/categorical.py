@@ -99,9 +99,7 @@ class Categorical(ProbsOrLogits):
         s = f"_{suffix}" if suffix else ""
         x = sp.Symbol("x", integer=True, nonnegative=True)
         if parameterisation == "logits":
-            logits = sp.Matrix(
-                [sp.Symbol(f"logits{s}_{k}", real=True) for k in range(num_classes)]
-            )
+            logits = sp.Matrix([sp.Symbol(f"logits{s}_{k}", real=True) for k in range(num_classes)])
             return SymbolicFamily(
                 name="Categorical",
                 params=(logits,),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 from verify.families import Bernoulli, Categorical, MultivariateNormal, Normal
 from verify.formulas import bernoulli, categorical, multivariate_normal, normal
