@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
         out.add_argument("--python", action="store_true", help="print the generated JAX code")
         p.add_argument("--dim", type=int, default=2, help="MultivariateNormal dimension (2)")
         p.add_argument("--num-classes", type=int, default=3, help="Categorical classes (3)")
+        p.add_argument(
+            "--logits",
+            action="store_true",
+            help="Bernoulli / Categorical given by logits: the logits form",
+        )
 
     check = sub.add_parser("check", help="compare a closed form with a Monte Carlo estimate")
     check.add_argument("quantity", choices=sorted(set(_QUANTITIES) - {"cross_entropy"}))
@@ -265,6 +270,10 @@ def _closed_form(args, out) -> int:
         dims["dim"] = args.dim
     if classes[0] is verify.Categorical:
         dims["num_classes"] = args.num_classes
+    if args.logits:
+        if any("logits" not in c.parameterisations for c in classes):
+            raise UsageError("--logits applies to Bernoulli and Categorical only")
+        dims["parameterisations"] = ("logits",) * len(classes)
     try:
         derivation = verify.derive(quantity, *classes, **dims)
     except NotImplementedError as error:
@@ -363,7 +372,9 @@ def _list(args, out) -> int:
     print("\nClosed forms (derived from the densities, proved equal to the formulas):", file=out)
     for form in formulas.registered():
         names = ", ".join(f.__name__ for f in form.families)
-        print(f"  {form.quantity:<14} {names}", file=out)
+        kinds = set(form.parameterisations) - {"canonical"}
+        given = f"  (from {', '.join(form.parameterisations)})" if kinds else ""
+        print(f"  {form.quantity:<14} {names}{given}", file=out)
     print("\nClaims (verify prove):", file=out)
     for claim_id in proofs.CLAIM_IDS:
         claim = proofs.load(claim_id).claim
