@@ -99,6 +99,7 @@ class Categorical(ProbsOrLogits):
         s = f"_{suffix}" if suffix else ""
         x = sp.Symbol("x", integer=True, nonnegative=True)
         if parameterisation == "logits":
+            prefix = f"{suffix}," if suffix else ""
             logits = sp.Matrix([sp.Symbol(f"logits{s}_{k}", real=True) for k in range(num_classes)])
             return SymbolicFamily(
                 name="Categorical",
@@ -107,7 +108,8 @@ class Categorical(ProbsOrLogits):
                 density_code=cls.log_density_logits,
                 support=tuple(range(num_classes)),
                 latex_names={
-                    e: rf"\ell_{{{suffix + ',' if suffix else ''}{k}}}" for k, e in enumerate(logits)
+                    e: rf"\ell_{{{suffix + ',' if suffix else ''}{k}}}"
+                    for k, e in enumerate(logits)
                 },
                 parameterisation="logits",
             )
