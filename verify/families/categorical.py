@@ -107,10 +107,7 @@ class Categorical(ProbsOrLogits):
                 variable=x,
                 density_code=cls.log_density_logits,
                 support=tuple(range(num_classes)),
-                latex_names={
-                    e: rf"\ell_{{{suffix + ',' if suffix else ''}{k}}}"
-                    for k, e in enumerate(logits)
-                },
+                latex_names={e: rf"\ell_{{{prefix}{k}}}" for k, e in enumerate(logits)},
                 parameterisation="logits",
             )
         probs = sp.Matrix([sp.Symbol(f"probs{s}_{k}", positive=True) for k in range(num_classes)])
