@@ -13,7 +13,9 @@ covariance condition numbers up to 1e6). The reference is the exact value of
 the *definition* for the given floating-point inputs: the inputs are converted
 exactly to mpmath numbers and the textbook formula is evaluated with 50
 significant digits (for Bernoulli, ``1 - p`` is exact there; for Categorical,
-the sum ``sum_k p_k log(p_k / q_k)`` of the given vectors). The table gives,
+the sum ``sum_k p_k log(p_k / q_k) - p_k + q_k`` of the given vectors, the KL
+divergence on the simplex and the generalised divergence ``verify`` documents
+off it). The table gives,
 per region and implementation, the median and the maximum relative error
 ``|computed - exact| / |exact|``; ``inf`` means a non-finite result where the
 exact value is finite. Peers that are not installed are skipped with a note.
@@ -75,7 +77,9 @@ def _ref_discrete(quantity, p, q=None):
         return -mp.fsum(_xlogy(a, b) for a, b in zip(p, q))
     if any(a > 0 and b == 0 for a, b in zip(p, q)):
         return mp.inf
-    return mp.fsum(_xlogy(a, a) - _xlogy(a, b) for a, b in zip(p, q))
+    # sum p log(p/q) - p + q: the KL on the simplex, and for float vectors whose sums
+    # differ from 1 the generalised divergence verify documents (never negative).
+    return mp.fsum(_xlogy(a, a) - _xlogy(a, b) - a + b for a, b in zip(p, q))
 
 
 def _ref_bernoulli(quantity, p, q):
@@ -500,7 +504,7 @@ def _grad_reference(family, point):
             p, q = (_m(x) for x in point)
             return [mp.log(p / q) - mp.log((1 - p) / (1 - q)), -p / q + (1 - p) / (1 - q)]
         p, q = ([_m(x) for x in a] for a in point)
-        return [mp.log(a / b) + 1 for a, b in zip(p, q)] + [-a / b for a, b in zip(p, q)]
+        return [mp.log(a / b) for a, b in zip(p, q)] + [1 - a / b for a, b in zip(p, q)]
 
 
 def _verify_kl_function(family):
@@ -564,6 +568,171 @@ def gradient_rows(n, rng):
     return rows
 
 
+# ------------------------------------------------------------------- logits
+LOGITS_DTYPES = ("float64", "float32", "bfloat16")
+
+
+def _mp_kl_logits(a, b):
+    """Exact KL(softmax(a) || softmax(b)) for float logits (``-inf`` allowed), in mpmath."""
+
+    def log_softmax(x):
+        x = [mp.mpf(float(v)) for v in x]
+        top = max(v for v in x if mp.isfinite(v))
+        total = top + mp.log(mp.fsum(mp.exp(v - top) for v in x if mp.isfinite(v)))
+        return [v - total if mp.isfinite(v) else -mp.inf for v in x]
+
+    total = mp.mpf(0)
+    for lp, lq in zip(log_softmax(a), log_softmax(b)):
+        if lp == -mp.inf:
+            continue
+        if lq == -mp.inf:
+            return mp.inf
+        total += mp.exp(lp) * (lp - lq)
+    return total
+
+
+def logits_regions(dtype, n, rng):
+    """[(name, a, b)]: logits of shape [n, V] (float64 arrays of values exact in ``dtype``)."""
+    cast = _logits_cast(dtype)
+    out = []
+    deltas = {"float64": range(-1, -13, -1), "float32": range(-1, -7, -1)}.get(dtype, (-1, -2))
+    for e in deltas:
+        a = rng.normal(size=(n, 8)) * 3
+        out.append((f"near-equal 1e{e}, V=8", a, a + 10.0**e * rng.normal(size=a.shape)))
+    biggest = {"float64": 1e4}.get(dtype, 200.0)
+    for gap in (30.0, 100.0, biggest):
+        a = rng.normal(size=(n, 4))
+        b = a.copy()
+        b[:, 0] -= gap  # q underflows where p has mass: finite KL, about gap * p_0
+        a[:, 1] -= gap / 2
+        out.append((f"one softmax underflowing, gap {gap:g}, V=4", a, b))
+    a = rng.normal(size=(n, 16)) * 100
+    out.append(("wide logits (scale 1e2), V=16", a, rng.normal(size=(n, 16)) * 100))
+    for vocab in (2, 1024, 32768, 262144):
+        rows = n if vocab <= 1024 else 2
+        a = rng.normal(size=(rows, vocab)) * 2
+        out.append((f"V={vocab}, near-equal 1e-3", a, a + 1e-3 * rng.normal(size=a.shape)))
+    return [(name, cast(a), cast(b)) for name, a, b in out]
+
+
+def _logits_cast(dtype):
+    if dtype == "bfloat16":
+        return lambda x: np.asarray(jnp.asarray(x, jnp.bfloat16), np.float64)
+    return lambda x: x.astype(dtype).astype(np.float64)
+
+
+def logits_implementations():
+    """name -> function(a, b) of float arrays in the benchmarked dtype -> KL per row (numpy)."""
+    import verify as v
+
+    def to_jax(x, dtype):
+        return jnp.asarray(x, {"bfloat16": jnp.bfloat16}.get(dtype, dtype))
+
+    def jax_kernel(function):
+        compiled = jax.jit(function)
+        return lambda a, b, dtype: np.asarray(
+            compiled(to_jax(a, dtype), to_jax(b, dtype)), np.float64
+        )
+
+    def verify_kl(a, b):
+        return v.kl(
+            v.Categorical(logits=a, validate_args=False),
+            v.Categorical(logits=b, validate_args=False),
+        )
+
+    def hand(a, b):
+        la, lb = jax.nn.log_softmax(a, axis=-1), jax.nn.log_softmax(b, axis=-1)
+        return jnp.sum(jnp.exp(la) * (la - lb), axis=-1)
+
+    out = {"verify": jax_kernel(verify_kl), "hand-written JAX": jax_kernel(hand)}
+    try:
+        import optax
+
+        out["optax"] = jax_kernel(
+            lambda a, b: optax.losses.kl_divergence_with_log_targets(
+                jax.nn.log_softmax(b, axis=-1), jax.nn.log_softmax(a, axis=-1)
+            )
+        )
+    except ImportError:
+        pass
+    try:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        dtypes = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16}
+
+        def torch_kernel(function):
+            def run(a, b, dtype):
+                ta = torch.from_numpy(np.asarray(a, np.float64)).to(dtypes[dtype])
+                tb = torch.from_numpy(np.asarray(b, np.float64)).to(dtypes[dtype])
+                with torch.no_grad():
+                    return function(ta, tb).to(torch.float64).numpy()
+
+            return run
+
+        out["torch F.kl_div"] = torch_kernel(
+            lambda a, b: F.kl_div(
+                torch.log_softmax(b, -1),
+                torch.log_softmax(a, -1),
+                log_target=True,
+                reduction="none",
+            ).sum(-1)
+        )
+        td = torch.distributions
+        out["torch.distributions"] = torch_kernel(
+            lambda a, b: td.kl_divergence(
+                td.Categorical(logits=a, validate_args=False),
+                td.Categorical(logits=b, validate_args=False),
+            )
+        )
+    except ImportError:
+        pass
+    try:
+        from tensorflow_probability.substrates import jax as tfp
+
+        tfd = tfp.distributions
+        out["TFP-JAX"] = jax_kernel(
+            lambda a, b: tfd.Categorical(logits=a).kl_divergence(tfd.Categorical(logits=b))
+        )
+    except ImportError:
+        pass
+    try:
+        import distrax
+
+        out["distrax"] = jax_kernel(
+            lambda a, b: distrax.Categorical(logits=a).kl_divergence(distrax.Categorical(logits=b))
+        )
+    except ImportError:
+        pass
+    return out
+
+
+def logits_rows(n, rng):
+    """[(title, rows, columns)] per dtype: relative error of KL from logits, per region."""
+    implementations = logits_implementations()
+    columns = list(implementations)
+    tables = []
+    for dtype in LOGITS_DTYPES:
+        rows = []
+        for name, a, b in logits_regions(dtype, n, rng):
+            with mp.workdps(30 if a.shape[-1] > 1024 else DIGITS):
+                exact = [_mp_kl_logits(x, y) for x, y in zip(a, b)]
+            row = {}
+            for column, function in implementations.items():
+                try:
+                    values = function(a, b, dtype)
+                except Exception as error:  # a peer that rejects these inputs
+                    row[column] = f"error: {type(error).__name__}"
+                    continue
+                tiny = np.float32 if dtype == "bfloat16" else getattr(np, dtype)
+                errors = relative_errors(values, exact, tiny)
+                row[column] = errors[~np.isnan(errors)]
+            rows.append((name, row))
+            print(f"done logits {dtype} {name}", flush=True)
+        tables.append((f"Categorical kl from logits ({dtype})", rows, columns))
+    return tables
+
+
 # ------------------------------------------------------------------------ main
 def table(rows, columns):
     lines = ["| region | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
@@ -579,6 +748,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
     parser.add_argument("--families", nargs="*", default=list(_peers.FAMILIES))
+    parser.add_argument(
+        "--logits-only", action="store_true", help="only the logits regions (Categorical kl)"
+    )
     args = parser.parse_args(argv)
     mp.mp.dps = DIGITS
     started = time.time()
@@ -595,7 +767,7 @@ def main(argv=None) -> int:
     ]
     summary = []
     notes = set()
-    for dtype in (np.float64, np.float32):
+    for dtype in () if args.logits_only else (np.float64, np.float32):
         for family in args.families:
             for quantity in _peers.QUANTITIES:
                 rng = np.random.default_rng(
@@ -627,6 +799,34 @@ def main(argv=None) -> int:
         table(summary, COLUMNS),
         "",
     ]
+    logits_tables = logits_rows(max(args.points // 4, 10), np.random.default_rng(args.seed))
+    head_logits = []
+    for title, rows, columns in logits_tables:
+        out += [f"## {title}", "", table(rows, columns), ""]
+        worst = {}
+        for column in columns:
+            errs = [r[column] for _, r in rows if isinstance(r.get(column), np.ndarray)]
+            worst[column] = np.concatenate(errs) if errs else None
+        head_logits.append((title, worst))
+    logits_summary = [
+        "## Logits: Categorical kl from logits, median / max relative error over all regions",
+        "",
+        "Regions: near-equal logits (b = a + 10^-k noise, k = 1 ... 12 in float64, ... 6 in "
+        "float32, ... 2 in bfloat16), one softmax underflowing (q_0 below the smallest float "
+        "where p_0 is not: gaps 30, 100 and 1e4 (float64) or 200), wide logits (scale 1e2), "
+        "V = 2 ... 262144. Reference: mpmath from the given (rounded) logits. bfloat16: 2 ulp "
+        "is a relative error of at most 1.6e-2.",
+        "",
+        table(head_logits, logits_tables[0][2]),
+        "",
+    ]
+    if args.logits_only:
+        text = "\n".join(out[:4] + logits_summary + out[4:])
+        print(text)
+        if args.output:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(text + "\n")
+        return 0
     grads = gradient_rows(max(args.points // 4, 20), np.random.default_rng(args.seed))
     grad_columns = ["verify", "textbook JAX", "TFP-JAX"]
     out += [
@@ -634,16 +834,17 @@ def main(argv=None) -> int:
         "",
         "Largest componentwise relative error of the gradient per point (median / max over "
         "points), against the exact partial derivatives of the definition with respect to every "
-        "parameter (for Categorical, `log(p_k / q_k) + 1` and `-p_k / q_k`: TFP normalises "
-        "`probs` inside, so its gradient is the projection onto the simplex and differs from "
-        "these partials by a constant vector).",
+        "parameter (for Categorical, of `sum p log(p/q) - p + q`: `log(p_k / q_k)` and "
+        "`1 - p_k / q_k`; TFP normalises `probs` inside and the textbook form has no `- p + q`, "
+        "so their gradients differ from these partials by a constant vector, normal to the "
+        "simplex).",
         "",
         table(grads, grad_columns),
         "",
     ]
     if notes:
         out += ["Notes: " + "; ".join(sorted(notes)) + ".", ""]
-    text = "\n".join(out[:4] + head + out[4:])
+    text = "\n".join(out[:4] + head + logits_summary + out[4:])
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -136,7 +136,10 @@ def test_mvn_sample_covariance():
         ),
         (lambda: verify.Bernoulli(probs=1.5), r"`probs` must be in \[0, 1\], got 1.5"),
         (lambda: verify.Bernoulli(probs=-0.1), r"`probs` must be in \[0, 1\], got -0.1"),
-        (lambda: verify.Bernoulli(logits=np.inf), r"`logits` must be finite, got inf"),
+        (
+            lambda: verify.Bernoulli(logits=np.nan),
+            r"`logits` must be a number \(not NaN\), got nan",
+        ),
         (
             lambda: verify.Bernoulli(probs=0.5, logits=0.0),
             r"exactly one of `probs` or `logits`, got both",
@@ -149,7 +152,15 @@ def test_mvn_sample_covariance():
         (lambda: verify.Categorical(probs=[1.2, -0.2]), r"`probs` must be in \[0, 1\], got 1.2"),
         (
             lambda: verify.Categorical(logits=[0.0, np.nan]),
-            r"`logits` must be finite, got nan at index \(1,\)",
+            r"`logits` must be finite or -inf \(a masked class\), got nan at index \(1,\)",
+        ),
+        (
+            lambda: verify.Categorical(logits=[0.0, np.inf]),
+            r"`logits` must be finite or -inf \(a masked class\), got inf at index \(1,\)",
+        ),
+        (
+            lambda: verify.Categorical(logits=[[0.0, 1.0], [-np.inf, -np.inf]]),
+            r"`logits` must be a row with at least one logit > -inf, got -inf at index \(1, 0\)",
         ),
         (lambda: verify.Categorical(probs=0.5), r"last axis of K >= 1 classes"),
         (lambda: verify.Categorical(), r"got neither"),

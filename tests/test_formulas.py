@@ -26,21 +26,26 @@ def _cases():
     for form in formulas.registered():
         for dims in SIZES[form.families[0]]:
             names = ",".join(f.__name__ for f in form.families)
-            yield pytest.param(form, dims, id=f"{form.quantity}-{names}-{dims}")
+            kinds = ",".join(form.parameterisations)
+            yield pytest.param(form, dims, id=f"{form.quantity}-{names}-{kinds}-{dims}")
 
 
 @pytest.mark.parametrize("form, dims", list(_cases()))
 def test_evaluation_form_is_proved_equal_to_derivation(form, dims):
-    derivation = derive(form.quantity, *form.families, **dims)
+    derivation = derive(
+        form.quantity, *form.families, parameterisations=form.parameterisations, **dims
+    )
     assert derivation.proves_evaluation_form()
 
 
-def test_every_family_has_every_quantity():
-    registered = {(f.quantity, f.families) for f in formulas.registered()}
+def test_every_family_has_every_quantity_in_every_parameterisation():
+    registered = {(f.quantity, f.families, f.parameterisations) for f in formulas.registered()}
     for family in SIZES:
-        assert ("entropy", (family,)) in registered
-        assert ("kl", (family, family)) in registered
-        assert ("cross_entropy", (family, family)) in registered
+        for kind in family.parameterisations:
+            assert ("entropy", (family,), (kind,)) in registered
+            for other in family.parameterisations:
+                assert ("kl", (family, family), (kind, other)) in registered
+                assert ("cross_entropy", (family, family), (kind, other)) in registered
 
 
 WRONG_NORMAL_KL = {

@@ -89,8 +89,12 @@ def _evaluate(quantity, distributions, base):
     for name, dist in zip("pq", distributions):
         if not isinstance(dist, Distribution):
             raise TypeError(f"`{name}` must be a verify distribution, got {dist!r}")
-    form = formulas.lookup(quantity, *(type(d) for d in distributions))
-    params = [d.canonical() for d in distributions]
+    form = formulas.lookup(
+        quantity,
+        *(type(d) for d in distributions),
+        parameterisations=tuple(d.parameterisation for d in distributions),
+    )
+    params = [d.params() for d in distributions]
     if len(distributions) == 2:
         check_same_events(*distributions, *params)
     # The batch shape of every parameter of every distribution: a form that does

@@ -19,9 +19,9 @@ Conventions shared by both backends:
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
   ``kl_div_delta``, ``kl_div_unit``, ``kl_div_log``, ``diff_ratio``, ``log_ratio``,
-  ``log_mul``, ``sum_diff``, ``xlog1py``) are
-  :mod:`verify._special` here
-  and :mod:`verify.symbolic.functions` on the SymPy backend.
+  ``log_mul``, ``sum_diff``, ``xlog1py``, ``xlogx``, and the ``softmax_*`` forms of
+  logits) are :mod:`verify._special` here and :mod:`verify.symbolic.functions` / their
+  defining expressions on the SymPy backend.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ class _JaxOps:
     log_ratio = staticmethod(_special.log_ratio)
     log_mul = staticmethod(_special.log_mul)
     sum_diff = staticmethod(_special.sum_diff)
+    xlogx = staticmethod(_special.xlogx)
+    softplus = staticmethod(jax.nn.softplus)
+    softmax_kl = staticmethod(_special.softmax_kl)
+    softmax_entropy = staticmethod(_special.softmax_entropy)
+    softmax_cross_entropy = staticmethod(_special.softmax_cross_entropy)
     divide = staticmethod(jnp.divide)
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE
@@ -147,6 +152,22 @@ class _JaxOps:
     def sum(a):
         """Sum over the last (event) axis."""
         return jnp.sum(a, axis=-1)
+
+    @staticmethod
+    def log_softmax(logits):
+        """Log-probabilities of the logits over the last axis."""
+        return jax.nn.log_softmax(logits, axis=-1)
+
+    @staticmethod
+    def logit_pair(logits):
+        """Two-class logits ``[0, l]`` of a Bernoulli logit ``l``, shape ``(..., 2)``.
+
+        Shifted by ``-max(l, 0)`` (a softmax does not see a common shift), so that
+        ``l = +inf`` gives ``[-inf, 0]`` instead of an infinite largest logit; the
+        difference of two pairs is still the exact difference of the logits.
+        """
+        logits = jnp.asarray(logits)
+        return jnp.stack([-jnp.maximum(logits, 0), jnp.minimum(logits, 0)], axis=-1)
 
     @staticmethod
     def take(a, index):

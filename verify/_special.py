@@ -64,8 +64,12 @@ __all__ = [
     "log1p",
     "log1pmx",
     "log_mul",
+    "softmax_cross_entropy",
+    "softmax_entropy",
+    "softmax_kl",
     "sum_diff",
     "xlog1py",
+    "xlogx",
 ]
 
 #: |s| below which the atanh series is summed, s = x / (2 + x).
@@ -235,6 +239,7 @@ def kl_div_delta(y, delta):
     # the JVP rule below, never from differentiating this code. Divisions are
     # written a * (1 / b): XLA on CPU does not fuse a division that has several
     # users, and every unfused intermediate is a round trip to memory.
+    y = jnp.abs(y)  # y >= 0: maps -0.0 to +0.0, so that x / y is +inf, not -inf
     x = y + delta
     s = delta * (1 / (x + y))  # NaN at x = y = 0, where the direct branch is taken
     series = delta * s * (1 + s * (1 + s) * _atanh_tail(s * s))
@@ -246,7 +251,7 @@ def kl_div_delta(y, delta):
 def _kl_div_delta_jvp(primals, tangents):
     (y, delta), (dy, ddelta) = primals, tangents
     dtype = _float_dtype(y, delta)
-    y, delta = jnp.broadcast_arrays(jnp.asarray(y, dtype), jnp.asarray(delta, dtype))
+    y, delta = jnp.broadcast_arrays(jnp.abs(jnp.asarray(y, dtype)), jnp.asarray(delta, dtype))
     value, d_dy, d_ddelta = _kl_div_delta_parts(y, delta)
     return value, d_dy * dy + d_ddelta * ddelta
 
@@ -666,3 +671,298 @@ def _kl_div_log_jvp(primals, tangents):
     dtype = _float_dtype(log_a, b)
     log_a, b = jnp.asarray(log_a, dtype), jnp.asarray(b, dtype)
     return kl_div_log(log_a, b), -b * d_log_a
+# -------------------------------------------------------------------- xlogx
+@jax.custom_jvp
+def xlogx(x):
+    """``x * log(x)``, ``0`` at ``x = 0``; its derivative ``log(x) + 1`` is ``-inf`` there.
+
+    :func:`jax.scipy.special.xlogy` at ``(0, 0)`` differentiates to ``log(0) +
+    0/0 = NaN``; the entropy ``-sum(xlogx(p))`` of a distribution with a zero
+    probability then has a NaN gradient. Here the one-sided derivative at 0 is
+    the definition's ``-inf`` (so the entropy's is ``+inf``).
+
+    Example:
+        >>> import jax
+        >>> from verify._special import xlogx
+        >>> float(xlogx(0.0)), float(jax.grad(xlogx)(0.0))
+        (0.0, -inf)
+    """
+    x = jnp.asarray(x, _float_dtype(x))
+    return jss.xlogy(x, x)
+
+
+@xlogx.defjvp
+def _xlogx_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    x = jnp.asarray(x, _float_dtype(x))
+    return xlogx(x), (jnp.log(x) + 1) * dx
+
+
+# ------------------------------------------------------------ softmax forms
+# KL divergence, entropy and cross-entropy of categorical distributions given by
+# logits, over the last axis. Shared notation: p = softmax(a), q = softmax(b),
+# delta = b - a (exact where a and b are close), mu = E_p[delta], t = delta - mu.
+# Then KL(p || q) = log E_p[exp(t)] - E_p[t] for any mu, and with
+# A = E_p[expm1(t)], B = E_p[t], F = E_p[expm1(t) - t] = A - B >= 0 term by term:
+#
+#     KL = F + log1pmx(A)                   (near: |A| <= 1/2; no cancellation)
+#        = LSE_k(log p_k + t_k) - B          (far: KL >= log(3/2) - |B|)
+#
+# Each pass over the [..., V] inputs is one reduction loop that XLA fuses (the
+# max; the normaliser and mu; the four sums), and the gradient is a custom VJP
+# that recomputes p and t in one more pass from the inputs and per-row
+# statistics: autodiff would keep [..., V] intermediates for the backward pass.
+# Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
+# through log(p_k e^t_k) = b_k - LSE(a) - mu, never through 0 * inf. A class
+# with a > -inf = b makes the divergence +inf (and its gradient 0).
+# Inputs of 16 bits are computed in float32, results returned in their dtype.
+
+
+def _working(x):
+    """``x`` in the working dtype: float32 for 16-bit floats, else its own."""
+    return x.astype(jnp.float32) if jnp.finfo(x.dtype).bits < 32 else x
+
+
+def _rowmax(x):
+    return jnp.max(x, axis=-1, keepdims=True)
+
+
+def _rowsum(x):
+    return jnp.sum(x, axis=-1, keepdims=True)
+
+
+def _log_normaliser(x, top, weights):
+    """``log(sum(weights))`` with ``weights = exp(x - top)``, via log1p: exact where it is ~0.
+
+    The entries equal to the maximum contribute exactly 1 each; the rest is
+    summed apart, so a normaliser of ``1 + 1e-17`` is not rounded to 1.
+    """
+    at_top = x == top
+    rest = _rowsum(jnp.where(at_top, 0, weights))
+    ties = _rowsum(at_top.astype(x.dtype)) - 1
+    return log1p(ties + rest)
+
+
+def _infinite(a, b):
+    """Rows where some class has p > 0 = q (``a > -inf = b``)."""
+    return jnp.any((a > -jnp.inf) & (b == -jnp.inf), axis=-1, keepdims=True)
+
+
+def _expm1mx(t):
+    """``exp(t) - 1 - t`` to a few ulp: Taylor series for ``|t| <= 1/2``, else ``expm1(t) - t``.
+
+    ``expm1(t) - t`` alone loses ``log10(2 / |t|)`` digits (all of them at
+    ``|t| = 1e-9``: an error ``eps |t|`` against a value ``t**2 / 2``).
+    """
+    terms = 17 if jnp.finfo(t.dtype).bits > 32 else 9  # (1/2)**n / n! below eps / 8
+    near = jnp.abs(t) <= 0.5
+    u = jnp.where(near, t, 0)
+    series = jnp.zeros_like(t)
+    for k in range(terms + 1, 1, -1):
+        series = series * u + jnp.asarray(1 / _factorial(k), t.dtype)
+    return jnp.where(near, u * u * series, jnp.expm1(t) - t)
+
+
+def _factorial(k):
+    out = 1
+    for i in range(2, k + 1):
+        out *= i
+    return out
+
+
+def _kl_statistics(a, b):
+    """Per-row statistics of KL(softmax(a) || softmax(b)), a and b in the working dtype."""
+    top_a, top_b = _rowmax(a), _rowmax(b)
+    infinite = _infinite(a, b)
+    weights = jnp.exp(a - top_a)
+    live = weights > 0
+    delta = b - a
+    normaliser = _rowsum(weights)
+    mu = _rowsum(jnp.where(live, weights * delta, 0)) / normaliser
+    log_normaliser = top_a + jnp.log(normaliser)
+    return infinite, top_b, log_normaliser, mu
+
+
+def _kl_terms(a, b, log_normaliser, mu):
+    """p, t (0 where p = 0), x = log(p e^t), live (p > 0)."""
+    log_p = a - log_normaliser
+    p = jnp.exp(log_p)
+    live = p > 0
+    t = jnp.where(live, (b - a) - mu, 0)
+    x = jnp.where(live, t + log_p, b - log_normaliser - mu)
+    return p, t, x, live
+
+
+def _softmax_kl_forward(a, b):
+    dtype = a.dtype
+    a, b = _working(a), _working(b)
+    infinite, top_b, log_normaliser, mu = _kl_statistics(a, b)
+    p, t, x, live = _kl_terms(a, b, log_normaliser, mu)
+    small = live & (t < 1)
+    excess = jnp.where(small, p * jnp.expm1(t), jnp.exp(x) - p)  # p (e^t - 1)
+    pt = p * t
+    big_a = _rowsum(excess)
+    gap = _rowsum(jnp.where(small, p * _expm1mx(t), excess - pt))  # F, every term >= 0
+    big_b = _rowsum(pt)
+    shift = top_b - log_normaliser - mu  # max_k x_k
+    log_mean = shift + jnp.log(_rowsum(jnp.exp(x - shift)))  # log E_p[e^t]
+    near = jnp.abs(big_a) <= 0.5
+    # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
+    value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean - big_b)
+    value = jnp.where(infinite, jnp.inf, value)[..., 0].astype(dtype)
+    return value, (infinite, log_normaliser, mu, big_a, log_mean, near)
+
+
+@jax.custom_vjp
+def softmax_kl(a, b):
+    """KL(softmax(a) || softmax(b)) over the last axis, accurate for every pair of logits.
+
+    Near-equal logits (the textbook ``sum p (log p - log q)`` loses every digit),
+    one softmax underflowing (``q`` rounds to 0 where ``p`` has mass: the exact
+    divergence is finite and so is this), very wide logits and ``-inf`` logits
+    (classes of probability 0) are all computed to a few ulp of the exact value
+    for the given inputs; see the comment above for the method. Three fused
+    passes over the inputs forward, one backward.
+
+    Args:
+        a, b: logits of the same shape ``(..., V)``, finite or ``-inf`` (not
+            all ``-inf`` in a row); float64, float32, bfloat16 or float16.
+
+    Returns:
+        An array of shape ``(...)`` in the inputs' dtype; ``+inf`` where a class
+        has ``a > -inf = b``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from verify._special import softmax_kl
+        >>> a = jnp.array([0.0, -20.0], jnp.float32)
+        >>> float(softmax_kl(a, jnp.array([-120.0, 0.0], jnp.float32)))  # q[0] underflows
+        120.0
+    """
+    return _softmax_kl_forward(a, b)[0]
+
+
+def _softmax_kl_fwd(a, b):
+    value, stats = _softmax_kl_forward(a, b)
+    return value, (a, b, stats)
+
+
+def _softmax_kl_bwd(residuals, cotangent):
+    a_in, b_in, (infinite, log_normaliser, mu, big_a, log_mean, near) = residuals
+    a, b = _working(a_in), _working(b_in)
+    g = jnp.where(infinite, 0, cotangent[..., None].astype(a.dtype))
+    p, t, x, live = _kl_terms(a, b, log_normaliser, mu)
+    grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
+    # d KL / d b_k = q_k - p_k, with q_k = p_k e^t_k / (1 + A): near, the difference
+    # p_k (expm1(t_k) - A) / (1 + A) has no cancellation; far, exp(x_k - LSE(x)).
+    small = near & live & (t < 1)
+    a_near = jnp.where(near, big_a, 0)
+    grad_b = g * jnp.where(
+        small, p * ((jnp.expm1(t) - a_near) / (1 + a_near)), jnp.exp(x - log_mean) - p
+    )
+    return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
+
+
+softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
+
+
+def _cross_entropy_statistics(a, b):
+    top_a, top_b = _rowmax(a), _rowmax(b)
+    weights_a = jnp.exp(a - top_a)
+    normaliser_a = _rowsum(weights_a)
+    log_normaliser_b = top_b + _log_normaliser(b, top_b, jnp.exp(b - top_b))
+    # -log q_k = log_normaliser_b - b_k >= 0: a sum of non-negative terms.
+    total = _rowsum(jnp.where(weights_a > 0, weights_a * (log_normaliser_b - b), 0))
+    value = jnp.where(_infinite(a, b), jnp.inf, total / normaliser_a)
+    return value, top_a + jnp.log(normaliser_a), log_normaliser_b
+
+
+def _softmax_cross_entropy_forward(a, b):
+    dtype = a.dtype
+    value, log_normaliser_a, log_normaliser_b = _cross_entropy_statistics(_working(a), _working(b))
+    return value[..., 0].astype(dtype), (value, log_normaliser_a, log_normaliser_b)
+
+
+@jax.custom_vjp
+def softmax_cross_entropy(a, b):
+    """Cross-entropy H(softmax(a), softmax(b)) = -sum p log q over the last axis.
+
+    Computed as ``sum p_k (LSE(b) - b_k)``, a sum of non-negative terms, with
+    ``LSE(b)`` through ``log1p`` where it is close to its maximum (no rounding of
+    a normaliser ``1 + 1e-17`` to 1). ``-inf`` logits are classes of probability
+    0; a class with ``a > -inf = b`` gives ``+inf``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from verify._special import softmax_cross_entropy
+        >>> round(float(softmax_cross_entropy(jnp.zeros(2), jnp.zeros(2))), 6)  # log 2
+        0.693147
+    """
+    return _softmax_cross_entropy_forward(a, b)[0]
+
+
+def _softmax_cross_entropy_fwd(a, b):
+    value, stats = _softmax_cross_entropy_forward(a, b)
+    return value, (a, b, stats)
+
+
+def _softmax_cross_entropy_bwd(residuals, cotangent):
+    a_in, b_in, (value, log_normaliser_a, log_normaliser_b) = residuals
+    a, b = _working(a_in), _working(b_in)
+    finite = jnp.isfinite(value)
+    g = jnp.where(finite, cotangent[..., None].astype(a.dtype), 0)
+    p = jnp.exp(a - log_normaliser_a)
+    log_q = b - log_normaliser_b
+    # d/da_k = -p_k (log q_k + H); d/db_k = q_k - p_k.
+    grad_a = -g * jnp.where(p > 0, p * (log_q + jnp.where(finite, value, 0)), 0)
+    grad_b = g * (jnp.exp(log_q) - p)
+    return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
+
+
+softmax_cross_entropy.defvjp(_softmax_cross_entropy_fwd, _softmax_cross_entropy_bwd)
+
+
+def _entropy_statistics(a):
+    top = _rowmax(a)
+    weights = jnp.exp(a - top)
+    normaliser = _rowsum(weights)
+    log_normaliser = _log_normaliser(a, top, weights)
+    # H = log Z + E_p[top - a]: two non-negative terms.
+    spread = _rowsum(jnp.where(weights > 0, weights * (top - a), 0)) / normaliser
+    return log_normaliser + spread, top + log_normaliser
+
+
+@jax.custom_vjp
+def softmax_entropy(a):
+    """Entropy of softmax(a) over the last axis, ``-sum p log p``, from the logits.
+
+    ``log Z + E_p[max(a) - a]``: non-negative terms, the normaliser through
+    ``log1p`` (a logit of 37 has entropy 3.2e-15, not 0). ``-inf`` logits are
+    classes of probability 0, with gradient 0.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from verify._special import softmax_entropy
+        >>> float(softmax_entropy(jnp.array([0.0, 37.0])))
+        3.2...e-15
+    """
+    dtype = a.dtype
+    return _entropy_statistics(_working(a))[0][..., 0].astype(dtype)
+
+
+def _softmax_entropy_fwd(a):
+    value, log_normaliser = _entropy_statistics(_working(a))
+    return value[..., 0].astype(a.dtype), (a, value, log_normaliser)
+
+
+def _softmax_entropy_bwd(residuals, cotangent):
+    a_in, value, log_normaliser = residuals
+    a = _working(a_in)
+    log_p = a - log_normaliser
+    p = jnp.exp(log_p)
+    # dH/da_k = -p_k (log p_k + H)
+    grad = -cotangent[..., None].astype(a.dtype) * jnp.where(p > 0, p * (log_p + value), 0)
+    return (grad.astype(a_in.dtype),)
+
+
+softmax_entropy.defvjp(_softmax_entropy_fwd, _softmax_entropy_bwd)

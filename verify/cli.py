@@ -295,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
             default=3,
             help="number of Categorical classes, 2 to 8 (default 3)",
         )
+        p.add_argument(
+            "--logits",
+            action="store_true",
+            help="Bernoulli / Categorical given by logits: the logits form",
+        )
 
     check = sub.add_parser(
         "check",
@@ -409,6 +414,10 @@ def _closed_form(args, out) -> int:
         dims["dim"] = args.dim
     if classes[0] is verify.Categorical:
         dims["num_classes"] = args.num_classes
+    if args.logits:
+        if any("logits" not in c.parameterisations for c in classes):
+            raise UsageError("--logits applies to Bernoulli and Categorical only")
+        dims["parameterisations"] = ("logits",) * len(classes)
     try:
         derivation = verify.derive(quantity, *classes, **dims)
     except NotImplementedError as error:
@@ -534,7 +543,9 @@ def _list(args, out) -> int:
     print("\nClosed forms (derived from the densities, proved equal to the formulas):", file=out)
     for form in formulas.registered():
         names = ", ".join(f.__name__ for f in form.families)
-        print(f"  {form.quantity:<14} {names}", file=out)
+        kinds = set(form.parameterisations) - {"canonical"}
+        given = f"  (from {', '.join(form.parameterisations)})" if kinds else ""
+        print(f"  {form.quantity:<14} {names}{given}", file=out)
     print("\nClaims (verify prove):", file=out)
     for claim_id in proofs.CLAIM_IDS:
         claim = proofs.load(claim_id).claim

@@ -38,6 +38,8 @@ class SymbolicFamily:
         assumptions: relations the parameters satisfy beyond the symbols' own
             assumptions (e.g. ``sum(probs) == 1``), as SymPy expressions that
             equal zero.
+        parameterisation: which of the family's parameterisations ``params``
+            are (e.g. ``"probs"`` or ``"logits"``); closed forms are looked up by it.
     """
 
     name: str
@@ -47,6 +49,7 @@ class SymbolicFamily:
     support: Any
     latex_names: dict = dataclasses.field(default_factory=dict)
     assumptions: tuple[Any, ...] = ()
+    parameterisation: str = "canonical"
 
     @property
     def discrete(self) -> bool:
@@ -77,7 +80,10 @@ class SymbolicFamily:
         """
         import numpy as np
 
-        values = [np.asarray(v, dtype=np.float64).ravel() for v in distribution.canonical()]
+        values = [
+            np.asarray(v, dtype=np.float64).ravel()
+            for v in distribution.params_as(self.parameterisation)
+        ]
         return {entry: float(values[i][k]) for entry, (i, k) in self._entries() if entry.is_Symbol}
 
 
@@ -85,7 +91,11 @@ class Distribution:
     """Base class of the families. Subclasses define:
 
     * ``_fields``: the names of the stored array attributes (pytree leaves);
-    * :meth:`canonical`: the parameters the formulas take, as a tuple;
+      a leaf may be ``None`` (a parameterisation that was not given);
+    * :meth:`canonical`: the parameters the derivations take, as a tuple;
+    * ``parameterisations`` (default ``("canonical",)``) and, for families with
+      several, :attr:`parameterisation` and :meth:`params_as`: a distribution
+      computes from the parameters it was given;
     * ``log_density(xp, x, *canonical)``: the log-density on backend ``xp``;
     * :meth:`symbolic` and :meth:`sample`.
     """
@@ -93,39 +103,63 @@ class Distribution:
     _fields: ClassVar[tuple[str, ...]]
     #: Trailing axes of each canonical parameter that belong to one distribution.
     _param_event_ranks: ClassVar[tuple[int, ...]]
+    #: The ways the family can be parameterised; closed forms are registered per tuple.
+    parameterisations: ClassVar[tuple[str, ...]] = ("canonical",)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_pytree_node(cls, cls._tree_flatten, cls._tree_unflatten)
 
+    # Leaves live in the instance dict under their field names, so that a family
+    # may expose a field through a property (Categorical.probs computed from logits).
     def _tree_flatten(self):
-        return tuple(getattr(self, f) for f in self._fields), None
+        return tuple(self._leaves().values()), None
 
     @classmethod
     def _tree_unflatten(cls, aux, children):
         del aux
         obj = object.__new__(cls)
-        for field, value in zip(cls._fields, children):
-            object.__setattr__(obj, field, value)
+        obj._set(**dict(zip(cls._fields, children)))
         return obj
+
+    def _leaves(self) -> dict:
+        """The stored fields (pytree leaves) by name, ``None`` where not given."""
+        return {f: self.__dict__[f] for f in self._fields}
 
     def __setattr__(self, name, value):
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     def _set(self, **fields):
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
+        self.__dict__.update(fields)
 
     # ----------------------------------------------------------------- shapes
     def canonical(self) -> tuple[jax.Array, ...]:
         raise NotImplementedError
 
     @property
+    def parameterisation(self) -> str:
+        """The parameterisation this distribution was built from (and computes from)."""
+        return self.parameterisations[0]
+
+    def params(self) -> tuple[jax.Array, ...]:
+        """The parameters the closed forms take: those of :attr:`parameterisation`."""
+        return self.params_as(self.parameterisation)
+
+    def params_as(self, parameterisation: str) -> tuple[jax.Array, ...]:
+        """The parameters in ``parameterisation`` (converted if it is not the one given)."""
+        if parameterisation not in self.parameterisations:
+            raise ValueError(
+                f"`parameterisation` must be one of {self.parameterisations}, "
+                f"got {parameterisation!r}"
+            )
+        return self.canonical()
+
+    @property
     def batch_shape(self) -> tuple[int, ...]:
         """Shape of the batch of distributions this object holds."""
         shapes = [
             jnp.shape(p)[: jnp.ndim(p) - rank]
-            for p, rank in zip(self.canonical(), self._param_event_ranks)
+            for p, rank in zip(self.params(), self._param_event_ranks)
         ]
         return jnp.broadcast_shapes(*shapes)
 
@@ -137,7 +171,7 @@ class Distribution:
     @property
     def dtype(self):
         """Floating dtype of the parameters (and of the formulas' results)."""
-        return self.canonical()[0].dtype
+        return self.params()[0].dtype
 
     # --------------------------------------------------------------- density
     @staticmethod
@@ -183,7 +217,7 @@ class Distribution:
 
     def __repr__(self):
         fields = ", ".join(
-            f"{f}={_short(getattr(self, f))}" for f in self._fields if getattr(self, f) is not None
+            f"{f}={_short(value)}" for f, value in self._leaves().items() if value is not None
         )
         return f"{type(self).__name__}({fields})"
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 
-from verify import _validate
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify import _special, _validate
+from verify.families._distribution import SymbolicFamily
+from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ProbsOrLogits):
     """Bernoulli distribution: 1 with probability ``probs``, else 0.
 
     Pass exactly one of ``probs`` (in [0, 1]; 0 and 1 are allowed) or ``logits``
-    (finite; ``probs = sigmoid(logits)``).
+    (``probs = sigmoid(logits)``; ``-inf`` and ``+inf`` are probabilities 0 and
+    1). The distribution computes from what it was given; ``probs`` and
+    ``logits`` are both available. ``log_prob`` is ``-inf`` outside {0, 1}.
 
     Args:
         probs: probability of 1.
@@ -25,46 +29,74 @@ class Bernoulli(Distribution):
         >>> import verify
         >>> float(verify.Bernoulli(probs=0.25).log_prob(1.0))  # log(0.25)
         -1.386294...
+        >>> float(verify.Bernoulli(logits=40.0).log_prob(0))  # log(1 - sigmoid(40))
+        -40.0
     """
 
-    _fields = ("probs", "logits")
     _param_event_ranks = (0,)
 
-    def __init__(self, probs=None, logits=None, *, validate_args: bool = True):
-        _validate.check_exactly_one(probs=probs, logits=logits)
-        name = "probs" if probs is not None else "logits"
-        (value,) = _validate.as_float_arrays(**{name: probs if probs is not None else logits})
-        if validate_args and _validate.is_concrete(value):
-            if name == "probs":
-                _validate.check_finite(name, value)
-                _validate.check_unit_interval(name, value)
-            else:
-                _validate.check_finite(name, value)
-        self._set(
-            probs=value if name == "probs" else None, logits=value if name == "logits" else None
-        )
+    @staticmethod
+    def _check_shape(name, value):
+        del name, value
 
-    def canonical(self):
-        probs = self.probs if self.probs is not None else jax.nn.sigmoid(self.logits)
-        return (probs,)
+    @staticmethod
+    def _check_probs(name, value):
+        _validate.check_finite(name, value)
+        _validate.check_unit_interval(name, value)
+
+    @staticmethod
+    def _check_logits(name, value):
+        check_logits(name, value, allow_positive_inf=True)
+
+    @staticmethod
+    def _probs_from_logits(logits):
+        return jax.nn.sigmoid(logits)
+
+    @staticmethod
+    def _logits_from_probs(probs):
+        return jnp.log(probs) - _special.log1p(-probs)
+
+    def _value_dtype(self):
+        return self.dtype
+
+    @staticmethod
+    def _in_support(x):
+        return (x == 0) | (x == 1)
 
     @staticmethod
     def log_density(xp, x, probs):
         return xp.xlogy(x, probs) + xp.xlogy(1 - x, 1 - probs)
 
+    @staticmethod
+    def log_density_logits(xp, x, logits):
+        """``x l - softplus(l)`` as ``-softplus((1 - 2 x) l)``: no ``0 * inf`` at ``l = ±inf``."""
+        return -xp.softplus((1 - 2 * x) * logits)
+
     def sample(self, key, sample_shape=()):
-        (probs,) = self.canonical()
+        (param,) = self.params()
         shape = tuple(sample_shape) + self.batch_shape
-        return (jax.random.uniform(key, shape, probs.dtype) < probs).astype(probs.dtype)
+        probs = self.probs
+        return (jax.random.uniform(key, shape, param.dtype) < probs).astype(param.dtype)
 
     @classmethod
-    def symbolic(cls, suffix="", **dims):
+    def symbolic(cls, suffix="", parameterisation="probs", **dims):
         import sympy as sp
 
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
-        probs = sp.Symbol(f"probs{s}", positive=True)
         x = sp.Symbol("x", integer=True, nonnegative=True)
+        if parameterisation == "logits":
+            logits = sp.Symbol(f"logits{s}", real=True)
+            return SymbolicFamily(
+                name="Bernoulli",
+                params=(logits,),
+                variable=x,
+                density_code=cls.log_density_logits,
+                support=(0, 1),
+                latex_names={logits: rf"\ell{s}"},
+                parameterisation="logits",
+            )
+        probs = sp.Symbol(f"probs{s}", positive=True)
         return SymbolicFamily(
             name="Bernoulli",
             params=(probs,),
@@ -72,4 +104,5 @@ class Bernoulli(Distribution):
             density_code=cls.log_density,
             support=(0, 1),
             latex_names={probs: f"p{s}"},
+            parameterisation="probs",
         )

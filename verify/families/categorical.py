@@ -6,17 +6,21 @@ import jax
 import jax.numpy as jnp
 
 from verify import _validate
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import SymbolicFamily
+from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
 __all__ = ["Categorical"]
 
 
-class Categorical(Distribution):
+class Categorical(ProbsOrLogits):
     """Categorical distribution over ``K`` classes, the last axis of its parameter.
 
     Pass exactly one of ``probs`` (entries in [0, 1] summing to 1 along the last
     axis, within ``max(1e-6, 4 K eps)``; zeros are allowed) or ``logits``
-    (finite; ``probs = softmax(logits)``).
+    (``probs = softmax(logits)``; ``-inf`` marks a class of probability 0, a
+    mask, but not every class of a row). The distribution computes from what it
+    was given; ``probs`` and ``logits`` are both available. ``log_prob`` is
+    ``-inf`` outside {0, ..., K - 1} (negative or non-integer values included).
 
     Args:
         probs: class probabilities, shape ``(..., K)``.
@@ -28,52 +32,85 @@ class Categorical(Distribution):
         >>> p = verify.Categorical(probs=[0.5, 0.25, 0.25])
         >>> p.num_classes, float(p.log_prob(1))
         (3, -1.386294...)
+        >>> float(verify.Categorical(logits=[0.0, 800.0]).log_prob(0))
+        -800.0
     """
 
-    _fields = ("probs", "logits")
     _param_event_ranks = (1,)
 
-    def __init__(self, probs=None, logits=None, *, validate_args: bool = True):
-        _validate.check_exactly_one(probs=probs, logits=logits)
-        name = "probs" if probs is not None else "logits"
-        (value,) = _validate.as_float_arrays(**{name: probs if probs is not None else logits})
+    @staticmethod
+    def _check_shape(name, value):
         if value.ndim < 1 or value.shape[-1] < 1:
             raise ValueError(
                 f"`{name}` must have a last axis of K >= 1 classes, got shape {value.shape}"
             )
-        if validate_args and _validate.is_concrete(value):
-            _validate.check_finite(name, value)
-            if name == "probs":
-                _validate.check_simplex(name, value)
-        self._set(
-            probs=value if name == "probs" else None, logits=value if name == "logits" else None
+
+    @staticmethod
+    def _check_probs(name, value):
+        _validate.check_finite(name, value)
+        _validate.check_simplex(name, value)
+
+    @staticmethod
+    def _check_logits(name, value):
+        check_logits(name, value, allow_positive_inf=False)
+        _validate._check(
+            name,
+            value,
+            jnp.broadcast_to(jnp.any(value > -jnp.inf, axis=-1, keepdims=True), value.shape),
+            "a row with at least one logit > -inf",
         )
 
-    def canonical(self):
-        probs = self.probs if self.probs is not None else jax.nn.softmax(self.logits, axis=-1)
-        return (probs,)
+    @staticmethod
+    def _probs_from_logits(logits):
+        return jax.nn.softmax(logits, axis=-1)
+
+    @staticmethod
+    def _logits_from_probs(probs):
+        return jnp.log(probs)
+
+    @staticmethod
+    def _value_dtype():
+        return jnp.int32
+
+    def _in_support(self, x):
+        return (x >= 0) & (x < self.num_classes) & (x == jnp.floor(x))
 
     @property
     def num_classes(self) -> int:
         """Number of classes ``K``."""
-        return (self.probs if self.probs is not None else self.logits).shape[-1]
+        return self.params()[0].shape[-1]
 
     @staticmethod
     def log_density(xp, x, probs):
         return xp.log(xp.take(probs, x))
 
+    @staticmethod
+    def log_density_logits(xp, x, logits):
+        return xp.take(xp.log_softmax(logits), x)
+
     def sample(self, key, sample_shape=()):
-        (probs,) = self.canonical()
         shape = tuple(sample_shape) + self.batch_shape
-        return jax.random.categorical(key, jnp.log(probs), axis=-1, shape=shape)
+        return jax.random.categorical(key, self.logits, axis=-1, shape=shape)
 
     @classmethod
-    def symbolic(cls, suffix="", num_classes=3):
+    def symbolic(cls, suffix="", num_classes=3, parameterisation="probs"):
         import sympy as sp
 
         s = f"_{suffix}" if suffix else ""
-        probs = sp.Matrix([sp.Symbol(f"probs{s}_{k}", positive=True) for k in range(num_classes)])
         x = sp.Symbol("x", integer=True, nonnegative=True)
+        if parameterisation == "logits":
+            prefix = f"{suffix}," if suffix else ""
+            logits = sp.Matrix([sp.Symbol(f"logits{s}_{k}", real=True) for k in range(num_classes)])
+            return SymbolicFamily(
+                name="Categorical",
+                params=(logits,),
+                variable=x,
+                density_code=cls.log_density_logits,
+                support=tuple(range(num_classes)),
+                latex_names={e: rf"\ell_{{{prefix}{k}}}" for k, e in enumerate(logits)},
+                parameterisation="logits",
+            )
+        probs = sp.Matrix([sp.Symbol(f"probs{s}_{k}", positive=True) for k in range(num_classes)])
         return SymbolicFamily(
             name="Categorical",
             params=(probs,),
@@ -82,4 +119,5 @@ class Categorical(Distribution):
             support=tuple(range(num_classes)),
             latex_names={e: f"p{s}_{{{k}}}" for k, e in enumerate(probs)},
             assumptions=(sp.Add(*probs) - 1,),
+            parameterisation="probs",
         )

@@ -1,21 +1,31 @@
 """Closed forms for the categorical distribution, in nats; K is the last axis.
 
-Proved equal to the derivation for K = 2, ..., 6 in ``tests/test_formulas.py``.
+Proved equal to the derivation for K = 2, ..., 6 in ``tests/test_formulas.py``,
+from probs, from logits, and mixed (the probs side enters as ``log(probs)``).
 
-Why this KL form: ``sum_k p_k log(p_k / q_k)`` sums terms of both signs to a
-result that is ``O(|p - q|**2)``: near-equal distributions lose every digit.
-Written as ``sum_k kl_div(p_k, q_k) + sum_k (p_k - q_k)`` with ``kl_div(x, y) =
-x log(x/y) - x + y >= 0`` (evaluated by :func:`verify._special.kl_div_delta`
-from the exact differences ``p_k - q_k``), the first sum has no cancellation,
-and the second, zero on the simplex, is the exact difference of the two
-vectors' sums (:func:`verify._special.sum_diff`, compensated). The result is
-the definition's value for the given floating-point vectors, to a few ulp,
-with its partial derivatives; where the vectors' float sums differ (by
-rounding, about ``K * eps``) that value can be below zero by as much.
+Why the probs KL form: ``sum_k p_k log(p_k / q_k)`` sums terms of both signs to
+a result that is ``O(|p - q|**2)``: near-equal distributions lose every digit.
+Written as ``sum_k kl_div(p_k, q_k)`` with ``kl_div(x, y) = x log(x/y) - x + y
+>= 0`` (evaluated by :func:`verify._special.kl_div_delta` from the exact
+differences ``p_k - q_k``), nothing cancels; on the simplex the added ``- p_k +
+q_k`` sum to zero, so this is the KL divergence.
 
-Conventions of the definition: a class with P(x) > 0 = Q(x) makes the
-divergence +inf; classes with P(x) = 0 contribute ``0 log 0 = 0`` (also where
-Q(x) = 0). Entropy and cross-entropy are sums of non-negative terms already.
+Vectors whose float sums differ from 1 (by rounding, e.g. ``w / w.sum()``, or
+within the accepted simplex tolerance): the value is the generalised
+(Csiszár's I-) divergence ``sum p log(p/q) - p + q`` of the given vectors. It
+is ``>= 0``, ``0`` only for equal vectors, never negative like ``sum p log(p/q)``
+can be off the simplex, and differs from that sum by ``sum(q) - sum(p)``, at
+most the simplex tolerance.
+
+Why the logits forms: ``softmax`` of very different logits underflows to 0
+where the exact probability is positive, and ``log`` of it is ``-inf``; the
+logits forms (:func:`verify._special.softmax_kl` and its siblings) work from
+the logits and their exact differences, in three fused passes, with a custom
+gradient. See that module for the method.
+
+Conventions of the definition: a class with P(x) > 0 = Q(x) (a zero
+probability or a ``-inf`` logit of Q) makes the divergence and the
+cross-entropy +inf; classes with P(x) = 0 contribute ``0 log 0 = 0``.
 """
 
 from __future__ import annotations
@@ -31,15 +41,42 @@ def kl(xp, probs_p, probs_q):
         >>> float(kl(jax_ops, p, q))  # about 2**-40 / (2 * 0.1875) = 2.43e-12
         2.4253...e-12
     """
-    divergence = xp.sum(xp.kl_div_delta(probs_q, probs_p - probs_q))
-    return divergence + xp.sum_diff(probs_p, probs_q)
+    return xp.sum(xp.kl_div_delta(probs_q, probs_p - probs_q))
 
 
 def entropy(xp, probs):
     """Entropy of Categorical(probs)."""
-    return -xp.sum(xp.xlogy(probs, probs))
+    return -xp.sum(xp.xlogx(probs))
 
 
 def cross_entropy(xp, probs_p, probs_q):
     """Cross-entropy H(Categorical(probs_p), Categorical(probs_q))."""
     return -xp.sum(xp.xlogy(probs_p, probs_q))
+
+
+def logits_from_probs(xp, probs):
+    """``log(probs)``: logits of the same distribution (``-inf`` for a zero), for mixed pairs."""
+    return xp.log(probs)
+
+
+def kl_logits(xp, logits_p, logits_q):
+    """KL(Categorical(logits=logits_p) || Categorical(logits=logits_q)).
+
+    Example:
+        >>> from verify._ops import jax_ops
+        >>> import jax.numpy as jnp
+        >>> a, b = jnp.array([0.0, -20.0]), jnp.array([-120.0, 0.0])
+        >>> float(kl_logits(jax_ops, a, b))  # softmax(b)[0] = 8e-53: finite, exact
+        119.999...
+    """
+    return xp.softmax_kl(logits_p, logits_q)
+
+
+def entropy_logits(xp, logits):
+    """Entropy of Categorical(logits=logits)."""
+    return xp.softmax_entropy(logits)
+
+
+def cross_entropy_logits(xp, logits_p, logits_q):
+    """Cross-entropy H(Categorical(logits=logits_p), Categorical(logits=logits_q))."""
+    return xp.softmax_cross_entropy(logits_p, logits_q)

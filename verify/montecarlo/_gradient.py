@@ -69,18 +69,19 @@ def project_gradient(dists, grads):
     """
     parts = []
     for dist, grad in zip(dists, grads):
+        given, grad_leaves = dist._leaves(), grad._leaves()
         for field in dist._fields:
-            value = getattr(grad, field)
-            if value is None or getattr(dist, field) is None:
+            value = grad_leaves[field]
+            if value is None or given[field] is None:
                 continue
-            value = jnp.broadcast_to(value, jnp.shape(getattr(dist, field)))
+            value = jnp.broadcast_to(value, jnp.shape(given[field]))
             projected = _project_leaf(dist, field, value)
             parts.append(projected.reshape(-1)[jnp.asarray(_keep(dist, field))])
     return jnp.concatenate(parts)
 
 
 def _keep(dist, field):
-    shape = jnp.shape(getattr(dist, field))
+    shape = jnp.shape(dist._leaves()[field])
     keep = np.ones(shape, bool)
     if isinstance(dist, MultivariateNormal) and field == "scale_tril":
         keep &= np.tril(np.ones(shape[-2:], bool))
@@ -91,8 +92,7 @@ def gradient_components(dists, names="pq"):
     """Names of the components :func:`project_gradient` returns, e.g. ``"p.loc[1]"``."""
     out = []
     for name, dist in zip(names, dists):
-        for field in dist._fields:
-            value = getattr(dist, field)
+        for field, value in dist._leaves().items():
             if value is None:
                 continue
             shape = jnp.shape(value)

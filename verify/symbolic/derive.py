@@ -135,6 +135,7 @@ class Derivation:
     families: tuple[SymbolicFamily, ...]
     expr: sp.Expr
     route: str
+    dims: tuple = ()
 
     @property
     def symbols(self) -> list[sp.Symbol]:
@@ -178,14 +179,52 @@ class Derivation:
     def evaluation_form(self) -> sp.Expr:
         """The registered formula (the code ``verify.kl`` etc. run), on the SymPy backend."""
         classes = [_family_class(f.name) for f in self.families]
-        form = formulas.lookup(self.quantity, *classes)
+        form = formulas.lookup(
+            self.quantity,
+            *classes,
+            parameterisations=tuple(f.parameterisation for f in self.families),
+        )
         params = [p for family in self.families for p in family.params]
         return form.function(sympy_ops, *params)
 
     def proves_evaluation_form(self) -> bool:
-        """True if SymPy proves the evaluation form equal to the derived form."""
+        """True if SymPy proves the evaluation form equal to the derived form.
+
+        A mixed pair (one distribution from probs, one from logits) runs the
+        logits form with the probs side as ``logits_from_probs(probs)`` (see
+        :mod:`verify.formulas`). Its proof: the logits form equals the
+        logits-logits derivation (proved), and that derivation, at those
+        logits, equals the mixed derivation (proved here).
+        """
         relations = [r for family in self.families for r in family.assumptions]
-        return is_identically_zero(self.evaluation_form - self.expr, relations)
+        kinds = {f.parameterisation for f in self.families}
+        if kinds != {"probs", "logits"}:
+            return is_identically_zero(self.evaluation_form - self.expr, relations)
+        classes = [_family_class(f.name) for f in self.families]
+        all_logits = derive(
+            self.quantity,
+            *classes,
+            parameterisations=("logits",) * len(classes),
+            **dict(self.dims),
+        )
+        if not all_logits.proves_evaluation_form():
+            return False
+        values = {}
+        for mine, theirs, cls in zip(self.families, all_logits.families, classes):
+            (param,) = mine.params
+            if mine.parameterisation == "probs":
+                param = formulas.module_of(cls).logits_from_probs(sympy_ops, param)
+            (logits,) = theirs.params
+            pairs = zip(logits, param) if hasattr(logits, "shape") else [(logits, param)]
+            values.update(dict(pairs))
+        at_logits = to_elementary(all_logits.expr.subs(values))
+        # exp(-log p + log(1 - p)) and log(1 + p / (1 - p)): one fraction inside, so
+        # that expand_log splits them into logarithms of the parameters.
+        at_logits = at_logits.replace(
+            lambda e: isinstance(e, (sp.log, sp.exp)),
+            lambda e: e.func(sp.factor(sp.together(e.args[0]))),
+        )
+        return is_identically_zero(at_logits - self.expr, relations)
 
 
 def _family_class(name):
@@ -214,12 +253,19 @@ def _check_arguments(families, dims):
 
 
 @functools.cache
-def derive(quantity: str, *families: type, **dims) -> Derivation:
+def derive(quantity: str, *families: type, parameterisations=None, **dims) -> Derivation:
     """Derives ``quantity`` between ``families`` from their densities.
+
+    The density is the one written in each family's parameterisation: for
+    ``parameterisations=("logits", "logits")`` the Categorical log-density is
+    ``l_x - log(sum_k exp(l_k))`` and the derived KL is a function of the
+    logits, which the logits forms are proved equal to.
 
     Args:
         quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
         *families: family classes, e.g. ``verify.Normal, verify.Normal``.
+        parameterisations: one name per family, e.g. ``("probs", "logits")``
+            (default: each family's first, ``"probs"`` for the discrete ones).
         **dims: sizes for families that need one: ``dim`` for
             MultivariateNormal (default 2), ``num_classes`` for Categorical
             (default 3).
@@ -243,9 +289,15 @@ def derive(quantity: str, *families: type, **dims) -> Derivation:
     if len(families) != expected:
         raise TypeError(f"{quantity} takes {expected} families, got {len(families)}")
     _check_arguments(families, dims)
-    formulas.lookup(quantity, *families)  # NotImplementedError for pairs without a closed form
+    # NotImplementedError for pairs without a closed form, ValueError for a bad parameterisation
+    form = formulas.lookup(quantity, *families, parameterisations=parameterisations)
     suffixes = ("p", "q") if expected == 2 else ("",)
-    symbolic = tuple(cls.symbolic(s, **dims) for cls, s in zip(families, suffixes))
+    symbolic = tuple(
+        cls.symbolic(s, **dims)
+        if kind == cls.parameterisations[0]
+        else cls.symbolic(s, parameterisation=kind, **dims)
+        for cls, s, kind in zip(families, suffixes, form.parameterisations)
+    )
     p = symbolic[0]
     if quantity == "entropy":
         expr = -expected_log(p, p.log_density)
@@ -262,4 +314,4 @@ def derive(quantity: str, *families: type, **dims) -> Derivation:
         True: "sum over the support with 0 log(.) = 0",
         False: "integral over the support of p(x) times the expanded logarithm",
     }[p.discrete]
-    return Derivation(quantity, symbolic, expr, route)
+    return Derivation(quantity, symbolic, expr, route, tuple(sorted(dims.items())))

@@ -17,6 +17,7 @@ __all__ = [
     "log_mul",
     "to_elementary",
     "xlog1py",
+    "xlogx",
     "xlogy",
 ]
 
@@ -67,6 +68,42 @@ class xlogy(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlogy
     def _latex(self, printer):
         x, y = (printer._print(a) for a in self.args)
         return rf"\operatorname{{xlogy}}\left({x}, {y}\right)"
+
+
+class xlogx(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``x * log(x)``, ``0`` at ``x = 0``; see :func:`verify._special.xlogx`.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import xlogx
+        >>> x = sp.Symbol("x", positive=True)
+        >>> xlogx(0), xlogx(x).rewrite(sp.log), xlogx(x).diff(x)
+        (0, x*log(x), log(x) + 1)
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero or x == 1:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return sp.log(self.args[0]) + 1
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return x * sp.log(x)
+
+    def _eval_evalf(self, prec):
+        x = sp.sympify(self.args[0])._eval_evalf(prec)
+        if x is None:
+            return None
+        if x.is_zero:
+            return sp.S.Zero
+        return (x * sp.log(x))._eval_evalf(prec)
 
 
 class xlog1py(sp.Function):  # noqa: N801 - named as jax.scipy.special.xlog1py

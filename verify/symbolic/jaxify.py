@@ -28,6 +28,7 @@ JAX_FUNCTIONS = {
     "Abs": jnp.abs,
     "xlogy": jss.xlogy,
     "xlog1py": _special.xlog1py,
+    "xlogx": _special.xlogx,
     "log1pmx": _special.log1pmx,
     "kl_div_delta": _special.kl_div_delta,
     "kl_div_unit": _special.kl_div_unit,

@@ -15,8 +15,10 @@ from verify.symbolic.functions import (
     kl_div_delta,
     kl_div_log,
     kl_div_unit,
+    log1pmx,
     log_mul,
     xlog1py,
+    xlogx,
     xlogy,
 )
 
@@ -47,6 +49,38 @@ def _entries(a):
     return list(a) if isinstance(a, sp.MatrixBase) else [a]
 
 
+def _log_softmax(logits):
+    total = sp.log(sp.Add(*(sp.exp(x) for x in logits)))
+    return sp.Matrix([x - total for x in logits])
+
+
+def _softmax_kl(a, b):
+    """The form :func:`verify._special.softmax_kl` evaluates near equality, F + log1pmx(A).
+
+    With p = softmax(a), delta = b - a, t = delta - E_p[delta]: F = E_p[e^t - 1 - t],
+    A = E_p[e^t - 1]. Its far branch, LSE(log p + t) - E_p[t], is proved equal in
+    ``tests/test_logits.py``.
+    """
+    p = [sp.exp(x) for x in _log_softmax(a)]
+    delta = [y - x for x, y in zip(a, b)]
+    mu = sp.Add(*(pk * dk for pk, dk in zip(p, delta)))
+    t = [dk - mu for dk in delta]
+    gap = sp.Add(*(pk * (sp.exp(tk) - 1 - tk) for pk, tk in zip(p, t)))
+    excess = sp.Add(*(pk * (sp.exp(tk) - 1) for pk, tk in zip(p, t)))
+    return gap + log1pmx(excess)
+
+
+def _softmax_cross_entropy(a, b):
+    """``sum_k p_k (LSE(b) - b_k)``, the non-negative terms :mod:`verify._special` sums."""
+    total_b = sp.log(sp.Add(*(sp.exp(x) for x in b)))
+    p = [sp.exp(x) for x in _log_softmax(a)]
+    return sp.Add(*(pk * (total_b - y) for pk, y in zip(p, b)))
+
+
+def _softmax_entropy(a):
+    return _softmax_cross_entropy(a, a)
+
+
 class _SympyOps:
     """Backend namespace over SymPy; see :mod:`verify._ops`."""
 
@@ -66,6 +100,16 @@ class _SympyOps:
     log1p = staticmethod(_elementwise(lambda x: sp.log(sp.factor(sp.cancel(1 + x)))))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
+    xlogx = staticmethod(_elementwise(xlogx))
+    softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
+    log_softmax = staticmethod(_log_softmax)
+    softmax_kl = staticmethod(_softmax_kl)
+    softmax_entropy = staticmethod(_softmax_entropy)
+    softmax_cross_entropy = staticmethod(_softmax_cross_entropy)
+
+    @staticmethod
+    def logit_pair(logits):
+        return sp.Matrix([0, logits])
 
     @staticmethod
     def sum_diff(a, b):

@@ -1,0 +1,368 @@
+"""Logits are first-class: exact values from logits, masks, gradients, low precision.
+
+Every expected value is computed with mpmath at 50 digits from the given
+floating-point inputs (the exact value for those inputs), never typed in.
+"""
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+import verify
+
+mpmath.mp.dps = 50
+
+
+# ---------------------------------------------------------------- mpmath references
+def _mp_log_softmax(logits):
+    logits = [mpmath.mpf(float(x)) for x in np.ravel(logits)]
+    finite = [x for x in logits if mpmath.isfinite(x)]
+    top = max(finite)
+    lse = top + mpmath.log(mpmath.fsum(mpmath.exp(x - top) for x in finite))
+    return [x - lse if mpmath.isfinite(x) else -mpmath.inf for x in logits]
+
+
+def _mp_log_probs(dist):
+    """Exact log-probabilities of an unbatched Bernoulli or Categorical, from what it was given."""
+    if isinstance(dist, verify.Bernoulli):
+        if dist.parameterisation == "logits":
+            return _mp_log_softmax([0.0, float(dist.logits)])
+        p = mpmath.mpf(float(dist.probs))
+        return [
+            mpmath.log(1 - p) if p < 1 else -mpmath.inf,
+            mpmath.log(p) if p > 0 else -mpmath.inf,
+        ]
+    if dist.parameterisation == "logits":
+        return _mp_log_softmax(np.asarray(dist.logits, np.float64))
+    return [
+        mpmath.log(mpmath.mpf(float(x))) if x > 0 else -mpmath.inf for x in np.ravel(dist.probs)
+    ]
+
+
+def mp_kl(p, q):
+    total = mpmath.mpf(0)
+    for lp, lq in zip(_mp_log_probs(p), _mp_log_probs(q)):
+        if lp == -mpmath.inf:
+            continue
+        if lq == -mpmath.inf:
+            return mpmath.inf
+        total += mpmath.exp(lp) * (lp - lq)
+    return total
+
+
+def mp_cross_entropy(p, q):
+    total = mpmath.mpf(0)
+    for lp, lq in zip(_mp_log_probs(p), _mp_log_probs(q)):
+        if lp == -mpmath.inf:
+            continue
+        if lq == -mpmath.inf:
+            return mpmath.inf
+        total -= mpmath.exp(lp) * lq
+    return total
+
+
+def mp_entropy(p):
+    return mp_cross_entropy(p, p)
+
+
+def rel_err(value, exact):
+    value = float(value)
+    if mpmath.isinf(exact) or exact == 0:
+        return 0.0 if value == exact else np.inf
+    return float(abs((mpmath.mpf(value) - exact) / exact))
+
+
+def ulp_err(value, exact, dtype):
+    """|value - exact| in units of the spacing of ``dtype`` at ``exact``."""
+    exact_in_dtype = np.asarray(float(exact)).astype(dtype)
+    spacing = np.spacing(
+        np.abs(exact_in_dtype).astype(np.float32) if dtype != np.float64 else exact_in_dtype
+    )
+    if dtype in (jnp.bfloat16, np.float16):
+        bits = {jnp.bfloat16: 8, np.float16: 11}[dtype]
+        spacing = 2.0 ** (np.floor(np.log2(abs(float(exact)))) - bits + 1)
+    return float(abs(mpmath.mpf(float(value)) - exact) / mpmath.mpf(float(spacing)))
+
+
+F32, F64 = np.float32, np.float64
+
+
+# -------------------------------------------------- issue 8: every row of the table
+def test_bernoulli_log_prob_from_a_large_logit_is_finite():
+    assert float(verify.Bernoulli(logits=F32(40.0)).log_prob(0)) == -40.0
+
+
+def test_categorical_log_prob_from_wide_logits_is_finite():
+    assert float(verify.Categorical(logits=np.array([0.0, 800.0], F32)).log_prob(0)) == -800.0
+
+
+@pytest.mark.parametrize(
+    "make, args_p, args_q, dtype, rtol",
+    [
+        (verify.Bernoulli, 30.0, 40.0, F32, 1e-5),  # verify gave inf
+        (verify.Bernoulli, 20.0, 21.0, F32, 1e-5),  # gave 0.0
+        (verify.Categorical, [0.0, -20.0], [-120.0, 0.0], F32, 1e-5),  # gave inf
+        (verify.Bernoulli, 1.0, 1.0 + 2**-30, F64, 1e-13),  # logits differing by ~1e-9
+        (verify.Categorical, [0.3, -1.2, 2.0], [0.3 + 2**-30, -1.2, 2.0 - 2**-31], F64, 1e-13),
+        (verify.Bernoulli, 1000.0, -1000.0, F32, 1e-5),  # issue 9 item 3: exact 1000
+    ],
+)
+def test_kl_from_logits_matches_mpmath(make, args_p, args_q, dtype, rtol):
+    p = make(logits=np.asarray(args_p, dtype))
+    q = make(logits=np.asarray(args_q, dtype))
+    value = verify.kl(p, q)
+    assert value.dtype == dtype
+    assert rel_err(value, mp_kl(p, q)) <= rtol
+
+
+def test_bernoulli_entropy_of_a_large_logit_float64():
+    p = verify.Bernoulli(logits=F64(37.0))
+    assert rel_err(verify.entropy(p), mp_entropy(p)) <= 1e-14
+
+
+def test_student_teacher_rows_of_512_logits_float32():
+    rng = np.random.default_rng(0)
+    teacher = rng.normal(size=(8, 512)).astype(F32) * 3
+    student = (teacher + rng.normal(size=(8, 512)).astype(F32) * 1e-3).astype(F32)
+    values = verify.kl(verify.Categorical(logits=teacher), verify.Categorical(logits=student))
+    for row, value in enumerate(np.asarray(values)):
+        p = verify.Categorical(logits=teacher[row])
+        q = verify.Categorical(logits=student[row])
+        assert rel_err(value, mp_kl(p, q)) <= 1e-5
+
+
+# ------------------------------------------------ parameterisation is kept, both exposed
+def test_distribution_keeps_its_parameterisation_and_exposes_both():
+    p = verify.Categorical(logits=np.array([0.0, -np.inf, 1.0]))
+    assert p.parameterisation == "logits"
+    np.testing.assert_allclose(p.probs, [1 / (1 + np.e), 0.0, np.e / (1 + np.e)])
+    q = verify.Categorical(probs=[0.5, 0.0, 0.5])
+    assert q.parameterisation == "probs" and np.asarray(q.logits)[1] == -np.inf
+    b = verify.Bernoulli(logits=np.inf)
+    assert float(b.probs) == 1.0 and float(b.log_prob(0)) == -np.inf and float(b.log_prob(1)) == 0
+    leaves = jax.tree_util.tree_leaves(p)
+    assert len(leaves) == 1 and leaves[0] is p.logits
+
+
+def test_sampling_from_logits_never_draws_a_masked_class():
+    p = verify.Categorical(logits=np.array([0.0, -np.inf, 0.0, -1e30]))
+    draws = np.asarray(p.sample(jax.random.key(0), (20000,)))
+    assert set(np.unique(draws)) == {0, 2}
+
+
+# -------------------------------------------------------------- masked classes
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_masked_classes_follow_the_definition(dtype):
+    inf = np.inf
+    a = np.array([0.5, -inf, 1.0, -inf], dtype)
+    b = np.array([0.0, 2.0, 1.5, -inf], dtype)
+    p, q = verify.Categorical(logits=a), verify.Categorical(logits=b)
+    tol = 1e-13 if dtype == F64 else 2e-6
+    assert rel_err(verify.kl(p, q), mp_kl(p, q)) <= tol
+    assert rel_err(verify.entropy(p), mp_entropy(p)) <= tol
+    assert rel_err(verify.cross_entropy(p, q), mp_cross_entropy(p, q)) <= tol
+    # P has mass where Q is masked: +inf (kl and cross-entropy), from logits and mixed
+    masked_q = verify.Categorical(logits=np.array([0.0, 0.0, -inf, 0.0], dtype))
+    assert float(verify.kl(p, masked_q)) == np.inf
+    assert float(verify.cross_entropy(p, masked_q)) == np.inf
+    assert float(verify.kl(verify.Categorical(probs=np.asarray(p.probs)), masked_q)) == np.inf
+
+
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
+def test_gradients_with_masked_or_very_negative_logits_are_finite_and_zero_when_masked(quantity):
+    def value(a, b):
+        p, q = verify.Categorical(logits=a), verify.Categorical(logits=b)
+        return verify.entropy(p) if quantity == "entropy" else getattr(verify, quantity)(p, q)
+
+    for low in (-np.inf, -1e9):
+        a = jnp.array([0.5, low, 1.0])
+        b = jnp.array([0.0, 2.0, 1.5])
+        grad_a, grad_b = jax.grad(value, (0, 1))(a, b)
+        assert np.all(np.isfinite(grad_a)) and np.all(np.isfinite(grad_b))
+        assert float(grad_a[1]) == 0.0
+        finite = jnp.array([0.5, 1.0]), jnp.array([0.0, 1.5])
+        if quantity == "entropy":  # the masked class leaves the entropy of the other two
+            expected = jax.grad(lambda x: value(x, x))(finite[0])
+            np.testing.assert_allclose(grad_a[jnp.array([0, 2])], expected, rtol=1e-12)
+
+
+# ---------------------------------------- gradients against the exact (SymPy) derivative
+def _symbolic_gradient(quantity, a, b):
+    """Exact gradient at 50 digits: SymPy's derivative of the derived logits form."""
+    import sympy as sp
+
+    k = len(a)
+    d = verify.derive(
+        quantity,
+        verify.Categorical,
+        verify.Categorical,
+        parameterisations=("logits", "logits"),
+        num_classes=k,
+    )
+    symbols = d.symbols
+    values = {s: sp.Float(float(v), 60) for s, v in zip(symbols, list(a) + list(b))}
+    expr = d.expr
+    return [sp.diff(expr, s).evalf(50, subs=values) for s in symbols]
+
+
+@pytest.mark.parametrize("gap", [1e-1, 1e-4, 1e-8, 1e-12])
+def test_kl_gradients_match_the_exact_derivative_near_equality(gap):
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=3) * 2
+    b = a + gap * rng.normal(size=3)
+    exact = _symbolic_gradient("kl", a, b)
+    grad_a, grad_b = jax.grad(
+        lambda x, y: verify.kl(verify.Categorical(logits=x), verify.Categorical(logits=y)), (0, 1)
+    )(a, b)
+    got = list(np.asarray(grad_a)) + list(np.asarray(grad_b))
+    scale = max(abs(float(e)) for e in exact)
+    for value, e in zip(got, exact):
+        # componentwise, relative to the gradient's size: a component near 0 cancels
+        assert abs(value - float(e)) <= 1e-13 * scale, (value, float(e))
+
+
+# ---------------------------------------------------------------- low precision
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+def test_low_precision_logits(dtype):
+    rng = np.random.default_rng(1)
+    a = jnp.asarray(rng.normal(size=(4, 300)) * 3, dtype)
+    b = jnp.asarray(np.asarray(a, F64) + rng.normal(size=(4, 300)) * 0.3, dtype)
+    p, q = verify.Categorical(logits=a), verify.Categorical(logits=b)
+    for value, exact in [
+        (
+            verify.kl(p, q),
+            [
+                mp_kl(
+                    verify.Categorical(logits=np.asarray(a[i], F64)),
+                    verify.Categorical(logits=np.asarray(b[i], F64)),
+                )
+                for i in range(4)
+            ],
+        ),
+        (
+            verify.entropy(p),
+            [mp_entropy(verify.Categorical(logits=np.asarray(a[i], F64))) for i in range(4)],
+        ),
+    ]:
+        assert value.dtype == dtype
+        for v, e in zip(np.asarray(value, F64), exact):
+            assert (
+                ulp_err(v, e, dtype) <= 1.0
+            )  # the exact value rounded: at most 1/2 ulp + f32 work
+    assert np.all(np.asarray(verify.kl(p, p), F64) == 0)
+    grads = jax.grad(lambda x: verify.kl(verify.Categorical(logits=x), q).sum())(a)
+    assert grads.dtype == dtype and np.all(np.isfinite(np.asarray(grads, F64)))
+
+
+# ------------------------------------------------ issue 9: -0.0, negativity, grads, support
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_negative_zero_probability_is_zero(dtype):
+    z = dtype(-0.0)
+    bern, cat = verify.Bernoulli, verify.Categorical
+    assert float(verify.kl(bern(probs=dtype(0.3)), bern(probs=z))) == np.inf
+    assert float(verify.kl(bern(probs=z), bern(probs=dtype(0.3)))) == pytest.approx(-np.log(0.7))
+    assert float(verify.entropy(bern(probs=z))) == 0.0
+    assert float(verify.cross_entropy(bern(probs=dtype(0.3)), bern(probs=z))) == np.inf
+    p = cat(probs=np.array([0.5, 0.5], dtype))
+    q = cat(probs=np.array([1.0, z], dtype))
+    assert float(verify.kl(p, q)) == np.inf
+    assert float(verify.kl(q, p)) == pytest.approx(np.log(2))
+    assert float(verify.entropy(q)) == 0.0
+    assert float(verify.kl(p, cat(logits=np.array([0.0, -np.inf], dtype)))) == np.inf
+    assert float(verify.kl(q, cat(logits=np.array([0.0, 0.0], dtype)))) == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_kl_of_renormalised_float_vectors_is_never_negative(dtype):
+    """Semantics: for probs whose float sums differ from 1, kl is the generalised divergence
+    sum p log(p/q) - p + q of the given vectors: >= 0, and 0 only for equal vectors."""
+    rng = np.random.default_rng(0)
+    w = rng.uniform(size=(2000, 7)).astype(dtype)
+    noise = {F64: 1e-9, F32: 1e-4}[dtype]  # half of these pairs came out negative before
+    v = (w * (1 + rng.normal(size=w.shape) * noise)).astype(dtype)
+    p, q = w / w.sum(-1, keepdims=True), v / v.sum(-1, keepdims=True)
+    values = np.asarray(verify.kl(verify.Categorical(probs=p), verify.Categorical(probs=q)))
+    assert np.all(values >= 0)
+    assert np.all(
+        np.asarray(verify.kl(verify.Categorical(probs=p), verify.Categorical(probs=p))) == 0
+    )
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_entropy_gradient_at_zero_probability_is_the_definitions(dtype):
+    grad = jax.grad(lambda p: verify.entropy(verify.Categorical(probs=p)))(
+        jnp.array([0.5, 0.0, 0.5], dtype)
+    )
+    assert grad[1] == np.inf and np.all(np.isfinite(grad[jnp.array([0, 2])]))
+    assert jax.grad(lambda p: verify.entropy(verify.Bernoulli(probs=p)))(dtype(0.0)) == np.inf
+    assert jax.grad(lambda p: verify.entropy(verify.Bernoulli(probs=p)))(dtype(1.0)) == -np.inf
+
+
+@pytest.mark.parametrize("given", ["probs", "logits"])
+def test_log_prob_outside_the_support_is_minus_infinity(given):
+    cat = verify.Categorical(
+        **{given: np.array([0.2, 0.3, 0.5]) if given == "probs" else np.array([0.0, 1.0, 2.0])}
+    )
+    bern = verify.Bernoulli(**{given: 0.3})
+    out = np.asarray(cat.log_prob(jnp.array([-1, 3, 5])))
+    assert np.all(out == -np.inf)
+    assert np.all(
+        np.asarray(jax.jit(cat.log_prob)(jnp.array([-1, 1]))) == [-np.inf, cat.log_prob(1)]
+    )
+    assert np.all(np.asarray(bern.log_prob(jnp.array([-1.0, 0.5, 2.0]))) == -np.inf)
+    assert np.isfinite(float(bern.log_prob(1.0)))
+
+
+# ------------------------------------------- Monte Carlo, checks and the CLI follow logits
+def test_monte_carlo_and_check_kl_on_logits_built_distributions():
+    """alpha = 1e-6 per statistical decision: a false alarm about once in a million runs."""
+    from verify import montecarlo
+
+    p = verify.Categorical(logits=np.array([[0.0, -1.0, 0.5, -np.inf], [1.0, 0.0, -2.0, 0.3]]))
+    q = verify.Categorical(logits=np.array([[0.3, -0.5, 0.0, 1.0], [0.0, 0.2, -1.0, 0.0]]))
+    # k3 assumes E_p[q/p] = 1, false where P masks a class Q has: it says so (inconclusive)
+    for estimator, row in (("plain", 0), ("k3", 1)):
+        row_p = verify.Categorical(logits=p.logits[row])
+        row_q = verify.Categorical(logits=q.logits[row])
+        decision = montecarlo.compare(
+            "kl", verify.kl(row_p, row_q), row_p, row_q, key=jax.random.key(0), estimator=estimator
+        )
+        assert decision.verdict == "agree", str(decision)
+
+    def naive(p, q):  # the hand-written log_softmax form, masked with where
+        lp, lq = jax.nn.log_softmax(p.logits), jax.nn.log_softmax(q.logits)
+        return jnp.sum(jnp.where(lp > -jnp.inf, jnp.exp(lp) * (lp - lq), 0), axis=-1)
+
+    def careful(p, q):  # the masked entries replaced before the arithmetic
+        lp, lq = jax.nn.log_softmax(p.logits), jax.nn.log_softmax(q.logits)
+        live = lp > -jnp.inf
+        lp = jnp.where(live, lp, 0)
+        return jnp.sum(jnp.where(live, jnp.exp(lp) * (lp - lq), 0), axis=-1)
+
+    options = {"num_samples": 2**16, "gradient_samples": 2**14}
+    report = verify.check_kl(naive, p, q, **options)
+    assert not report.passed  # the where-trap: NaN gradient at the masked class
+    assert "not finite in p.logits[0," in str(report["gradient_closed_form"])
+    report = verify.check_kl(careful, p, q, **options)
+    assert report.passed, str(report)
+
+
+def test_cli_shows_the_logits_form():
+    import contextlib
+    import io
+
+    from verify.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["kl", "categorical", "categorical", "--logits", "--num-classes", "2"])
+    assert code == 0
+    assert (
+        "logits_p_0" in out.getvalue()
+        and "proved equal to the formula verify.kl runs: yes" in out.getvalue()
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["kl", "bernoulli", "bernoulli", "--logits", "--latex"])
+    assert code == 0
