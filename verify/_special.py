@@ -671,6 +671,8 @@ def _kl_div_log_jvp(primals, tangents):
     dtype = _float_dtype(log_a, b)
     log_a, b = jnp.asarray(log_a, dtype), jnp.asarray(b, dtype)
     return kl_div_log(log_a, b), -b * d_log_a
+
+
 # -------------------------------------------------------------------- xlogx
 @jax.custom_jvp
 def xlogx(x):
