@@ -148,6 +148,79 @@ def test_report_is_readable_and_serialisable():
         report["symbolic"]
 
 
+# ------------------------------------------------- infinities and boundaries of the simplex
+def smoothed_kl(p, q):  # a common wrong idiom: finite where the KL is infinite
+    return jnp.sum(p.probs * jnp.log((p.probs + 1e-10) / (q.probs + 1e-10)), axis=-1)
+
+
+def rel_entr_kl(p, q):  # SciPy's idiom
+    return jnp.sum(jax.scipy.special.rel_entr(p.probs, q.probs), axis=-1)
+
+
+def where_masked_kl(p, q):  # the where-masked idiom
+    positive = p.probs > 0
+    safe = jnp.where(positive, p.probs, 1.0)
+    return jnp.sum(jnp.where(positive, p.probs * jnp.log(safe / q.probs), 0.0), axis=-1)
+
+
+def test_a_finite_value_never_matches_an_infinite_derived_kl():
+    p = verify.Categorical(probs=[[0.5, 0.5, 0.0]])
+    q = verify.Categorical(probs=[[1.0, 0.0, 0.0]])  # KL(P || Q) = +inf
+    report = verify.check_kl(smoothed_kl, p, q, gradients=False, num_samples=2**12)
+    assert report["closed_form"].verdict == "fail", str(report)
+    assert report["monte_carlo"].verdict != "pass"  # an infinite estimate confirms nothing
+    assert not report.passed
+    # the right infinity matches exactly
+    report = verify.check_kl(rel_entr_kl, p, q, gradients=False, monte_carlo=False)
+    assert report["closed_form"].passed, str(report)
+
+
+def test_signed_zeros_and_infinities_are_compared_exactly_in_every_evidence():
+    p = verify.Bernoulli(probs=0.5)
+    q = verify.Bernoulli(probs=0.0)  # KL = +inf
+    report = verify.check_kl(lambda p, q: -jnp.inf, p, q, gradients=False, monte_carlo=False)
+    assert report["closed_form"].verdict == "fail"  # -inf is not +inf
+
+
+@pytest.mark.parametrize("candidate", [rel_entr_kl, where_masked_kl])
+def test_correct_kls_pass_where_the_exact_derivative_is_infinite(candidate):
+    # dKL/dp_0 = log(p_0 / q_0) + 1 = -inf at p_0 = 0: not a number to compare.
+    p = verify.Categorical(probs=[[0.0, 0.3, 0.7], [0.2, 0.3, 0.5]])
+    q = verify.Categorical(probs=[[0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
+    report = verify.check_kl(candidate, p, q, num_samples=2**14, gradient_samples=2**13)
+    assert report.passed, str(report)
+    gradient = report["gradient_closed_form"]
+    assert gradient.passed and "p.probs[0, 0]" in gradient.figures["not_compared"]
+    assert "p.probs[1, 0]" not in gradient.figures["not_compared"]  # the other member is
+    assert "infinite" in gradient.statement
+
+
+def test_a_wrong_gradient_is_still_caught_next_to_an_infinite_one():
+    p = verify.Categorical(probs=[[0.0, 0.3, 0.7], [0.2, 0.3, 0.5]])
+    q = verify.Categorical(probs=[[0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
+
+    def frozen_q(p, q):  # right values, no derivative in q
+        return rel_entr_kl(p, jax.tree.map(jax.lax.stop_gradient, q))
+
+    report = verify.check_kl(frozen_q, p, q, monte_carlo=False)
+    assert report["gradient_closed_form"].verdict == "fail", str(report)
+    assert "q.probs" in report["gradient_closed_form"].statement
+
+
+def test_entropy_gradients_at_a_zero_probability_are_not_compared_as_numbers():
+    p = verify.Bernoulli(probs=jnp.array([0.0, 0.3]))
+
+    def entropy(p):  # xlogy idiom: d/dp at p = 0 is +inf exactly
+        return -(
+            jax.scipy.special.xlogy(p.probs, p.probs)
+            + jax.scipy.special.xlog1py(1 - p.probs, -p.probs)
+        )
+
+    report = verify.check_entropy(entropy, p, num_samples=2**14, gradient_samples=2**13)
+    assert report.passed, str(report)
+    assert report["gradient_closed_form"].figures["not_compared"] == ["p.probs[0]"]
+
+
 # -------------------------------------------------------------------- bad input
 def test_a_non_callable_candidate_is_refused():
     with pytest.raises(TypeError, match="`candidate` must be callable, got 0.5"):
@@ -177,10 +250,14 @@ def test_a_candidate_returning_nan_is_refused():
         ({"alpha": 1.0}, r"`alpha` must be in \(0, 1\), got 1.0"),
         ({"alpha": 2}, r"`alpha` must be in \(0, 1\), got 2"),
         ({"rtol": -1.0}, "`rtol` must be a finite number >= 0, got -1.0"),
+        ({"rtol": True}, "`rtol` must be a finite number >= 0, got True"),
+        ({"atol": "0"}, "`atol` must be a finite number >= 0, got '0'"),
+        ({"gradients": "no"}, "`gradients` must be True or False, got 'no'"),
+        ({"monte_carlo": None}, "`monte_carlo` must be True or False, got None"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(options, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         verify.check_kl(normal_kl, P, Q, **options)
 
 

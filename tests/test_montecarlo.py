@@ -7,7 +7,13 @@ at most 1e-6 each.
 
 import io
 import math
+import os
 import resource
+import select
+import signal
+import subprocess
+import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -315,3 +321,214 @@ def test_bad_quantities_and_distributions():
         montecarlo.estimate("kl", NORMAL_P, 1.0)
     with pytest.raises(ValueError, match="one family"):
         montecarlo.estimate("kl", NORMAL_P, verify.Bernoulli(probs=0.5))
+
+
+# ------------------------------------------- every entry point checks P and Q's events
+CAT2 = verify.Categorical(probs=[0.5, 0.5])
+CAT3 = verify.Categorical(probs=[0.2, 0.3, 0.5])
+MVN2 = verify.MultivariateNormal(jnp.zeros(2), scale_tril=jnp.eye(2))
+MVN3 = verify.MultivariateNormal(jnp.zeros(3), scale_tril=jnp.eye(3))
+EVENT_MISMATCH = r"`p` and `q` must have the same event size"
+
+
+@pytest.mark.parametrize(("p", "q"), [(CAT2, CAT3), (CAT3, CAT2), (MVN2, MVN3)])
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])
+def test_every_entry_point_refuses_p_and_q_of_different_event_sizes(p, q, quantity):
+    # closed forms, Monte Carlo values and gradients, plans and checks: one message
+    calls = [
+        lambda: getattr(verify, quantity)(p, q),  # the closed form
+        lambda: montecarlo.estimate(quantity, p, q, num_samples=64),
+        lambda: montecarlo.compare(quantity, 0.5, p, q, num_samples=64),
+        lambda: montecarlo.plan_samples(p, q, quantity, discrepancy=0.1),
+        lambda: montecarlo.compare_gradient(quantity, (p, q), p, q, num_samples=64),
+        lambda: verify.checks.check(quantity, lambda p, q: 0.5, p, q, num_samples=64),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=EVENT_MISMATCH):
+            call()
+
+
+# --------------------------------------------- bad arguments: a message naming them
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"key": jnp.zeros(3)}, TypeError, "`key` must be a JAX random key"),
+        ({"key": jnp.full(2, 1.5)}, TypeError, "`key` must be a JAX random key"),
+        ({"key": jax.random.split(jax.random.key(0), 2)}, TypeError, "one key, got 2"),
+        ({"key": "seed"}, TypeError, "`key` must be a JAX random key, got 'seed'"),
+        ({"num_samples": 2**63}, ValueError, "`num_samples` must be at most 2\\*\\*53"),
+        ({"num_samples": 2**62}, ValueError, "`num_samples` must be at most 2\\*\\*53"),
+        ({"num_samples": 10**15}, ValueError, "over the budget"),
+        ({"num_samples": 10**12}, ValueError, "over the budget"),
+        ({"max_seconds": 0}, ValueError, "`max_seconds` must be a number > 0"),
+        ({"max_seconds": True}, TypeError, "`max_seconds` must be a number > 0"),
+    ],
+)
+def test_bad_arguments_are_named_with_their_value(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        montecarlo.compare("kl", 0.5, NORMAL_P, NORMAL_Q, **kwargs)
+
+
+def test_old_style_uint32_keys_are_accepted():
+    key = jax.random.PRNGKey(0)
+    assert montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, key=key, num_samples=64).num_samples == 64
+
+
+@pytest.mark.parametrize(
+    ("closed_form", "error", "message"),
+    [
+        ("abc", TypeError, "`closed_form` must be a real number or array, got 'abc'"),
+        (None, TypeError, "`closed_form` must be a real number or array, got None"),
+        (1 + 2j, TypeError, r"`closed_form` must be a real number or array, got \(1\+2j\)"),
+        ([[0.1], [0.2, 0.3]], TypeError, "`closed_form` must be a real number or array"),
+    ],
+)
+def test_a_non_numeric_closed_form_is_refused(closed_form, error, message):
+    with pytest.raises(error, match=message):
+        montecarlo.compare("kl", closed_form, NORMAL_P, NORMAL_Q, num_samples=64)
+
+
+def test_batches_that_do_not_broadcast_are_refused_by_name():
+    p, q = verify.Normal(jnp.zeros(3), 1.0), verify.Normal(jnp.zeros(4), 1.0)
+    message = r"batch shapes do not broadcast: `p` \(3,\), `q` \(4,\)"
+    with pytest.raises(ValueError, match=message):
+        montecarlo.estimate("kl", p, q, num_samples=64)
+    with pytest.raises(ValueError, match=message):
+        montecarlo.compare("kl", 0.0, p, q, num_samples=64)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"batch_shape": (-1,)}, ValueError, r"`batch_shape` must be a tuple of integers >= 0"),
+        ({"batch_shape": (2.5,)}, TypeError, r"`batch_shape` must be a tuple of integers >= 0"),
+        ({"batch_shape": "ab"}, TypeError, r"`batch_shape` must be a tuple of integers >= 0"),
+        ({"num_classes": 0}, ValueError, "`num_classes` must be an integer >= 1, got 0"),
+        ({"num_classes": 2.5}, TypeError, "`num_classes` must be an integer >= 1, got 2.5"),
+        ({"dim": 0}, ValueError, "`dim` must be an integer >= 1, got 0"),
+        ({"key": 0}, TypeError, "`key` must be a JAX random key, got 0"),
+    ],
+)
+def test_random_distribution_refuses_bad_arguments(kwargs, error, message):
+    family = verify.MultivariateNormal if "dim" in kwargs else verify.Categorical
+    kwargs = {"key": jax.random.key(0), **kwargs}
+    with pytest.raises(error, match=message):
+        montecarlo.random_distribution(family, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("p_values", "error", "message"),
+    [
+        ([float("nan")], ValueError, r"`p_values` must be in \[0, 1\], got nan"),
+        ([0.1, 1.5], ValueError, r"`p_values` must be in \[0, 1\], got 1.5"),
+        (None, TypeError, "`p_values` must be an array of numbers in \\[0, 1\\], got None"),
+        (["a"], TypeError, "`p_values` must be an array of numbers in \\[0, 1\\]"),
+    ],
+)
+def test_holm_refuses_what_is_not_a_p_value(p_values, error, message):
+    with pytest.raises(error, match=message):
+        montecarlo.holm(p_values)
+
+
+def test_holm_of_no_p_values_rejects_nothing():
+    assert montecarlo.holm([]).tolist() == []
+
+
+# --------------------------------------------------- budgets, memory and Ctrl-C
+@pytest.mark.parametrize("num_samples", [10**12, 10**15, 2**53])
+def test_a_run_over_the_budget_is_refused_before_it_starts(num_samples):
+    started = time.perf_counter()
+    for call in (
+        lambda: montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=num_samples),
+        lambda: montecarlo.compare("kl", 0.5, NORMAL_P, NORMAL_Q, num_samples=num_samples),
+        lambda: verify.check_kl(lambda p, q: verify.kl(p, q), NORMAL_P, NORMAL_Q,
+                                num_samples=num_samples),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=r"plans about [\d,]+ s of sampling, over the budget"):
+            call()
+    assert time.perf_counter() - started < 5
+
+
+def test_the_gradient_budget_is_checked_before_the_value_run():
+    with pytest.raises(ValueError, match="`gradient_samples` = .* over the budget"):
+        verify.check_kl(
+            lambda p, q: verify.kl(p, q), NORMAL_P, NORMAL_Q, num_samples=2**10,
+            gradient_samples=2**50,
+        )  # fmt: skip
+
+
+def test_the_budget_is_an_argument():
+    assert _estimate.plan_seconds(NORMAL_P, 2**24) == 1.0
+    batch = verify.Normal(jnp.zeros(10**4), 1.0)
+    planned = _estimate.plan_seconds(batch, _estimate.default_num_samples(batch), 10**4)
+    assert 5 < planned < 20  # a batch of 10^4 takes about 10 planned seconds, not 1
+    with pytest.raises(ValueError, match="over the budget of `max_seconds` = 1 s"):
+        montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**26, max_seconds=1)
+
+
+def test_chunks_hold_a_bounded_number_of_elements_whatever_the_event_size():
+    assert _engine.default_chunk_size(10**9, 1, 10**6) * 10**6 <= _engine.MAX_CHUNK_ELEMENTS
+    assert _engine.default_chunk_size(10**9, 10**3, 10**6) == 1  # at least one sample
+    assert _engine.default_chunk_size(10**9, 1, 4) == 2**16  # small events: unchanged
+
+
+def test_a_categorical_with_a_million_classes_runs_in_bounded_memory(monkeypatch):
+    big = 10**6
+    p = verify.Categorical(probs=jnp.full(big, 1.0 / big))
+    seen = []
+    stream = _engine.stream
+
+    def spy(*args, chunk_size, **kwargs):
+        seen.append(chunk_size)
+        return stream(*args, chunk_size=chunk_size, **kwargs)
+
+    monkeypatch.setattr(_engine, "stream", spy)
+    est = montecarlo.estimate("entropy", p, num_samples=16)
+    assert seen[0] * big <= _engine.MAX_CHUNK_ELEMENTS
+    assert abs(est.value - math.log(big)) < 1e-9  # uniform: every term is log K
+    # the default sample count stays near a second of work and within the budget
+    assert _estimate.plan_seconds(p, _estimate.default_num_samples(p)) <= 600
+
+
+_INTERRUPTED_RUN = """
+import verify
+from verify import montecarlo
+p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+est = montecarlo.estimate("kl", p, q, num_samples=2**50, max_seconds=float("inf"), progress=True)
+print("interrupted", est.interrupted, est.num_samples, repr(est.value), flush=True)
+print(est)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_long_run_promptly_with_a_partial_result():
+    process = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_RUN],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen, deadline = b"", time.monotonic() + 300
+    while b"samples" not in seen and time.monotonic() < deadline:  # the bar is moving
+        ready, _, _ = select.select([process.stderr], [], [], 1.0)
+        if ready:
+            seen += os.read(process.stderr.fileno(), 4096)
+    assert b"samples" in seen, seen
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    out, err = process.communicate(timeout=120)
+    latency = time.monotonic() - sent
+    assert process.returncode == 0, err.decode()[-2000:]
+    words = out.decode().split()
+    assert words[:2] == ["interrupted", "True"], out
+    assert 0 < int(words[2]) < 2**50 and math.isfinite(float(words[3]))
+    assert "interrupted: a partial result" in out.decode()
+    assert latency < 10, latency  # blocks last about 0.25 s; the machine may be busy
+
+
+def test_an_empty_batch_is_refused_by_name():
+    empty = verify.Normal(jnp.zeros(0), 1.0)
+    with pytest.raises(ValueError, match=r"must hold at least one distribution, got batch shape"):
+        montecarlo.compare("kl", jnp.zeros(0), empty, empty, num_samples=64)
+    with pytest.raises(ValueError, match=r"must hold at least one distribution"):
+        verify.check_entropy(lambda p: verify.entropy(p), empty)

@@ -401,10 +401,41 @@ def test_identical_distributions_have_exactly_zero_kl():
     assert montecarlo.compare("kl", 1e-3, p, p, num_samples=2**12).verdict == "disagree"
 
 
-def test_infinite_kl_agrees_with_an_infinite_closed_form():
+def test_a_non_finite_estimate_never_agrees():
+    # KL(Bernoulli(.5) || Bernoulli(0)) is +inf; so is its estimate, but an infinite sample
+    # mean cannot confirm anything (it is as likely an overflow as a support mismatch).
     p, q = verify.Bernoulli(probs=0.5), verify.Bernoulli(probs=0.0)
-    assert montecarlo.compare("kl", verify.kl(p, q), p, q, num_samples=2**12).verdict == "agree"
-    assert montecarlo.compare("kl", 1.0, p, q, num_samples=2**12).verdict == "inconclusive"
+    for closed_form in (np.inf, 1.0, 1e308):
+        decision = montecarlo.compare("kl", closed_form, p, q, num_samples=2**12)
+        assert decision.verdict == "inconclusive", (closed_form, str(decision))
+        assert "not finite" in decision.reason
+    # a batch: only the member whose estimate is non-finite is inconclusive
+    q = verify.Bernoulli(probs=jnp.array([0.0, 0.5]))
+    decision = montecarlo.compare("kl", [np.inf, 0.0], p, q, num_samples=2**12)
+    assert list(decision.verdict) == ["inconclusive", "agree"]
+
+
+def test_a_non_finite_estimate_never_agrees_through_decide():
+    p, q = verify.Bernoulli(probs=0.5), verify.Bernoulli(probs=0.0)
+    est = montecarlo.estimate("kl", p, q, num_samples=2**10)
+    assert montecarlo.decide((est,), np.inf).verdict == "inconclusive"
+
+
+def test_a_decision_too_coarse_to_resolve_the_value_is_inconclusive():
+    # 2 samples: the interval is wider than the KL itself, so "agree" would say nothing.
+    p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+    decision = montecarlo.compare("kl", verify.kl(p, q), p, q, num_samples=2)
+    assert decision.verdict == "inconclusive", str(decision)
+    assert decision.detectable > float(verify.kl(p, q))
+    assert "samples would" in decision.reason
+    assert decision.samples_needed > 2
+    # and the number it names decides it (false alarm 1e-6)
+    enough = montecarlo.compare(
+        "kl", verify.kl(p, q), p, q, num_samples=4 * decision.samples_needed
+    )
+    assert enough.verdict == "agree", str(enough)
+    # a discrepancy it does resolve is still reported: disagree is valid at any size
+    assert montecarlo.compare("kl", 100.0, p, q, num_samples=2).verdict == "disagree"
 
 
 def test_decision_is_readable():
@@ -447,3 +478,12 @@ def test_other_bad_compare_arguments():
         montecarlo.plan_samples(p, q, discrepancy=0)
     with pytest.raises(ValueError, match="`num_tests` must be >= 1, got 0"):
         montecarlo.bonferroni(1e-6, 0)
+
+
+def test_a_gradient_decision_too_coarse_for_the_gradient_is_inconclusive():
+    p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
+    gradient = jax.grad(lambda p, q: verify.kl(p, q), argnums=(0, 1))(p, q)
+    coarse = montecarlo.compare_gradient("kl", gradient, p, q, num_samples=2)
+    assert coarse.overall == "inconclusive" and "too few samples" in coarse.reason
+    # enough samples decide it (false alarm 1e-6)
+    assert montecarlo.compare_gradient("kl", gradient, p, q, num_samples=2**16).overall == "agree"

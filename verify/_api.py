@@ -90,7 +90,7 @@ def _evaluate(quantity, distributions, base):
     form = formulas.lookup(quantity, *(type(d) for d in distributions))
     params = [d.canonical() for d in distributions]
     if len(distributions) == 2:
-        _check_same_events(*distributions, *params)
+        check_same_events(*distributions, *params)
         _validate.check_batch_shapes(p=distributions[0].batch_shape, q=distributions[1].batch_shape)
     flat = [x for group in params for x in group]
     dtype = np.result_type(*(x.dtype for x in flat))
@@ -98,7 +98,8 @@ def _evaluate(quantity, distributions, base):
     return value if log_base is None else value / jnp.asarray(log_base, dtype)
 
 
-def _check_same_events(p, q, params_p, params_q):
+def check_same_events(p, q, params_p, params_q):
+    """Raises unless the canonical parameters (arrays or shape structs) agree in event shape."""
     for x, y, rank in zip(params_p, params_q, p._param_event_ranks):
         event_p, event_q = x.shape[x.ndim - rank :], y.shape[y.ndim - rank :]
         if event_p != event_q:

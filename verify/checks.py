@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 import jax
 import jax.numpy as jnp
@@ -137,17 +138,23 @@ def _closed_form_evidence(value, reference, rtol, atol):
         )
         return Evidence("numeric", statement, True, name="closed_form", figures=figures)
     statement = (
-        f"differs from the derived closed form{at}: candidate {value[where]!r}, derived "
-        f"{reference[where]!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|, "
+        f"differs from the derived closed form{at}: candidate {float(value[where])!r}, derived "
+        f"{float(reference[where])!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|, "
         f"or not the same infinity or signed zero; {int((~ok).sum())} of {ok.size} settings fail)"
     )
     return Evidence("numeric", statement, False, name="closed_form", figures=figures)
 
 
-def _decision_evidence(name, decision, components=None):
-    passed = {"agree": True, "disagree": False, "inconclusive": None}[decision.overall]
+def _decision_evidence(name, decision, components=None, compared=None):
+    verdicts = np.asarray(decision.verdict)
+    if compared is not None:  # judge the compared components only
+        verdicts = verdicts[compared]
+    overall = next((v for v in ("disagree", "inconclusive") if (verdicts == v).any()), "agree")
+    if not verdicts.size:
+        overall = "inconclusive"
+    passed = {"agree": True, "disagree": False, "inconclusive": None}[overall]
     figures = {
-        "decision": decision.overall,
+        "decision": overall,
         "alpha": decision.alpha,
         "estimate": decision.estimate.value,
         "stderr": decision.estimate.stderr,
@@ -193,6 +200,7 @@ def check(
     gradients=True,
     monte_carlo=True,
     progress=None,
+    max_seconds=_estimate.DEFAULT_MAX_SECONDS,
 ) -> CheckReport:
     """Checks a candidate formula for ``quantity``; see :func:`check_kl`."""
     if not callable(candidate):
@@ -205,14 +213,22 @@ def check(
             except (TypeError, ValueError) as error:
                 raise type(error)(str(error).replace("`num_samples`", f"`{name}`")) from None
     for name, value in (("rtol", rtol), ("atol", atol)):
-        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+        number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not number:
+            raise TypeError(f"`{name}` must be a finite number >= 0, got {value!r}")
+        if not (value >= 0 and math.isfinite(value)):
             raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
+    for name, value in (("gradients", gradients), ("monte_carlo", monte_carlo)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"`{name}` must be True or False, got {value!r}")
     batch_shape = _estimate.check_distributions(quantity, p, q)
     key = _estimate.resolve_key(key)
     value_key, gradient_key = jax.random.split(key)
     num_statistical = int(monte_carlo) * (1 + int(gradients))
     share = alpha / max(1, num_statistical)
     batch_size = math.prod(batch_shape)
+    if monte_carlo:
+        _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max_seconds)
 
     with jax.enable_x64(True):
         p64, q64 = _estimate.to_float64((p, q))
@@ -223,6 +239,7 @@ def check(
         except NotImplementedError:
             reference = None
         evidence = [_closed_form_evidence(value, reference, rtol, atol)]
+        decision = None
         if monte_carlo:
             decision = _decision.compare(
                 quantity,
@@ -231,21 +248,37 @@ def check(
                 q64 if quantity != "entropy" else None,
                 key=value_key,
                 num_samples=num_samples,
-                alpha=share / batch_size,
+                alpha=share / max(1, batch_size),
                 progress=progress,
+                max_seconds=max_seconds,
             )
             evidence.append(_decision_evidence("monte_carlo", decision))
+        # After Ctrl-C (a partial value estimate), no further sampling starts.
+        sample_gradients = monte_carlo and not decision.estimate.interrupted
         if gradients:
             evidence += _gradient_evidence(
                 quantity, candidate, dists, reference is not None, rtol, atol,
-                monte_carlo, gradient_key, gradient_samples, share, progress,
+                sample_gradients, gradient_key, gradient_samples, share, progress, max_seconds,
             )  # fmt: skip
     return CheckReport(quantity, _name(candidate), tuple(evidence), alpha)
 
 
+def _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max_seconds):
+    """Refuses, before any work, a check whose Monte Carlo runs exceed ``max_seconds``."""
+    batch_size = math.prod(_estimate.check_distributions(quantity, p, q))
+    value_samples = _estimate.default_num_samples(p) if num_samples is None else num_samples
+    _estimate.check_budget(p, value_samples, batch_size, max_seconds)
+    if gradients:
+        dists = (p,) if quantity == "entropy" else (p, q)
+        components = len(_gradient.gradient_components(dists))
+        if gradient_samples is None:
+            gradient_samples = _gradient.default_gradient_samples(batch_size)
+        _estimate.check_budget(p, gradient_samples, components, max_seconds, "gradient_samples")
+
+
 def _gradient_evidence(
     quantity, candidate, dists, has_reference, rtol, atol, monte_carlo, key, samples, alpha,
-    progress,
+    progress, max_seconds,
 ):  # fmt: skip
     try:
         grads = _gradients(candidate, dists)
@@ -254,32 +287,48 @@ def _gradient_evidence(
         return [Evidence("numeric", statement, None, name="gradient_closed_form")]
     names = _gradient.gradient_components(dists)
     vector = np.asarray(_gradient.project_gradient(dists, grads))
+    # Where the exact derivative is infinite or undefined, no number is right: not compared.
+    undefined = _gradient.undefined_components(quantity, dists)
+    skipped = [n for n, u in zip(names, undefined) if u]
+    figures = {"components": names, "gradient": vector, "not_compared": skipped}
+    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    note = (
+        f"; {len(skipped)} components not compared, their exact derivative being infinite or "
+        f"undefined (a probability at 0: {shown})"
+        if skipped
+        else ""
+    )
     out = []
-    bad = ~np.isfinite(vector)
+    bad = ~np.isfinite(vector) & ~undefined
     if bad.any():
         statement = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
-        figures = {"components": names}
-        return [Evidence("numeric", statement, False, name="gradient_closed_form", figures=figures)]
-    if has_reference:
+        return [_gradient_closed_form(False, statement, figures)]
+    if has_reference and undefined.all():
+        statement = "no component has a finite exact derivative" + note
+        out.append(_gradient_closed_form(None, statement, figures))
+    elif has_reference:
         reference_grads = _gradients(_REFERENCE[quantity], dists)
         reference = np.asarray(_gradient.project_gradient(dists, reference_grads))
         grad_rtol = max(rtol, 1e-8)
         ok, error = agreement(vector, reference, rtol=grad_rtol, atol=max(atol, 1e-10))
-        figures = {"components": names, "gradient": vector, "reference": reference}
+        ok, error = ok | undefined, np.where(undefined, 0.0, error)
+        figures["reference"] = reference
+        compared = int((~undefined).sum())
         if ok.all():
-            details = (
-                f"jax.grad matches the derived closed form's in all {len(names)} components "
-                f"within rtol {grad_rtol:g} (largest |difference| {np.max(error):.3g})"
+            statement = (
+                f"jax.grad matches the derived closed form's in all {compared} compared "
+                f"components within rtol {grad_rtol:g} (largest |difference| "
+                f"{np.max(error):.3g})" + note
             )
-            out.append(_gradient_closed_form(True, details, figures))
+            out.append(_gradient_closed_form(True, statement, figures))
         else:
             i = int(np.argmax(np.where(ok, -1.0, error)))
-            details = (
+            statement = (
                 f"jax.grad differs from the derived closed form's in {int((~ok).sum())} of "
-                f"{len(names)} components; first {names[i]}: candidate {vector[i]:.10g}, "
-                f"derived {reference[i]:.10g}"
+                f"{compared} compared components; first {names[i]}: candidate "
+                f"{vector[i]:.10g}, derived {reference[i]:.10g}" + note
             )
-            out.append(_gradient_closed_form(False, details, figures))
+            out.append(_gradient_closed_form(False, statement, figures))
     if monte_carlo:
         decision = _gradient.compare_gradient(
             quantity,
@@ -290,8 +339,9 @@ def _gradient_evidence(
             num_samples=samples,
             alpha=alpha,
             progress=progress,
+            max_seconds=max_seconds,
         )
-        out.append(_decision_evidence("gradient_monte_carlo", decision, names))
+        out.append(_decision_evidence("gradient_monte_carlo", decision, names, ~undefined))
     return out
 
 
@@ -322,15 +372,20 @@ def check_kl(candidate, p: Distribution, q: Distribution, **options) -> CheckRep
         gradients: check gradients (default True).
         monte_carlo: collect Monte Carlo evidence (default True).
         progress: progress bar (``None``: only on a terminal).
+        max_seconds: the budget of each Monte Carlo run (default 600 s planned,
+            :func:`verify.montecarlo.estimate`): a check that would exceed it
+            is refused before any work. Ctrl-C stops sampling with a partial,
+            marked result and starts no further sampling.
 
     Returns:
         A :class:`CheckReport`; ``report.passed``, ``report["monte_carlo"]``,
         ``str(report)``, ``report.to_dict()``.
 
     Raises:
-        TypeError: ``candidate`` is not callable.
+        TypeError: ``candidate`` is not callable; an option of the wrong type.
         ValueError: ``candidate`` returns the wrong shape or nan; bad
-            ``num_samples``, ``alpha``, ``rtol`` or ``atol``.
+            ``num_samples``, ``alpha``, ``rtol`` or ``atol``; P and Q of
+            different families or event sizes; a plan over ``max_seconds``.
 
     Example:
         >>> import jax.numpy as jnp, verify

@@ -16,9 +16,12 @@ The test. With ``n`` i.i.d. terms of mean ``mu`` (the true value), sample mean
 So ``P(disagree | c = mu) <= alpha`` up to the accuracy of the CLT, which the
 diagnostics guard: the verdict is *inconclusive* when no estimator's standard
 error can be trusted (heavy tails: ``eps > 0.1``; an Edgeworth correction
-larger than the normal tail itself; non-finite values). Power: a closed form
+larger than the normal tail itself; non-finite values: an infinite estimate
+agrees with nothing, not even an infinite closed form). Power: a closed form
 off by ``delta >= (z + z_power) * se_up`` is caught with probability at least
 ``power`` (0.99 by default); that ``delta`` is the decision's ``detectable``.
+An *agree* whose ``detectable`` exceeds the value itself says nothing and is
+*inconclusive* too, with ``samples_needed`` to detect a tenth of the value.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import dataclasses
 import math
 import numbers
 
+import jax.numpy as jnp
 import numpy as np
 
 from verify.montecarlo import _estimate, _statistics
@@ -73,6 +77,9 @@ class Decision:
         p_value: two-sided normal p-value of the difference (for Holm).
         reason: why the verdict is what it is.
         estimates: every estimator computed (for ``estimator="auto"``, more than one).
+        samples_needed: where the decision is inconclusive because it cannot
+            resolve the value itself (see :func:`decide`), the sample count that
+            would (``detectable`` equal to a tenth of the value); 0 elsewhere.
     """
 
     verdict: object
@@ -87,6 +94,7 @@ class Decision:
     p_value: object
     reason: str
     estimates: tuple = ()
+    samples_needed: object = 0
 
     @property
     def passed(self) -> bool:
@@ -103,6 +111,12 @@ class Decision:
         return "agree"
 
     def __str__(self):
+        text = self._text()
+        if getattr(self.estimate, "interrupted", False) and "interrupted" not in text:
+            text += f"; interrupted: a partial result from {self.estimate.num_samples:,} samples"
+        return text
+
+    def _text(self):
         est = self.estimate
         if np.ndim(self.verdict) == 0:
             if self.verdict == "inconclusive":
@@ -137,6 +151,25 @@ class Decision:
             f"discrepancy {detectable.max():.3g}{relative})"
             + (f"; {self.reason}" if self.reason else "")
         )
+
+
+def check_closed_form(closed_form, name="closed_form"):
+    """``closed_form`` as a float64 array; raises unless it is real numbers.
+
+    Example:
+        >>> check_closed_form([0.5, 1])
+        array([0.5, 1. ])
+    """
+    expected = f"`{name}` must be a real number or array"
+    try:
+        array = np.asarray(closed_form)
+    except ValueError:  # ragged nesting
+        raise TypeError(f"{expected}, got {closed_form!r}") from None
+    if array.dtype == bool or not (
+        jnp.issubdtype(array.dtype, jnp.floating) or jnp.issubdtype(array.dtype, jnp.integer)
+    ):
+        raise TypeError(f"{expected}, got {closed_form!r}")
+    return array.astype(np.float64)
 
 
 def _broadcasts_to(shape, target):
@@ -188,7 +221,7 @@ def holm(p_values, alpha: float = DEFAULT_ALPHA):
         [True, False, True]
     """
     alpha = check_alpha(alpha)
-    p = np.asarray(p_values, np.float64).ravel()
+    p = _check_p_values(p_values).ravel()
     order = np.argsort(p, kind="stable")
     thresholds = alpha / (p.size - np.arange(p.size))
     passing = p[order] <= thresholds
@@ -196,6 +229,24 @@ def holm(p_values, alpha: float = DEFAULT_ALPHA):
     reject = np.zeros(p.size, bool)
     reject[order[:num_rejected]] = True
     return reject.reshape(np.shape(p_values))
+
+
+def _check_p_values(p_values):
+    expected = "`p_values` must be an array of numbers in [0, 1]"
+    try:
+        p = np.asarray(p_values)
+    except ValueError:  # ragged
+        raise TypeError(f"{expected}, got {p_values!r}") from None
+    if p.dtype == object or not (
+        np.issubdtype(p.dtype, np.floating) or np.issubdtype(p.dtype, np.integer)
+    ):
+        raise TypeError(f"{expected}, got {p_values!r}")
+    p = p.astype(np.float64)
+    bad = ~((p >= 0) & (p <= 1))
+    if bad.any():
+        first = float(p.ravel()[np.argmax(bad.ravel())])
+        raise ValueError(f"`p_values` must be in [0, 1], got {first}")
+    return p
 
 
 def detection_probability(discrepancy, stderr, critical):
@@ -263,6 +314,7 @@ def compare(
     chunk_size=None,
     devices=None,
     progress=None,
+    max_seconds=_estimate.DEFAULT_MAX_SECONDS,
 ) -> Decision:
     """Compares a closed-form value with a Monte Carlo estimate, at false-alarm rate ``alpha``.
 
@@ -281,7 +333,8 @@ def compare(
         alpha: probability of a false *disagree* per distribution, in (0, 1).
         power: the probability ``detectable`` refers to, in (0, 1).
         estimator: ``"auto"`` (default), ``"plain"`` or ``"k3"``.
-        chunk_size, devices, progress: as for :func:`estimate`.
+        chunk_size, devices, progress, max_seconds: as for :func:`estimate`
+            (the budget, default 600 s planned, is checked before any work).
 
     Returns:
         A :class:`Decision`.
@@ -298,7 +351,7 @@ def compare(
     power = check_alpha(power, "power")
     estimators = _auto_estimators(quantity, estimator) if quantity in _estimate.ESTIMATORS else ()
     batch_shape = _estimate.check_distributions(quantity, p, q)
-    closed = np.asarray(closed_form, np.float64)
+    closed = check_closed_form(closed_form)
     if _broadcasts_to(closed.shape, batch_shape):
         closed = np.broadcast_to(closed, batch_shape)
     else:
@@ -316,12 +369,21 @@ def compare(
         chunk_size=chunk_size,
         devices=devices,
         progress=progress,
+        max_seconds=max_seconds,
     )
     return decide(estimates, closed, alpha=alpha, power=power)
 
 
-def decide(estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER) -> Decision:
+def decide(
+    estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER, scale=None
+) -> Decision:
     """The decision from estimates already computed (see :func:`compare`).
+
+    The verdict is *inconclusive*, never *agree*, where the estimate is not
+    finite (an infinite sample mean confirms nothing: it may be an overflow),
+    and where the decision is too coarse to say anything about the value: its
+    ``detectable`` discrepancy exceeds ``scale`` (the value itself). Then
+    ``samples_needed`` says how many samples would detect a tenth of it.
 
     Args:
         estimates: one or more :class:`~verify.montecarlo.Estimate` of one
@@ -330,12 +392,14 @@ def decide(estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER) 
         closed_form: the value tested, of the estimates' shape.
         alpha: false-*disagree* probability per element.
         power: the probability ``detectable`` refers to.
+        scale: the size a useful decision must resolve (default: ``|closed_form|``
+            per element; a gradient passes its largest component).
 
     Returns:
         A :class:`Decision`.
     """
     estimates = tuple(estimates)
-    closed = np.asarray(closed_form, np.float64)
+    closed = check_closed_form(closed_form)
     batch_shape = closed.shape
     level = alpha / len(estimates)
     judged = _judge(estimates, level)
@@ -356,24 +420,34 @@ def decide(estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER) 
         reject = np.abs(difference) > half_width
         p_value = 2 * _statistics.normal_sf(np.abs(difference) / stderr_bound)
     verdict = np.where(reject, "disagree", "agree").astype(object)
-    both_infinite = np.isinf(closed) & (value == closed)
     verdict = np.where(any_trusted & np.isfinite(closed), verdict, "inconclusive")
-    verdict = np.where(both_infinite, "agree", verdict)
     z_power = _statistics.normal_isf(1 - power) if power > 0.5 else -_statistics.normal_isf(power)
     detectable = np.where(any_trusted, (critical + z_power) * stderr_bound, np.inf)
+    scale = np.abs(closed) if scale is None else np.broadcast_to(np.abs(scale), batch_shape)
+    sampled = pick([e.stderr for e in estimates]) > 0  # zero-variance terms are exact
+    coarse = (verdict == "agree") & sampled & (detectable > scale)
+    verdict = np.where(coarse, "inconclusive", verdict)
+    n = estimates[0].num_samples
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        needed = np.ceil(n * (detectable / (0.1 * scale)) ** 2)
+    samples_needed = np.where(coarse & (scale > 0), np.minimum(needed, 2.0**62), 0).astype(np.int64)
 
-    reasons = [r for _, _, _, r in judged if r]
-    if not np.all(np.isfinite(closed)) and not np.all(both_infinite):
-        reasons.insert(0, "the closed form is not finite")
+    untrusted = [f"{e.estimator}: {r}" for e, (_, _, _, r) in zip(estimates, judged) if r]
+    parts = []
+    if any(e.interrupted for e in estimates):
+        parts.append(f"interrupted (Ctrl-C): a partial result from {n:,} samples")
+    if coarse.any():
+        parts.append(_coarse_reason(coarse, detectable, scale, n, samples_needed))
+    if not np.all(np.isfinite(closed)):
+        parts.append("the closed form is not finite")
     if np.all(any_trusted):
         names = sorted({estimates[i].estimator for i in np.unique(best)})
-        reason = f"decided with the {'/'.join(names)} estimator" + (
-            f" (others not trusted: {'; '.join(reasons)})" if reasons else ""
-        )
+        parts.append(f"decided with the {'/'.join(names)} estimator")
+        if untrusted:
+            parts.append("not trusted: " + "; ".join(untrusted))
     else:
-        reason = "; ".join(f"{e.estimator}: {r}" for e, (_, _, _, r) in zip(estimates, judged) if r)
-        if not np.all(np.isfinite(closed)):
-            reason = "the closed form is not finite; " + reason
+        parts += untrusted
+    reason = "; ".join(parts)
     chosen = estimates[int(np.ravel(best)[0])] if best.ndim == 0 else estimates[0]
     if best.ndim > 0:
         chosen = dataclasses.replace(
@@ -406,7 +480,20 @@ def decide(estimates, closed_form, *, alpha=DEFAULT_ALPHA, power=DEFAULT_POWER) 
         p_value=out(p_value),
         reason=reason,
         estimates=estimates,
+        samples_needed=out(samples_needed),
     )
+
+
+def _coarse_reason(coarse, detectable, scale, n, samples_needed):
+    index = tuple(int(i) for i in np.argwhere(coarse)[0])
+    where = f" (batch index {index})" if index else ""
+    text = (
+        f"too few samples{where}: {n:,} samples detect only a discrepancy of "
+        f"{detectable[index]:.3g} or more, more than the value {scale[index]:.3g} itself"
+    )
+    if samples_needed[index] > 0:
+        text += f"; about {int(samples_needed[index]):,} samples would detect a tenth of it"
+    return text
 
 
 def plan_samples(

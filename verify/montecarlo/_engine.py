@@ -10,15 +10,24 @@ chunk plus a summary however many samples are drawn. The host merges the
 per-device summaries at the end; the device count therefore changes the
 result only through the order of the (exact-in-exact-arithmetic) merges.
 
-The host loop runs the scan in blocks of about :data:`BLOCK_SAMPLES` samples
-to drive the progress bar; each block is one call of the same compiled
-function (loop bounds are traced), so nothing retraces.
+The host loop runs the scan in blocks, each one call of the same compiled
+function (loop bounds are traced, so nothing retraces) and waited for before
+the next starts. A block is one chunk per device at first and doubles while
+it takes less than :data:`BLOCK_SECONDS` (up to :data:`BLOCK_SAMPLES`
+samples), so Ctrl-C is answered within about one block however slow a chunk:
+the run stops between blocks and returns the summary of the samples done
+(fewer than asked: a partial result, which callers mark as such).
+
+Memory: a chunk holds at most :data:`MAX_CHUNK_ELEMENTS` numbers of the
+largest per-sample array (samples x batch elements x event size, e.g. the K
+Gumbel draws of a Categorical sample), one sample at the least.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import time
 
 import jax
 import jax.numpy as jnp
@@ -37,18 +46,35 @@ _AXIS = "chunks"
 TARGET_CHUNK_ELEMENTS = 2**16
 #: Terms up to which each term's moments are reduced separately (faster on CPU).
 _MAX_UNROLLED_TERMS = 8
-#: Samples per host round trip (the progress bar's granularity).
+#: The most numbers per chunk in one per-sample array: samples x batch x event size.
+MAX_CHUNK_ELEMENTS = 2**22
+#: The most samples per host round trip (the progress bar's granularity).
 BLOCK_SAMPLES = 2**23
+#: Blocks grow while they take less than this (the latency of Ctrl-C).
+BLOCK_SECONDS = 0.25
 
 
-def default_chunk_size(num_samples: int, batch_size: int = 1) -> int:
-    """A power of two near ``2**16 / batch_size`` and no larger than needed.
+def default_chunk_size(num_samples: int, batch_size: int = 1, event_size: int = 1) -> int:
+    """A power of two near ``2**16 / batch_size``, within memory, no larger than needed.
+
+    Args:
+        num_samples: samples to draw.
+        batch_size: distributions (or gradient components) per sample.
+        event_size: numbers per sample and distribution in the largest
+            per-sample array (K for a Categorical, d^2 for a MultivariateNormal).
 
     Example:
         >>> default_chunk_size(10**9), default_chunk_size(1000), default_chunk_size(10**6, 100)
         (65536, 1024, 512)
+        >>> default_chunk_size(10**9, event_size=10**6)  # Categorical with K = 10^6
+        4
     """
-    per_chunk = max(1, TARGET_CHUNK_ELEMENTS // max(1, batch_size))
+    batch_size = max(1, batch_size)
+    per_chunk = min(
+        TARGET_CHUNK_ELEMENTS // batch_size,
+        MAX_CHUNK_ELEMENTS // (batch_size * max(1, event_size)),
+    )
+    per_chunk = max(1, per_chunk)
     size = 1 << (per_chunk.bit_length() - 1)
     needed = 1 << max(0, (num_samples - 1).bit_length())
     return max(1, min(size, needed))
@@ -131,14 +157,15 @@ def stream(
         progress: show a progress bar (``None``: only on a terminal).
 
     Returns:
-        :class:`Moments` as NumPy arrays of shape ``out_shape``.
+        :class:`Moments` as NumPy arrays of shape ``out_shape``; after Ctrl-C,
+        those of the samples done (``n`` < ``num_samples``: a partial result).
     """
     devices = tuple(jax.devices() if devices is None else devices)
     mesh = _mesh(devices)
     num_devices = len(devices)
     num_chunks = math.ceil(num_samples / chunk_size)
     num_steps = math.ceil(num_chunks / num_devices)
-    steps_per_block = max(1, BLOCK_SAMPLES // (chunk_size * num_devices))
+    max_steps_per_block = max(1, BLOCK_SAMPLES // (chunk_size * num_devices))
     sharding = NamedSharding(mesh, P(_AXIS))
     summary = Moments(
         *(
@@ -148,13 +175,20 @@ def stream(
     )
     block = _block_function(integrand, chunk_size, mesh)
     bar = ProgressBar(num_samples, enabled=progress)
+    start, steps = 0, 1
     try:
-        for start in range(0, num_steps, steps_per_block):
-            stop = min(num_steps, start + steps_per_block)
-            summary = block(summary, args, key, *(np.int64(v) for v in (start, stop, num_samples)))
-            if bar.enabled:
-                jax.block_until_ready(summary)
-                bar.update(min(num_samples, stop * num_devices * chunk_size))
+        while start < num_steps:
+            stop = min(num_steps, start + steps)
+            began = time.perf_counter()
+            bounds = (np.int64(v) for v in (start, stop, num_samples))
+            summary = jax.block_until_ready(block(summary, args, key, *bounds))
+            if time.perf_counter() - began < BLOCK_SECONDS / 2:
+                steps = min(2 * steps, max_steps_per_block)
+            start = stop
+            bar.update(min(num_samples, stop * num_devices * chunk_size))
+    except KeyboardInterrupt:
+        if start == 0:
+            raise  # nothing done: nothing to report
     finally:
         bar.close()
     if jax.process_count() > 1:  # pragma: no cover - needs a multi-host cluster

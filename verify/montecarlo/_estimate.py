@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from verify import _api, _validate
 from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
 from verify.montecarlo import _engine, _statistics
 
@@ -34,6 +35,11 @@ ESTIMATORS = {
 DEFAULT_SAMPLES = {Normal: 2**24, MultivariateNormal: 2**22, Bernoulli: 2**25, Categorical: 2**23}
 _DEFAULT_SAMPLES_OTHER = 2**22
 _MIN_DEFAULT_SAMPLES = 2**14
+#: The event size at which ``DEFAULT_SAMPLES`` was measured (numbers per sample
+#: in the largest per-sample array; see :func:`event_size`).
+_REFERENCE_EVENT_SIZE = {MultivariateNormal: 9, Categorical: 4}
+#: The default budget of one Monte Carlo run, in planned seconds (:func:`plan_seconds`).
+DEFAULT_MAX_SECONDS = 600.0
 #: k3 is trusted only while the sample mean of q/p is within this many
 #: standard errors of 1 (see :func:`_from_moments`).
 CONTROL_Z = 4.0
@@ -64,6 +70,8 @@ class Estimate:
         control_z: for k3, how many standard errors the sample mean of
             ``q/p`` is from its exact value 1 (trusted only up to
             :data:`CONTROL_Z`); None for other estimators.
+        interrupted: the run was stopped (Ctrl-C) before all the samples asked
+            for were drawn: a partial result from ``num_samples`` samples.
     """
 
     quantity: str
@@ -78,6 +86,7 @@ class Estimate:
     trusted: object
     reason: str = ""
     control_z: object = None
+    interrupted: bool = False
 
     def __str__(self):
         if np.ndim(self.value) == 0:
@@ -90,6 +99,8 @@ class Estimate:
                 f"{self.quantity}: batch {np.shape(self.value)} of {self.estimator} "
                 f"estimates, {self.num_samples:,} samples each"
             )
+        if self.interrupted:
+            text += "; interrupted: a partial result"
         return text + (f"; not trusted: {self.reason}" if self.reason else "")
 
 
@@ -105,6 +116,11 @@ class _Integrand:
         x = p.sample(key, (chunk_size,))
         log_p = jax.vmap(p.log_prob)(x)
         log_q = None if q is None else jax.vmap(q.log_prob)(x)
+        if log_q is not None and log_q.ndim > log_p.ndim:
+            # P's batch is smaller than Q's: its samples serve every member of Q's.
+            extra = (1,) * (log_q.ndim - log_p.ndim)
+            log_p = log_p.reshape(log_p.shape[:1] + extra + log_p.shape[1:])
+            log_p, log_q = jnp.broadcast_arrays(log_p, log_q)
         return jnp.stack([self.term(name, log_p, log_q) for name in self.estimators])
 
     def term(self, estimator, log_p, log_q):
@@ -125,6 +141,11 @@ class _Integrand:
 def default_num_samples(p: Distribution) -> int:
     """The default sample count for a distribution (or batch), about 1 s of work.
 
+    :data:`DEFAULT_SAMPLES` for the family, fewer in proportion to an event
+    size beyond the one measured (:func:`plan_seconds`), shared by the batch
+    members, but at least ``2**14`` per member: a batch of more than about
+    1,000 distributions takes proportionally longer (and a budget applies).
+
     Example:
         >>> import verify
         >>> default_num_samples(verify.Normal(0.0, 1.0))
@@ -132,21 +153,89 @@ def default_num_samples(p: Distribution) -> int:
         >>> default_num_samples(verify.Normal([0.0] * 4, 1.0))
         4194304
     """
-    total = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER)
-    return max(_MIN_DEFAULT_SAMPLES, total // max(1, math.prod(p.batch_shape)))
+    total = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER) / _event_scale(p)
+    return max(_MIN_DEFAULT_SAMPLES, int(total) // max(1, math.prod(p.batch_shape)))
 
 
-def check_num_samples(num_samples):
-    """Raises unless ``num_samples`` is an integer >= 2."""
+#: The largest sample count: counts are float64 in the moment summaries, exact up to 2**53.
+MAX_SAMPLES = 2**53
+
+
+def event_size(p: Distribution) -> int:
+    """Numbers per sample in the largest per-sample array of ``p`` (K, d^2, or 1).
+
+    Example:
+        >>> import verify
+        >>> event_size(verify.Categorical(probs=[0.5, 0.25, 0.25]))
+        3
+    """
+    shapes = jax.eval_shape(lambda d: d.canonical(), p)
+    return max(
+        math.prod(x.shape[len(x.shape) - rank :]) for x, rank in zip(shapes, p._param_event_ranks)
+    )
+
+
+def plan_seconds(p: Distribution, num_samples: int, batch_size: int = 1) -> float:
+    """Planned run time of ``num_samples`` samples of a batch, at the reference rates.
+
+    The reference rate of a family is :data:`DEFAULT_SAMPLES` samples per
+    second for one distribution (measured on a 2-core CPU by
+    ``benchmarks/montecarlo_throughput.py``), slower in proportion to the event
+    size beyond the one measured (K = 4 classes, d = 3 dimensions). A GPU runs
+    faster; a busy machine slower.
+
+    Example:
+        >>> import verify
+        >>> plan_seconds(verify.Normal(0.0, 1.0), 2**24)
+        1.0
+    """
+    rate = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER)
+    return num_samples * max(1, batch_size) * _event_scale(p) / rate
+
+
+def _event_scale(p):
+    return max(1.0, event_size(p) / _REFERENCE_EVENT_SIZE.get(type(p), 1))
+
+
+def check_max_seconds(max_seconds):
+    """Raises unless ``max_seconds`` is a number > 0 (``inf`` allowed); returns it."""
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, numbers.Real):
+        raise TypeError(f"`max_seconds` must be a number > 0, got {max_seconds!r}")
+    if not max_seconds > 0:
+        raise ValueError(f"`max_seconds` must be a number > 0, got {max_seconds!r}")
+    return float(max_seconds)
+
+
+def check_budget(p, num_samples, batch_size, max_seconds, name="num_samples"):
+    """Raises before any work when the planned run time exceeds ``max_seconds``."""
+    planned = plan_seconds(p, num_samples, batch_size)
+    if planned > check_max_seconds(max_seconds):
+        batch = f" for each of {batch_size:,} distributions" if batch_size > 1 else ""
+        raise ValueError(
+            f"`{name}` = {num_samples:,}{batch} plans about {planned:,.0f} s of sampling, over "
+            f"the budget of `max_seconds` = {max_seconds:g} s; ask for fewer samples or raise "
+            "`max_seconds`"
+        )
+
+
+def check_num_samples(num_samples, name="num_samples"):
+    """Raises unless ``num_samples`` is an integer in [2, :data:`MAX_SAMPLES`]."""
     if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
-        raise TypeError(f"`num_samples` must be an integer, got {num_samples!r}")
+        raise TypeError(f"`{name}` must be an integer, got {num_samples!r}")
     if num_samples < 2:
-        raise ValueError(f"`num_samples` must be >= 2, got {num_samples}")
+        raise ValueError(f"`{name}` must be >= 2, got {num_samples}")
+    if num_samples > MAX_SAMPLES:
+        raise ValueError(f"`{name}` must be at most 2**53 = {MAX_SAMPLES:,}, got {num_samples:,}")
     return int(num_samples)
 
 
 def check_distributions(quantity, p, q):
-    """Validates the quantity and the distributions; returns the batch shape."""
+    """Validates the quantity and the distributions; returns the batch shape.
+
+    P and Q must be of one family, with the same event size (classes of a
+    Categorical, dimension of a MultivariateNormal) and batch shapes that
+    broadcast.
+    """
     if quantity not in ESTIMATORS:
         raise ValueError(f"`quantity` must be one of {sorted(ESTIMATORS)}, got {quantity!r}")
     if not isinstance(p, Distribution):
@@ -154,21 +243,46 @@ def check_distributions(quantity, p, q):
     if quantity == "entropy":
         if q is not None:
             raise ValueError(f"`q` must be None for entropy, got {q!r}")
-        return tuple(p.batch_shape)
+        return _nonempty(tuple(p.batch_shape))
     if not isinstance(q, Distribution):
         raise TypeError(f"`q` must be a verify distribution for {quantity}, got {q!r}")
-    if type(q) is not type(p) or q.event_shape != p.event_shape:
-        raise ValueError(f"`p` and `q` must be of one family and event shape, got {p!r} and {q!r}")
-    return tuple(jnp.broadcast_shapes(p.batch_shape, q.batch_shape))
+    if type(q) is not type(p):
+        raise ValueError(f"`p` and `q` must be of one family, got {p!r} and {q!r}")
+    shapes = [jax.eval_shape(lambda d: d.canonical(), d) for d in (p, q)]
+    _api.check_same_events(p, q, *shapes)
+    return _nonempty(tuple(_validate.check_batch_shapes(p=p.batch_shape, q=q.batch_shape)))
+
+
+def _nonempty(batch_shape):
+    if math.prod(batch_shape) == 0:
+        raise ValueError(
+            f"`p` (and `q`) must hold at least one distribution, got batch shape {batch_shape}"
+        )
+    return batch_shape
 
 
 def resolve_key(key):
-    """``key`` itself, or ``jax.random.key(0)`` for None."""
+    """``key`` itself (one typed key, or a raw ``uint32[2]`` key), or ``jax.random.key(0)``."""
     if key is None:
         return jax.random.key(0)
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"`key` must be a JAX random key, got {key!r}")
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.shape == (2,)
+    if typed and key.shape != ():
+        raise TypeError(
+            f"`key` must be one key, got {math.prod(key.shape)} (shape {key.shape}); "
+            "pass one of them, e.g. keys[0]"
+        )
+    if not (typed or raw):
+        raise TypeError(
+            f"`key` must be a JAX random key, got {_short(key)}; make one with jax.random.key(seed)"
+        )
     return key
+
+
+def _short(value):
+    if isinstance(value, (jax.Array, np.ndarray)):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    return repr(value)
 
 
 def to_float64(tree):
@@ -192,6 +306,7 @@ def estimate(
     chunk_size=None,
     devices=None,
     progress=None,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ) -> Estimate:
     """Monte Carlo estimate of ``quantity`` from samples of ``p``, in float64.
 
@@ -219,6 +334,12 @@ def estimate(
         devices: devices to spread chunks over (default ``jax.devices()``).
         progress: progress bar on stderr; ``None`` (default) shows it only on
             a terminal.
+        max_seconds: the budget: a run whose planned time (:func:`plan_seconds`)
+            exceeds it is refused before it starts (default 600 s).
+
+    Ctrl-C stops a run between blocks of chunks (within about a quarter of a
+    second after the first block) and returns the estimate from the samples
+    drawn so far, marked ``interrupted``.
 
     Returns:
         An :class:`Estimate`.
@@ -246,20 +367,32 @@ def estimate(
         chunk_size=chunk_size,
         devices=devices,
         progress=progress,
+        max_seconds=max_seconds,
     )
     return result
 
 
 def estimate_all(
-    quantity, p, q, estimators, *, key, num_samples, chunk_size, devices, progress
+    quantity,
+    p,
+    q,
+    estimators,
+    *,
+    key,
+    num_samples,
+    chunk_size,
+    devices,
+    progress,
+    max_seconds=DEFAULT_MAX_SECONDS,
 ) -> tuple[Estimate, ...]:
     """Several estimators of one quantity from one stream of samples."""
     batch_shape = check_distributions(quantity, p, q)
     num_samples = default_num_samples(p) if num_samples is None else num_samples
     num_samples = check_num_samples(num_samples)
     batch_size = math.prod(batch_shape)
+    check_budget(p, num_samples, batch_size, max_seconds)
     if chunk_size is None:
-        chunk_size = _engine.default_chunk_size(num_samples, batch_size)
+        chunk_size = _engine.default_chunk_size(num_samples, batch_size, event_size(p))
     elif isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
         raise TypeError(f"`chunk_size` must be an integer, got {chunk_size!r}")
     elif chunk_size < 1:
@@ -302,7 +435,9 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4, control=None)
     sits several of its standard errors below 0 and biases k3 by exactly that
     much. k3 is then not trusted: ``|mean| > CONTROL_Z`` standard errors.
     """
-    del count
+    done = int(np.max(count)) if np.size(count) else n  # fewer than n after Ctrl-C
+    interrupted = done < n
+    n = done
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         variance = m2 / (n - 1)
         stderr = np.sqrt(variance / n)
@@ -322,7 +457,9 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4, control=None)
         index = tuple(int(i) for i in np.argwhere(~trusted)[0])
         where = f" (batch index {index})" if index else ""
         if not finite[index]:
-            reason = f"non-finite estimate or variance{where}: value {mean[index]!r}"
+            reason = (
+                f"the estimate or its variance is not finite{where}: value {float(mean[index])}"
+            )
         else:
             reason = (
                 f"heavy tails{where}: sample kurtosis {kurtosis[index]:.3g} gives the variance "
@@ -356,4 +493,5 @@ def _from_moments(quantity, estimator, n, count, mean, m2, m3, m4, control=None)
         trusted=out(trusted),
         reason=reason,
         control_z=None if control_z is None else out(control_z),
+        interrupted=interrupted,
     )

@@ -18,6 +18,15 @@ Only directions in which the parameters can move are compared: the lower
 triangle of a ``scale_tril`` and, for probabilities on a simplex, the
 projection onto sums-to-zero directions (a formula's derivative off the
 simplex is not defined by its values on it).
+
+Where the exact derivative is not a number, no number is compared: by the
+definition ``sum_x p(x) (log p(x) - log q(x))`` (or ``-log p``, ``-log q``),
+the derivative in the probabilities of P contains ``log p(x)`` (KL, entropy)
+and ``log q(x)`` (KL, cross-entropy), infinite where that probability is 0; so
+the components of P's probabilities are *undefined* for a member whose P (KL,
+entropy) or Q (KL, cross-entropy) has a probability at 0 (or 1 for a
+Bernoulli), and every component is undefined for a member whose value is
+infinite (P puts mass where Q has none). See :func:`undefined_components`.
 """
 
 from __future__ import annotations
@@ -29,10 +38,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify.families import Categorical, MultivariateNormal, Normal
+from verify.families import Bernoulli, Categorical, MultivariateNormal, Normal
 from verify.montecarlo import _decision, _engine, _estimate
 
-__all__ = ["compare_gradient", "gradient_components", "project_gradient"]
+__all__ = ["compare_gradient", "gradient_components", "project_gradient", "undefined_components"]
 
 _REPARAMETERIZED = (Normal, MultivariateNormal)
 #: Default samples of a Monte Carlo gradient, divided among a batch (at least 2**12).
@@ -94,6 +103,91 @@ def gradient_components(dists, names="pq"):
     return out
 
 
+def default_gradient_samples(batch_size: int) -> int:
+    """``2**20`` samples divided among a batch, at least ``2**12``.
+
+    Example:
+        >>> default_gradient_samples(1), default_gradient_samples(10**4)
+        (1048576, 4096)
+    """
+    return max(2**12, DEFAULT_GRADIENT_SAMPLES // max(1, batch_size))
+
+
+def _support(dist):
+    """Per outcome, whether it has positive probability (None: every outcome, or a density)."""
+    probs = getattr(dist, "probs", None)
+    if probs is None or not isinstance(dist, (Bernoulli, Categorical)):
+        return None  # logits are finite: every outcome has positive probability
+    probs = np.asarray(probs, np.float64)
+    if isinstance(dist, Bernoulli):
+        return np.stack([probs < 1, probs > 0], axis=-1)
+    return probs > 0
+
+
+def _at_boundary(dist):
+    """Per batch member: some outcome has probability exactly 0."""
+    support = _support(dist)
+    return np.zeros(dist.batch_shape, bool) if support is None else ~support.all(axis=-1)
+
+
+def _mass_outside(p, q):
+    """Per batch member: P puts mass where Q has none (the value is +inf)."""
+    inside_p, inside_q = _support(p), _support(q)
+    if inside_q is None:
+        return False
+    inside_p = np.ones_like(inside_q) if inside_p is None else inside_p
+    return (inside_p & ~inside_q).any(axis=-1)
+
+
+def _reduce_to(mask, shape):
+    """``any`` of a batch mask over the axes along which a smaller batch ``shape`` broadcasts."""
+    mask = np.asarray(mask)
+    extra = mask.ndim - len(shape)
+    mask = mask.any(axis=tuple(range(extra))) if extra else mask
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and mask.shape[i] != 1)
+    return mask.any(axis=axes, keepdims=True) if axes else mask
+
+
+def undefined_components(quantity, dists):
+    """Which gradient components have no finite exact value (see the module docstring).
+
+    Args:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        dists: ``(p,)`` or ``(p, q)``, concrete.
+
+    Returns:
+        A boolean array over the components of :func:`project_gradient`.
+
+    Example:
+        >>> import verify
+        >>> p = verify.Categorical(probs=[0.0, 0.5, 0.5])
+        >>> q = verify.Categorical(probs=[0.2, 0.3, 0.5])
+        >>> undefined_components("kl", (p, q)).tolist()
+        [True, True, True, False, False, False]
+    """
+    p = dists[0]
+    batch_shape = np.broadcast_shapes(*(d.batch_shape for d in dists))
+    infinite = np.zeros(batch_shape, bool)
+    if quantity != "entropy":
+        infinite = np.broadcast_to(_mass_outside(p, dists[1]), batch_shape)
+    p_bad = infinite.copy()
+    if quantity in ("kl", "entropy"):
+        p_bad |= np.broadcast_to(_at_boundary(p), batch_shape)
+    if quantity in ("kl", "cross_entropy"):
+        p_bad |= np.broadcast_to(_at_boundary(dists[1]), batch_shape)
+    parts = []
+    for dist, bad in zip(dists, (p_bad, infinite)):
+        for field in dist._fields:
+            value = getattr(dist, field)
+            if value is None:
+                continue
+            shape = np.shape(value)
+            member = _reduce_to(bad, dist.batch_shape)
+            member = member.reshape(member.shape + (1,) * (len(shape) - member.ndim))
+            parts.append(np.broadcast_to(member, shape).reshape(-1)[_keep(dist, field)])
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
 @dataclasses.dataclass(frozen=True)
 class _GradientIntegrand:
     """Per-sample gradient of the quantity's integrand (hashable: jit cache key)."""
@@ -138,6 +232,7 @@ def compare_gradient(
     alpha=_decision.DEFAULT_ALPHA,
     power=_decision.DEFAULT_POWER,
     progress=None,
+    max_seconds=_estimate.DEFAULT_MAX_SECONDS,
 ) -> _decision.Decision:
     """Tests a gradient of ``quantity`` against a Monte Carlo gradient estimate.
 
@@ -150,13 +245,16 @@ def compare_gradient(
         key: a JAX random key (default ``jax.random.key(0)``).
         num_samples: samples (default ``2**20`` divided among the batch).
         alpha: false-*disagree* probability for the whole gradient
-            (Bonferroni over its components).
+            (Bonferroni over its compared components).
         power: the probability ``detectable`` refers to.
         progress: progress bar (``None``: on a terminal only).
+        max_seconds: the budget, as for :func:`~verify.montecarlo.estimate`.
 
     Returns:
         A :class:`~verify.montecarlo.Decision` over the gradient's components
-        (named by ``gradient_components((p, q))``).
+        (named by ``gradient_components((p, q))``); components whose exact
+        value is infinite or undefined (:func:`undefined_components`) are
+        *inconclusive*, not compared.
 
     Example:
         >>> import jax, verify
@@ -168,9 +266,8 @@ def compare_gradient(
     """
     alpha = _decision.check_alpha(alpha)
     batch_shape = _estimate.check_distributions(quantity, p, q)
-    dists = (p,) if quantity == "entropy" else (p, q)
     if num_samples is None:
-        num_samples = max(2**12, DEFAULT_GRADIENT_SAMPLES // max(1, math.prod(batch_shape)))
+        num_samples = default_gradient_samples(math.prod(batch_shape))
     num_samples = _estimate.check_num_samples(num_samples)
     key = _estimate.resolve_key(key)
     with jax.enable_x64(True):
@@ -178,7 +275,10 @@ def compare_gradient(
         dists64 = args[:1] if quantity == "entropy" else args
         target = np.asarray(project_gradient(dists64, _estimate.to_float64(tuple(gradient))))
         num_components = target.shape[0]
-        chunk_size = _engine.default_chunk_size(num_samples, 4 * num_components)
+        # Each sample differentiates every component: plan and chunk by components.
+        _estimate.check_budget(p, num_samples, num_components, max_seconds)
+        event = _estimate.event_size(p)
+        chunk_size = _engine.default_chunk_size(num_samples, 4 * num_components, event)
         moments = _engine.stream(
             _GradientIntegrand(quantity),
             args,
@@ -188,9 +288,20 @@ def compare_gradient(
             out_shape=(1, num_components),
             progress=progress,
         )
-    del dists
     estimator = "reparameterized" if isinstance(p, _REPARAMETERIZED) else "score"
     est = _estimate._from_moments(
         f"d {quantity}", estimator, num_samples, *(field[0] for field in moments)
     )
-    return _decision.decide((est,), target, alpha=alpha / num_components, power=power)
+    undefined = undefined_components(quantity, dists64)
+    compared = max(1, int((~undefined).sum()))
+    scale = np.max(np.abs(target[~undefined]), initial=0.0)
+    decision = _decision.decide((est,), target, alpha=alpha / compared, power=power, scale=scale)
+    if not undefined.any():
+        return decision
+    names = [n for n, u in zip(gradient_components(dists64), undefined) if u]
+    return dataclasses.replace(
+        decision,
+        verdict=np.where(undefined, "inconclusive", decision.verdict).astype(object),
+        reason=f"not compared, the exact derivative being infinite or undefined: "
+        f"{', '.join(names)}; " + decision.reason,
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
+
 import jax
 import jax.numpy as jnp
 
 from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
+from verify.montecarlo import _estimate
 
 __all__ = ["random_distribution"]
 
@@ -39,8 +42,13 @@ def random_distribution(family, key, batch_shape=(), *, dim=3, num_classes=4) ->
         >>> p.batch_shape, str(p.dtype)
         ((5,), 'float64')
     """
-    batch_shape = tuple(batch_shape)
-    keys = jax.random.split(key, 3)
+    batch_shape = _check_batch_shape(batch_shape)
+    for name, value in (("dim", dim), ("num_classes", num_classes)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"`{name}` must be an integer >= 1, got {value!r}")
+        if value < 1:
+            raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}")
+    keys = jax.random.split(_estimate.resolve_key(key), 3)
     with jax.enable_x64(True):
         f64 = jnp.float64
 
@@ -65,3 +73,16 @@ def random_distribution(family, key, batch_shape=(), *, dim=3, num_classes=4) ->
         "`family` must be one of verify.Normal, verify.MultivariateNormal, "
         f"verify.Bernoulli, verify.Categorical, got {family!r}"
     )
+
+
+def _check_batch_shape(batch_shape):
+    expected = "`batch_shape` must be a tuple of integers >= 0"
+    try:
+        shape = tuple(batch_shape)
+    except TypeError:
+        raise TypeError(f"{expected}, got {batch_shape!r}") from None
+    if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) for n in shape):
+        raise TypeError(f"{expected}, got {batch_shape!r}")
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{expected}, got {batch_shape!r}")
+    return tuple(int(n) for n in shape)
