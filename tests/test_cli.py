@@ -385,3 +385,10 @@ def test_list_shows_parameters_without_markup(capsys):
 def test_a_ragged_list_is_named_as_such(spec):
     with pytest.raises(cli.UsageError, match="rectangular lists of numbers"):
         cli.parse_distribution(spec)
+
+
+def test_an_undecidable_check_says_so_in_words(capsys):
+    assert cli.main(["check", "kl", "Normal(0, 1)", "Normal(1, 2)", "--samples", "2e3"]) == 1
+    out = capsys.readouterr().out
+    assert "decision    : inconclusive" in out
+    assert "larger than inf" not in out and "detectable  : none" in out
