@@ -10,8 +10,7 @@
   proofs) run in the scratch directory and must exit 0.
 * ``text`` blocks of error messages are produced by the calls listed here.
 * Figures of the proofs quoted in the README (C5's triple, C11's first zeros, C3's and C9's
-  search sizes) come from the
-  proofs' own evidence.
+  search sizes) come from the proofs' own evidence.
 """
 
 from __future__ import annotations
