@@ -385,3 +385,20 @@ def test_list_shows_parameters_without_markup(capsys):
 def test_a_ragged_list_is_named_as_such(spec):
     with pytest.raises(cli.UsageError, match="rectangular lists of numbers"):
         cli.parse_distribution(spec)
+
+
+def test_an_undecidable_check_says_so_in_words(capsys):
+    assert cli.main(["check", "kl", "Normal(0, 1)", "Normal(1, 2)", "--samples", "2e3"]) == 1
+    out = capsys.readouterr().out
+    assert "decision    : inconclusive" in out
+    assert "larger than inf" not in out and "detectable  : none" in out
+
+
+@pytest.mark.parametrize("seed", ["-3", "99999999999999999999999"])
+def test_a_proof_script_rejects_a_seed_out_of_range_in_one_line(capsys, seed):
+    from verify import proofs
+
+    assert proofs.load("C5").main(["--seed", seed]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "`seed` must be an integer from 0 to 4294967295" in captured.err

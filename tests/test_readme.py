@@ -9,8 +9,8 @@
   as the command line it is, and those that are cheap (everything but a run of all the
   proofs) run in the scratch directory and must exit 0.
 * ``text`` blocks of error messages are produced by the calls listed here.
-* Figures of the proofs quoted in the README (C5's triple, C11's first zeros) come from the
-  proofs' own evidence.
+* Figures of the proofs quoted in the README (C5's triple, C11's first zeros, C3's and C9's
+  search sizes) come from the proofs' own evidence.
 """
 
 from __future__ import annotations
@@ -254,3 +254,18 @@ def test_c5_triple_in_the_readme_is_the_proofs():
     d_pr, d_pq, d_qr = (float(verify.kl(dists[i], dists[j])) for i, j in [(0, 2), (0, 1), (1, 2)])
     row = f"Bernoulli({p:g}), ({q:g}), ({r:g}): D(P‖R) = {d_pr:.4f} > {d_pq:.4f} + {d_qr:.4f}"
     assert row in README, row
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "claim_id, figure, phrase",
+    [
+        ("C3", "pairs", "a search over {:,} pairs per family finds no negative value"),
+        ("C9", "points", "float64 on {:,} pairs"),
+    ],
+)
+def test_search_sizes_in_the_readme_are_the_proofs(claim_id, figure, phrase):
+    result = proofs.load(claim_id).run(seed=0)
+    sizes = {e.figures[figure] for s in result.steps for e in s.evidence if figure in e.figures}
+    (size,) = sizes  # one size for every family
+    assert phrase.format(size).replace(",", " ") in README

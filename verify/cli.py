@@ -525,7 +525,16 @@ def _check(args, out) -> int:
     )
     print(f"  interval    : [{low}, {high}] (false-alarm rate {decision.alpha:g})", file=out)
     if getattr(decision, "detectable", None) is not None:
-        print(f"  detectable  : errors larger than {float(decision.detectable):.3g}", file=out)
+        detectable = float(decision.detectable)
+        print(
+            "  detectable  : "
+            + (
+                f"errors larger than {detectable:.3g}"
+                if math.isfinite(detectable)
+                else "none: the standard error cannot be trusted (see the reason)"
+            ),
+            file=out,
+        )
     print(f"  decision    : {decision.verdict}", file=out)
     if getattr(decision, "reason", None):
         print(f"  reason      : {decision.reason}", file=out)

@@ -16,6 +16,9 @@ import verify
 from verify.proofs import _shared
 from verify.proving import Claim, Evidence, Proof, Verdict, facts
 
+#: |measured − L| / standard error above this is a mismatch (two-sided false-alarm rate 1e-6).
+Z_LIMIT = 4.89
+
 proof = Proof(
     Claim(
         id="C6",
@@ -192,7 +195,7 @@ def build_and_measure(ctx):
             and code.is_prefix_free()
             and decoded == sample.tolist()
             and in_bounds
-            and abs(z) < 4.89
+            and abs(z) < Z_LIMIT
         )
         evidence.append(
             Evidence(
@@ -209,7 +212,7 @@ def build_and_measure(ctx):
                     "L = Σ P ℓ bits": float(expected_length),
                     "L − (H + D)": float(excess),
                     "measured bits/symbol": measured,
-                    "z": float(z),
+                    f"(measured − L) / standard error, within ±{Z_LIMIT}": float(z),
                     "D in bits from verify.kl": float(
                         verify.kl(
                             verify.Categorical(probs=p), verify.Categorical(probs=q), base="bits"
