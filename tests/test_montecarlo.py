@@ -532,3 +532,9 @@ def test_an_empty_batch_is_refused_by_name():
         montecarlo.compare("kl", jnp.zeros(0), empty, empty, num_samples=64)
     with pytest.raises(ValueError, match=r"must hold at least one distribution"):
         verify.check_entropy(lambda p: verify.entropy(p), empty)
+
+
+@pytest.mark.parametrize("gradient", [0.5, (0.5,), "g", (NORMAL_P,)])
+def test_compare_gradient_names_a_gradient_of_the_wrong_form(gradient):
+    with pytest.raises(TypeError, match="`gradient` must be a tuple of 2 gradient"):
+        montecarlo.compare_gradient("kl", gradient, NORMAL_P, NORMAL_Q, num_samples=64)
