@@ -532,3 +532,50 @@ def test_an_empty_batch_is_refused_by_name():
         montecarlo.compare("kl", jnp.zeros(0), empty, empty, num_samples=64)
     with pytest.raises(ValueError, match=r"must hold at least one distribution"):
         verify.check_entropy(lambda p: verify.entropy(p), empty)
+
+
+@pytest.mark.parametrize("gradient", [0.5, (0.5,), "g", (NORMAL_P,)])
+def test_compare_gradient_names_a_gradient_of_the_wrong_form(gradient):
+    with pytest.raises(TypeError, match="`gradient` must be a tuple of 2 gradient"):
+        montecarlo.compare_gradient("kl", gradient, NORMAL_P, NORMAL_Q, num_samples=64)
+
+
+def _interrupt_at_block(monkeypatch, number):
+    """Ctrl-C while waiting for the ``number``-th block of every later run."""
+    calls = {"n": 0}
+    wait = jax.block_until_ready
+
+    def block_until_ready(x):
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise KeyboardInterrupt
+        return wait(x)
+
+    monkeypatch.setattr(jax, "block_until_ready", block_until_ready)
+
+
+def test_an_interrupted_run_returns_the_samples_done_marked_partial(monkeypatch):
+    _interrupt_at_block(monkeypatch, 3)
+    est = montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**22, chunk_size=2**10)
+    assert est.interrupted and 2 * 2**10 <= est.num_samples < 2**22
+    assert est.num_samples % 2**10 == 0 and math.isfinite(est.value)
+    assert "interrupted: a partial result" in str(est)
+
+
+def test_ctrl_c_before_the_first_block_is_done_is_not_swallowed(monkeypatch):
+    _interrupt_at_block(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**12)
+
+
+def test_an_interrupted_check_starts_no_further_sampling(monkeypatch):
+    _interrupt_at_block(monkeypatch, 3)
+    report = verify.check_kl(
+        lambda p, q: verify.kl(p, q), NORMAL_P, NORMAL_Q, num_samples=2**22, gradient_samples=2**22
+    )
+    assert "interrupted" in report["monte_carlo"].statement
+    assert [e.name for e in report.evidence] == [
+        "closed_form",
+        "monte_carlo",
+        "gradient_closed_form",
+    ]

@@ -487,3 +487,11 @@ def test_a_gradient_decision_too_coarse_for_the_gradient_is_inconclusive():
     assert coarse.overall == "inconclusive" and "too few samples" in coarse.reason
     # enough samples decide it (false alarm 1e-6)
     assert montecarlo.compare_gradient("kl", gradient, p, q, num_samples=2**16).overall == "agree"
+
+
+def test_plan_samples_names_its_bad_arguments():
+    p, q = PAIRS["Normal"]
+    with pytest.raises(TypeError, match="`discrepancy` must be a real number or array, got 'a'"):
+        montecarlo.plan_samples(p, q, discrepancy="a")
+    with pytest.raises(ValueError, match="`pilot_samples` must be >= 2, got 1"):
+        montecarlo.plan_samples(p, q, discrepancy=0.1, pilot_samples=1)

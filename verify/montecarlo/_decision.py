@@ -542,7 +542,8 @@ def plan_samples(
     """
     alpha = check_alpha(alpha)
     power = check_alpha(power, "power")
-    delta = np.asarray(discrepancy, np.float64)
+    delta = check_closed_form(discrepancy, "discrepancy")
+    _estimate.check_num_samples(pilot_samples, "pilot_samples")
     if not np.all(delta > 0) or not np.all(np.isfinite(delta)):
         raise ValueError(f"`discrepancy` must be finite and > 0, got {discrepancy!r}")
     estimators = _auto_estimators(quantity, estimator) if quantity in _estimate.ESTIMATORS else ()

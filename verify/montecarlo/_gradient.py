@@ -221,6 +221,23 @@ class _GradientIntegrand:
         return jnp.sum(f)
 
 
+def _check_gradient(gradient, dists):
+    """The gradient as the vector :func:`project_gradient` makes, or a clear error."""
+    expected = (
+        f"`gradient` must be a tuple of {len(dists)} gradient(s), one per distribution, as "
+        "jax.grad(..., argnums=(0, 1)) returns them"
+    )
+    try:
+        structure_ok = len(gradient) == len(dists) and all(
+            jax.tree.structure(g) == jax.tree.structure(d) for g, d in zip(gradient, dists)
+        )
+    except TypeError:
+        structure_ok = False
+    if not structure_ok:
+        raise TypeError(f"{expected}, got {gradient!r}")
+    return np.asarray(project_gradient(dists, _estimate.to_float64(tuple(gradient))))
+
+
 def compare_gradient(
     quantity,
     gradient,
@@ -273,7 +290,7 @@ def compare_gradient(
     with jax.enable_x64(True):
         args = _estimate.to_float64((p, q))
         dists64 = args[:1] if quantity == "entropy" else args
-        target = np.asarray(project_gradient(dists64, _estimate.to_float64(tuple(gradient))))
+        target = _check_gradient(gradient, dists64)
         num_components = target.shape[0]
         # Each sample differentiates every component: plan and chunk by components.
         _estimate.check_budget(p, num_samples, num_components, max_seconds)
