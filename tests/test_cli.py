@@ -402,3 +402,22 @@ def test_a_proof_script_rejects_a_seed_out_of_range_in_one_line(capsys, seed):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
     assert "`seed` must be an integer from 0 to 4294967295" in captured.err
+
+
+@pytest.mark.parametrize(
+    "extra, fragments",
+    [
+        (["--samples", "1e12"], ["--samples", "over the budget of --max-seconds = 600 s"]),
+        (["--samples", "1e9", "--max-seconds", "1"], ["--max-seconds = 1 s"]),
+        (["--max-seconds", "0"], ["--max-seconds", "> 0"]),
+        (["--max-seconds", "soon"], ["--max-seconds", "'soon'"]),
+    ],
+)
+def test_check_budget_is_a_flag_and_a_refusal_names_the_flags(capsys, extra, fragments):
+    code = cli.main(["check", "kl", "Normal(0, 1)", "Normal(1, 2)", *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "`num_samples`" not in err and "`max_seconds`" not in err
+    for fragment in fragments:
+        assert fragment in err

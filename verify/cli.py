@@ -186,6 +186,26 @@ def _sample_count(text):
     return int(value)
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+#: The Monte Carlo engine's argument names, as the flags of `verify check` say them.
+_FLAG_NAMES = {"`num_samples`": "--samples", "`max_seconds`": "--max-seconds"}
+
+
+def _in_flag_names(message):
+    for name, flag in _FLAG_NAMES.items():
+        message = message.replace(name, flag)
+    return message
+
+
 def _seed(text):
     from verify.proving import MAX_SEED
 
@@ -331,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         "count sized for about 1 s of sampling; the count used is printed)",
     )
     check.add_argument("--seed", type=_seed, default=0, help=seed_help)
+    check.add_argument(
+        "--max-seconds",
+        type=_seconds,
+        default=None,
+        help="refuse a run whose planned sampling time is longer (default 600; 'inf' for none); "
+        "Ctrl-C stops a run between blocks and reports the samples drawn so far",
+    )
     check.add_argument(
         "--alpha",
         type=_probability,
@@ -502,6 +529,7 @@ def _check(args, out) -> int:
             raise UsageError("check takes single distributions, not batches")
         from verify import montecarlo
 
+        budget = {} if args.max_seconds is None else {"max_seconds": args.max_seconds}
         try:
             decision = montecarlo.compare(
                 quantity,
@@ -510,9 +538,10 @@ def _check(args, out) -> int:
                 key=jax.random.key(args.seed),
                 num_samples=args.samples,
                 alpha=args.alpha,
+                **budget,
             )
         except (ValueError, TypeError) as error:
-            raise UsageError(str(error)) from None
+            raise UsageError(_in_flag_names(str(error))) from None
     names = " ‖ ".join(repr(d) for d in dists)
     estimate = decision.estimate
     low, high = (_number(v) for v in decision.interval)
