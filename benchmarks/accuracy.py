@@ -377,7 +377,11 @@ def extreme_regions(family, quantity, dtype, n, rng):
         return out
     if family == "bernoulli":
         p = _decades(rng, n, sub_low + 1, sub_high)
-        out.append(("subnormal p" + (", q = 3p" if two else ""), [p, 3 * p] if two else [p]))
+        if two:
+            out.append(("subnormal p, q = 3p", [p, 3 * p]))
+            out.append(("p = 1/2, subnormal q", [np.full(n, 0.5), p]))
+        else:
+            out.append(("subnormal p", [p]))
         return out
     if family == "categorical":
         k = 4
@@ -455,6 +459,8 @@ def relative_errors(values, exact, dtype=np.float64):
 def _fmt(errors):
     if errors is None:
         return "—"
+    if len(errors) == 0:
+        return "(results below the normal range)"
     med, mx = np.median(errors), np.max(errors)
     return f"{_num(med)} / {_num(mx)}"
 
