@@ -19,7 +19,11 @@ difference:
 * :func:`sum_diff` -- ``sum(a - b)`` over the last axis by compensated
   summation, accurate where the sum is all cancellation;
 * :func:`log1p` and :func:`xlog1py` -- ``log1p(x)`` and ``x log1p(y)``,
-  accurate where XLA's own ``log1p`` is not.
+  accurate where XLA's own ``log1p`` is not;
+* :func:`xlogx` -- ``x log x`` with the definition's derivative ``-inf`` at 0;
+* :func:`softmax_kl`, :func:`softmax_entropy`, :func:`softmax_cross_entropy`
+  -- the categorical quantities from logits over the last axis (near-equal,
+  underflowing, ``-inf`` masked, 16-bit inputs), with custom gradients.
 
 Near zero :func:`log1pmx` and :func:`kl_div_delta` sum the series of
 ``atanh``: with ``s = x / (2 + x)``, ``log1p(x) = 2 atanh(s) = 2 s (1 + s**2/3 +
