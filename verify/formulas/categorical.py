@@ -20,7 +20,7 @@ most the simplex tolerance.
 Why the logits forms: ``softmax`` of very different logits underflows to 0
 where the exact probability is positive, and ``log`` of it is ``-inf``; the
 logits forms (:func:`verify._special.softmax_kl` and its siblings) work from
-the logits and their exact differences, in three fused passes, with a custom
+the logits and their exact differences, in three passes, with a custom
 gradient. See that module for the method.
 
 Conventions of the definition: a class with P(x) > 0 = Q(x) (a zero
