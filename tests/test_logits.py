@@ -366,3 +366,18 @@ def test_cli_shows_the_logits_form():
     with contextlib.redirect_stdout(io.StringIO()):
         code = main(["kl", "bernoulli", "bernoulli", "--logits", "--latex"])
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    "forward, arity",
+    [("_softmax_kl_fwd", 2), ("_softmax_cross_entropy_fwd", 2), ("_softmax_entropy_fwd", 1)],
+)
+def test_backward_pass_keeps_only_the_inputs_and_per_row_statistics(forward, arity):
+    """The custom VJPs save the logits themselves and O(B) numbers, no [B, V] intermediates."""
+    from verify import _special
+
+    inputs = [jnp.zeros((4, 1000), jnp.float32) + i for i in range(arity)]
+    _, residuals = getattr(_special, forward)(*inputs)
+    leaves = jax.tree_util.tree_leaves(residuals)
+    big = [x for x in leaves if x.size > 4]
+    assert len(big) == arity and all(any(x is y for y in inputs) for x in big)

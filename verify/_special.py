@@ -19,7 +19,11 @@ difference:
 * :func:`sum_diff` -- ``sum(a - b)`` over the last axis by compensated
   summation, accurate where the sum is all cancellation;
 * :func:`log1p` and :func:`xlog1py` -- ``log1p(x)`` and ``x log1p(y)``,
-  accurate where XLA's own ``log1p`` is not.
+  accurate where XLA's own ``log1p`` is not;
+* :func:`xlogx` -- ``x log x`` with the definition's derivative ``-inf`` at 0;
+* :func:`softmax_kl`, :func:`softmax_entropy`, :func:`softmax_cross_entropy`
+  -- the categorical quantities from logits over the last axis (near-equal,
+  underflowing, ``-inf`` masked, 16-bit inputs), with custom gradients.
 
 Near zero :func:`log1pmx` and :func:`kl_div_delta` sum the series of
 ``atanh``: with ``s = x / (2 + x)``, ``log1p(x) = 2 atanh(s) = 2 s (1 + s**2/3 +
@@ -710,10 +714,12 @@ def _xlogx_jvp(primals, tangents):
 #     KL = F + log1pmx(A)                   (near: |A| <= 1/2; no cancellation)
 #        = LSE_k(log p_k + t_k) - B          (far: KL >= log(3/2) - |B|)
 #
-# Each pass over the [..., V] inputs is one reduction loop that XLA fuses (the
-# max; the normaliser and mu; the four sums), and the gradient is a custom VJP
-# that recomputes p and t in one more pass from the inputs and per-row
-# statistics: autodiff would keep [..., V] intermediates for the backward pass.
+# Three passes over the [..., V] inputs (the maxima; the normaliser and mu; the
+# four sums), each a set of row reductions of elementwise terms; the gradient is
+# a custom VJP that recomputes p and t in one more pass from the inputs and
+# per-row statistics: autodiff would keep [..., V] intermediates for the
+# backward pass. (XLA:CPU in jax 0.10 still materialises some reduction
+# operands: benchmarks/README.md, "Vocabulary scale".)
 # Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
 # through log(p_k e^t_k) = b_k - LSE(a) - mu, never through 0 * inf. A class
 # with a > -inf = b makes the divergence +inf (and its gradient 0).
@@ -823,8 +829,8 @@ def softmax_kl(a, b):
     one softmax underflowing (``q`` rounds to 0 where ``p`` has mass: the exact
     divergence is finite and so is this), very wide logits and ``-inf`` logits
     (classes of probability 0) are all computed to a few ulp of the exact value
-    for the given inputs; see the comment above for the method. Three fused
-    passes over the inputs forward, one backward.
+    for the given inputs; see the comment above for the method. Three passes
+    over the inputs forward, one backward.
 
     Args:
         a, b: logits of the same shape ``(..., V)``, finite or ``-inf`` (not
