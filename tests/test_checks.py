@@ -264,3 +264,21 @@ def test_bad_options_are_refused_before_any_work(options, message):
 def test_random_distribution_refuses_unknown_families():
     with pytest.raises(ValueError, match="`family` must be one of"):
         montecarlo.random_distribution(int, jax.random.key(0))
+
+
+def test_undefined_gradient_components_read_the_given_parameterisation():
+    from verify.montecarlo import _gradient
+
+    finite = verify.Categorical(logits=jnp.array([0.0, 0.5, 1.0]))
+    masked = verify.Categorical(logits=jnp.array([-jnp.inf, 0.5, 1.0]))
+    underflowing = verify.Categorical(logits=jnp.array([-800.0, 0.5, 1.0]))  # probs[0] == 0.0
+    assert float(underflowing.probs[0]) == 0.0
+    # A masked class of P is a boundary point: P's components are undefined, Q's are not.
+    assert (
+        _gradient.undefined_components("kl", (masked, finite)).tolist() == [True] * 3 + [False] * 3
+    )
+    # P puts mass where Q is masked: the value is +inf and no component is a number.
+    assert _gradient.undefined_components("kl", (finite, masked)).all()
+    # A finite logit is an outcome of positive probability, even where its probability underflows.
+    assert not _gradient.undefined_components("kl", (underflowing, finite)).any()
+    assert not _gradient.undefined_components("kl", (finite, underflowing)).any()

@@ -114,14 +114,22 @@ def default_gradient_samples(batch_size: int) -> int:
 
 
 def _support(dist):
-    """Per outcome, whether it has positive probability (None: every outcome, or a density)."""
-    probs = getattr(dist, "probs", None)
-    if probs is None or not isinstance(dist, (Bernoulli, Categorical)):
-        return None  # logits are finite: every outcome has positive probability
-    probs = np.asarray(probs, np.float64)
-    if isinstance(dist, Bernoulli):
-        return np.stack([probs < 1, probs > 0], axis=-1)
-    return probs > 0
+    """Per outcome, whether it has positive probability (None: every outcome, or a density).
+
+    Read from the parameter the distribution was given: a logit of ``-inf`` (a masked
+    class) is an outcome of probability 0, while a finite logit is not, even where its
+    probability underflows.
+    """
+    if not isinstance(dist, (Bernoulli, Categorical)):
+        return None
+    given = dist._leaves()
+    if given["probs"] is not None:
+        probs = np.asarray(given["probs"], np.float64)
+        low, high = probs > 0, probs < 1
+    else:
+        logits = np.asarray(given["logits"], np.float64)
+        low, high = logits > -np.inf, logits < np.inf
+    return np.stack([high, low], axis=-1) if isinstance(dist, Bernoulli) else low
 
 
 def _at_boundary(dist):
@@ -177,8 +185,7 @@ def undefined_components(quantity, dists):
         p_bad |= np.broadcast_to(_at_boundary(dists[1]), batch_shape)
     parts = []
     for dist, bad in zip(dists, (p_bad, infinite)):
-        for field in dist._fields:
-            value = getattr(dist, field)
+        for field, value in dist._leaves().items():
             if value is None:
                 continue
             shape = np.shape(value)
