@@ -359,3 +359,22 @@ def test_huge_integer_base_is_a_valid_unit():
     np.testing.assert_allclose(
         float(verify.kl(p, q, base=10**400)), 0.5 / (400 * math.log(10)), rtol=1e-15
     )
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+@pytest.mark.parametrize(
+    "quantity, dists",
+    [
+        ("entropy", lambda t: (verify.Bernoulli(probs=t(1.0)),)),
+        ("entropy", lambda t: (verify.Bernoulli(probs=t(0.0)),)),
+        ("entropy", lambda t: (verify.Categorical(probs=t([0.0, 1.0, 0.0])),)),
+        ("entropy", lambda t: (verify.Categorical(logits=t([-jnp.inf, 0.0])),)),
+        ("cross_entropy", lambda t: (verify.Bernoulli(probs=t(1.0)),) * 2),
+        ("cross_entropy", lambda t: (verify.Categorical(probs=t([1.0, 0.0])),) * 2),
+        ("kl", lambda t: (verify.Categorical(probs=t([1.0, 0.0])),) * 2),
+    ],
+)
+def test_a_zero_result_is_positive_zero(quantity, dists, dtype):
+    """H, H(P, Q) and KL are >= 0: a zero is +0.0 (checks compare signed zeros exactly)."""
+    value = getattr(verify, quantity)(*dists(lambda x: jnp.asarray(x, dtype)))
+    assert float(value) == 0.0 and not np.signbit(value)

@@ -41,12 +41,12 @@ def kl(xp, probs_p, probs_q):
 
 def entropy(xp, probs):
     """Entropy of Bernoulli(probs)."""
-    return -(xp.xlogx(probs) + xp.xlog1py(1 - probs, -probs))
+    return 0 - (xp.xlogx(probs) + xp.xlog1py(1 - probs, -probs))  # 0 - x: +0.0, never -0.0
 
 
 def cross_entropy(xp, probs_p, probs_q):
     """Cross-entropy H(Bernoulli(probs_p), Bernoulli(probs_q))."""
-    return -(xp.xlogy(probs_p, probs_q) + xp.xlog1py(1 - probs_p, -probs_q))
+    return 0 - (xp.xlogy(probs_p, probs_q) + xp.xlog1py(1 - probs_p, -probs_q))
 
 
 def logits_from_probs(xp, probs):

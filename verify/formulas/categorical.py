@@ -46,12 +46,12 @@ def kl(xp, probs_p, probs_q):
 
 def entropy(xp, probs):
     """Entropy of Categorical(probs)."""
-    return -xp.sum(xp.xlogx(probs))
+    return 0 - xp.sum(xp.xlogx(probs))  # 0 - x: +0.0, never -0.0
 
 
 def cross_entropy(xp, probs_p, probs_q):
     """Cross-entropy H(Categorical(probs_p), Categorical(probs_q))."""
-    return -xp.sum(xp.xlogy(probs_p, probs_q))
+    return 0 - xp.sum(xp.xlogy(probs_p, probs_q))
 
 
 def logits_from_probs(xp, probs):
