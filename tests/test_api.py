@@ -359,3 +359,22 @@ def test_huge_integer_base_is_a_valid_unit():
     np.testing.assert_allclose(
         float(verify.kl(p, q, base=10**400)), 0.5 / (400 * math.log(10)), rtol=1e-15
     )
+
+
+@pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
+@pytest.mark.parametrize("family", ["normal", "multivariate_normal"])
+def test_nan_parameters_under_jit_give_nan(family, quantity):
+    """The exact rescaling must not turn an unchecked nan into a number (or into inf)."""
+
+    def make(loc, scale):
+        if family == "normal":
+            return verify.Normal(loc, scale)
+        return verify.MultivariateNormal(jnp.full(2, loc), scale_tril=scale * jnp.eye(2))
+
+    def f(loc, scale):
+        p, q = make(loc, scale), make(0.0, 1.0)
+        return getattr(verify, quantity)(*((p,) if quantity == "entropy" else (p, q)))
+
+    assert np.isnan(jax.jit(f)(0.0, np.nan))
+    if quantity != "entropy":
+        assert np.isnan(jax.jit(f)(np.nan, 1.0))
