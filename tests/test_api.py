@@ -378,3 +378,20 @@ def test_a_zero_result_is_positive_zero(quantity, dists, dtype):
     """H, H(P, Q) and KL are >= 0: a zero is +0.0 (checks compare signed zeros exactly)."""
     value = getattr(verify, quantity)(*dists(lambda x: jnp.asarray(x, dtype)))
     assert float(value) == 0.0 and not np.signbit(value)
+@pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
+@pytest.mark.parametrize("family", ["normal", "multivariate_normal"])
+def test_nan_parameters_under_jit_give_nan(family, quantity):
+    """The exact rescaling must not turn an unchecked nan into a number (or into inf)."""
+
+    def make(loc, scale):
+        if family == "normal":
+            return verify.Normal(loc, scale)
+        return verify.MultivariateNormal(jnp.full(2, loc), scale_tril=scale * jnp.eye(2))
+
+    def f(loc, scale):
+        p, q = make(loc, scale), make(0.0, 1.0)
+        return getattr(verify, quantity)(*((p,) if quantity == "entropy" else (p, q)))
+
+    assert np.isnan(jax.jit(f)(0.0, np.nan))
+    if quantity != "entropy":
+        assert np.isnan(jax.jit(f)(np.nan, 1.0))

@@ -511,7 +511,7 @@ def _bit_layout(dtype):
 
 
 def frexp(x):
-    """``(m, e)`` with ``x = m * 2**e`` exactly, ``1 <= |m| < 2`` (``m = x`` at 0), for finite x.
+    """``(m, e)`` with ``x = m * 2**e`` exactly and ``1 <= |m| < 2``; ``(x, 0)`` at 0, inf, nan.
 
     Unlike :func:`jax.numpy.frexp` on CPU, subnormal ``x`` are split exactly.
 
@@ -535,8 +535,9 @@ def frexp(x):
     fraction = jnp.where(subnormal, sub_bits, bits) & ((1 << nmant) - 1)
     magnitude = jax.lax.bitcast_convert_type(fraction | (bias << nmant), x.dtype)
     m = jnp.where(bits < 0, -magnitude, magnitude)
-    zero = (field == 0) & ~subnormal
-    return jnp.where(zero, x, m), jnp.where(zero, 0, exponent).astype(jnp.int32)
+    # 0 (either sign), inf and nan are returned as they are, with exponent 0.
+    special = ((field == 0) & ~subnormal) | ~jnp.isfinite(x)
+    return jnp.where(special, x, m), jnp.where(special, 0, exponent).astype(jnp.int32)
 
 
 def ldexp(m, e):
@@ -558,7 +559,8 @@ def ldexp(m, e):
         (bits & ~(exponent_mask << nmant)) | (safe_field << nmant), m.dtype
     )
     beyond = jnp.where(field > 2 * bias, jnp.inf, 0).astype(m.dtype)
-    return jnp.where(m == 0, m, jnp.where(inside, scaled, jnp.copysign(beyond, m)))
+    keep = (m == 0) | ~jnp.isfinite(m)  # 0, inf and nan scale to themselves
+    return jnp.where(keep, m, jnp.where(inside, scaled, jnp.copysign(beyond, m)))
 
 
 def _scaled(x, exponent):
@@ -600,7 +602,7 @@ def _diff_ratio(x, y, s):
     equal = (m_x == m_y) & ((e_x == e_y) | (m_x == 0))  # bitwise, not through DAZ
     finite = jnp.isfinite(x_s) & jnp.isfinite(y_s)
     beyond = jnp.where(x > y, jnp.inf, -jnp.inf).astype(dtype)
-    difference = jnp.where(finite, x_s - y_s, beyond)
+    difference = jnp.where(finite | jnp.isnan(x) | jnp.isnan(y), x_s - y_s, beyond)
     return jnp.where(equal, jnp.zeros((), dtype), difference) / m_s
 
 
