@@ -568,7 +568,9 @@ def diff_ratio(x, y, s):
     are subtracted, so ``x - y`` never overflows where the ratio is finite, the
     difference of close values stays exact (Sterbenz), and subnormal arguments
     (which XLA on CPU reads as 0) count. Equal arguments give exactly ``0``; a
-    ratio beyond the range gives ``±inf``.
+    ratio beyond the range gives ``±inf``. The error is a few ulp plus, where a
+    rescaled operand falls below the normal range (and is read as 0), less than
+    twice the smallest normal number in absolute terms.
 
     Example:
         >>> import jax.numpy as jnp
@@ -587,6 +589,9 @@ def diff_ratio(x, y, s):
 def _diff_ratio(x, y, s):
     dtype = x.dtype
     m_s, e_s = frexp(s)
+    # s = (m_s / 2) 2**(e_s + 1) with m_s / 2 in [0.5, 1): the rescaled operands are
+    # at most |x / s|, so they overflow only where the ratio itself does.
+    m_s, e_s = m_s / 2, e_s + 1
     x_s, y_s = _scaled(x, e_s), _scaled(y, e_s)
     m_x, e_x = frexp(x)
     m_y, e_y = frexp(y)
