@@ -366,9 +366,10 @@ def _log_mul(x, constant):
     # cancellation to fear since |result| > 20.
     finite = jnp.isfinite(x)
     m, e = frexp(jnp.where(finite, x, jnp.ones_like(x)))
-    split = jnp.log(m * c_hi) + e.astype(dtype) * jnp.asarray(np.log(2), dtype)
-    direct = jnp.log(product) + correction
-    return jnp.where(moderate | ~finite | (m == 0), direct, split)  # m == 0: x is 0 bitwise
+    split = ~(moderate | ~finite | (m == 0))  # m == 0: x is 0 bitwise
+    # One logarithm: of the product, or of m c with e log 2 added.
+    offset = jnp.where(split, e.astype(dtype) * jnp.asarray(np.log(2), dtype), correction)
+    return jnp.log(jnp.where(split, m * c_hi, product)) + offset
 
 
 def log_mul(x, constant):
