@@ -257,6 +257,12 @@ def sum_all(x):
         ),
         (lambda x: _special.log_mul(x, _special.SQRT_2PI), (jnp.array([0.1, 0.4, 3.0]),)),
         (lambda a: _special.kl_div_unit(a, 1 - a), (jnp.array([0.5, 0.97, 1.02, 3.0]),)),
+        (lambda a: _special.kl_div_log(jnp.log(a), 1 - a), (jnp.array([0.5, 0.97, 1.02, 3.0]),)),
+        (
+            _special.diff_ratio,
+            (jnp.array([0.3, -2.0]), jnp.array([0.1, 5.0]), jnp.array([1.5, 0.2])),
+        ),
+        (_special.log_ratio, (jnp.array([0.3, 7.0]), jnp.array([2.0, 0.01]))),
     ],
 )
 def test_jit_vmap_and_numerical_gradients(function, args):
@@ -274,6 +280,7 @@ SYMBOLIC = [
     (symbolic.kl_div_delta(Y, X), [X, Y]),
     (symbolic.log_mul(X, C), [X, C]),
     (symbolic.kl_div_unit(X, 1 - X), [X]),
+    (symbolic.kl_div_log(sp.log(X), 1 - X), [X]),
     (symbolic.xlog1py(X, Y), [X, Y]),
 ]
 
@@ -311,3 +318,59 @@ def test_symbolic_conventions():
     assert symbolic.kl_div_delta(Y, 0) == 0
     assert symbolic.log1pmx(0) == 0
     assert symbolic.xlog1py(0, -1) == 0
+
+
+# ------------------------------------------------ the whole finite range (issue 9, items 6, 7)
+def _edges(dtype):
+    """Finite values from the smallest subnormal to the largest float, both signs."""
+    info = np.finfo(dtype)
+    rng = np.random.default_rng(0)
+    exponents = rng.uniform(np.log2(float(info.smallest_subnormal)), np.log2(float(info.max)), 300)
+    values = np.exp2(exponents) * rng.choice([-1.0, 1.0], 300)
+    special = [info.smallest_subnormal, info.tiny, info.max, -info.max, 3 * info.smallest_subnormal]
+    return np.concatenate([np.asarray(special, np.float64), values]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_frexp_and_ldexp_are_exact_on_subnormals_where_xla_flushes_them(dtype):
+    x = _edges(dtype)
+    m, e = _special.frexp(jnp.asarray(x))
+    m, e = np.asarray(m, np.float64), np.asarray(e)
+    assert np.all((np.abs(m) >= 1) & (np.abs(m) < 2))
+    np.testing.assert_array_equal(np.ldexp(m, e), x.astype(np.float64))
+    back = np.asarray(_special.ldexp(jnp.asarray(m, dtype), jnp.asarray(e)), np.float64)
+    normal = np.abs(x) >= np.finfo(dtype).tiny
+    np.testing.assert_array_equal(back[normal], x[normal].astype(np.float64))
+    assert np.all(back[~normal] == 0)  # below the normal range: 0, never a wrong number
+    assert float(_special.ldexp(jnp.asarray(1.5, dtype), 10**4)) == np.inf
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_diff_ratio_and_log_ratio_over_the_whole_range(dtype):
+    rng = np.random.default_rng(1)
+    x, y = _edges(dtype), rng.permutation(_edges(dtype))
+    s = np.abs(rng.permutation(_edges(dtype)))
+    ratio = np.asarray(_special.diff_ratio(x, y, s), np.float64)
+    logs = np.asarray(_special.log_ratio(np.abs(x), s), np.float64)
+    largest, tol = mpmath.mpf(float(np.finfo(dtype).max)), 4 * float(np.finfo(dtype).eps)
+    for i in range(len(x)):
+        exact = (mpf(x[i]) - mpf(y[i])) / mpf(s[i])
+        if abs(exact) > largest:
+            assert ratio[i] == (np.inf if exact > 0 else -np.inf)
+        elif exact != 0:
+            # Operands rescaled below the normal range count as 0: an absolute error < tiny.
+            bound = tol + 2 * float(np.finfo(dtype).tiny) / abs(exact)
+            assert rel_err(ratio[i], exact) <= bound, (x[i], y[i], s[i], ratio[i])
+        exact_log = mpmath.log(abs(mpf(x[i])) / mpf(s[i]))
+        assert abs(logs[i] - exact_log) <= tol * max(1, abs(exact_log)), (x[i], s[i])
+    assert float(_special.diff_ratio(dtype(2.5), dtype(2.5), dtype(1e-30))) == 0.0
+
+
+@pytest.mark.parametrize("log_a", [-700.0, -5.0, -0.3, -1e-3, 1e-9, 0.2, 40.0])
+def test_kl_div_log_and_derivative_against_mpmath(log_a):
+    a = mpmath.exp(mpf(log_a))
+    b = float(1 - a)
+    exact = a - 1 - mpf(log_a)
+    assert rel_err(_special.kl_div_log(log_a, b), exact) <= 4 * EPS
+    assert rel_err(jax.grad(_special.kl_div_log)(log_a, b), a - 1) <= 4 * EPS
+    assert float(_special.kl_div_log(800.0, -np.inf)) == np.inf  # a beyond the range

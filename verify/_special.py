@@ -375,9 +375,10 @@ def _log_mul(x, constant):
     # cancellation to fear since |result| > 20.
     finite = jnp.isfinite(x)
     m, e = frexp(jnp.where(finite, x, jnp.ones_like(x)))
-    split = jnp.log(m * c_hi) + e.astype(dtype) * jnp.asarray(np.log(2), dtype)
-    direct = jnp.log(product) + correction
-    return jnp.where(moderate | ~finite | (m == 0), direct, split)  # m == 0: x is 0 bitwise
+    split = ~(moderate | ~finite | (m == 0))  # m == 0: x is 0 bitwise
+    # One logarithm: of the product, or of m c with e log 2 added.
+    offset = jnp.where(split, e.astype(dtype) * jnp.asarray(np.log(2), dtype), correction)
+    return jnp.log(jnp.where(split, m * c_hi, product)) + offset
 
 
 def log_mul(x, constant):
@@ -577,7 +578,9 @@ def diff_ratio(x, y, s):
     are subtracted, so ``x - y`` never overflows where the ratio is finite, the
     difference of close values stays exact (Sterbenz), and subnormal arguments
     (which XLA on CPU reads as 0) count. Equal arguments give exactly ``0``; a
-    ratio beyond the range gives ``±inf``.
+    ratio beyond the range gives ``±inf``. The error is a few ulp plus, where a
+    rescaled operand falls below the normal range (and is read as 0), less than
+    twice the smallest normal number in absolute terms.
 
     Example:
         >>> import jax.numpy as jnp
@@ -596,6 +599,9 @@ def diff_ratio(x, y, s):
 def _diff_ratio(x, y, s):
     dtype = x.dtype
     m_s, e_s = frexp(s)
+    # s = (m_s / 2) 2**(e_s + 1) with m_s / 2 in [0.5, 1): the rescaled operands are
+    # at most |x / s|, so they overflow only where the ratio itself does.
+    m_s, e_s = m_s / 2, e_s + 1
     x_s, y_s = _scaled(x, e_s), _scaled(y, e_s)
     m_x, e_x = frexp(x)
     m_y, e_y = frexp(y)
