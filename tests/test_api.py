@@ -375,9 +375,11 @@ def test_huge_integer_base_is_a_valid_unit():
     ],
 )
 def test_a_zero_result_is_positive_zero(quantity, dists, dtype):
-    """H, H(P, Q) and KL are >= 0: a zero is +0.0 (checks compare signed zeros exactly)."""
+    """H, H(P, Q) and KL are >= 0: a zero is +0.0, as users and printers expect."""
     value = getattr(verify, quantity)(*dists(lambda x: jnp.asarray(x, dtype)))
     assert float(value) == 0.0 and not np.signbit(value)
+
+
 @pytest.mark.parametrize("quantity", ["kl", "entropy", "cross_entropy"])
 @pytest.mark.parametrize("family", ["normal", "multivariate_normal"])
 def test_nan_parameters_under_jit_give_nan(family, quantity):

@@ -302,6 +302,16 @@ def test_import_does_not_touch_global_x64_nor_import_sympy():
             r"`sample_shape` must be a tuple of integers >= 0, got \(-1,\)",
         ),
         (
+            lambda: verify.Bernoulli(probs=0.3).sample(jax.random.key(0), (-1,)),
+            ValueError,
+            r"`sample_shape` must be a tuple of integers >= 0, got \(-1,\)",
+        ),
+        (
+            lambda: verify.Categorical(logits=np.zeros(3)).sample(jax.random.key(0), (3, -2)),
+            ValueError,
+            r"`sample_shape` must be a tuple of integers >= 0, got \(3, -2\)",
+        ),
+        (
             lambda: verify.MultivariateNormal(np.zeros(3), scale_tril=np.eye(3)).sample(
                 jax.random.key(0), (2.5,)
             ),

@@ -199,14 +199,19 @@ class _JaxOps:
         return jnp.diagonal(matrix, axis1=-2, axis2=-1)[..., None]
 
     @staticmethod
-    def squared_norm(vector):
-        """Squared Euclidean norm over the last axis."""
-        return jnp.sum(jnp.square(vector), axis=-1)
+    def half_squared_norm(vector):
+        """Half the squared Euclidean norm over the last axis, as ``sum(v * (v / 2))``.
+
+        Each term is one rounding of ``v**2 / 2`` (``v / 2`` is exact), so no term
+        overflows where its half does not: ``v = 1.5e19`` in float32 gives
+        ``1.125e38``, where ``v**2 / 2`` would be ``inf / 2``.
+        """
+        return jnp.sum(vector * (vector / 2), axis=-1)
 
     @staticmethod
-    def squared_frobenius(matrix):
-        """Squared Frobenius norm over the last two axes."""
-        return jnp.sum(jnp.square(matrix), axis=(-2, -1))
+    def half_squared_frobenius(matrix):
+        """Half the squared Frobenius norm over the last two axes; see ``half_squared_norm``."""
+        return jnp.sum(matrix * (matrix / 2), axis=(-2, -1))
 
     solve_lower = staticmethod(_solve_lower)
     solve_lower_vector = staticmethod(_solve_lower_vector)

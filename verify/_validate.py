@@ -149,10 +149,10 @@ def _describe(name, array, bad, expected):
     return f"`{name}` must be {expected}, got {array[index].item()!r} at index {index}{more}"
 
 
-def _check(name, array, ok, expected):
+def _check(name, array, ok, expected, note=""):
     bad = ~np.asarray(ok)
     if bad.any():
-        raise ValueError(_describe(name, array, bad, expected))
+        raise ValueError(_describe(name, array, bad, expected) + (f": {note}" if note else ""))
 
 
 def check_finite(name, array):
@@ -170,6 +170,29 @@ def check_unit_interval(name, array):
     """Raises ``ValueError`` unless every entry lies in [0, 1]."""
     values = np.asarray(array)
     _check(name, array, (values >= 0) & (values <= 1), "in [0, 1]")
+
+
+def check_not_subnormal(name, array):
+    """Raises ``ValueError`` if an entry is subnormal (nonzero, below the smallest normal number).
+
+    XLA on CPU reads subnormal numbers as 0, so such a probability would silently act
+    as an impossible outcome (a KL of ``inf`` where the exact one is finite).
+
+    Example:
+        >>> check_not_subnormal("probs", np.float32([0.5, 1e-40]))
+        Traceback (most recent call last):
+        ValueError: `probs` must be 0 or at least the smallest normal float32 (1.175e-38), got ...
+    """
+    values = np.asarray(array)
+    tiny = jnp.finfo(values.dtype).tiny
+    _check(
+        name,
+        values,
+        (values == 0) | ~(np.abs(values) < tiny),
+        f"0 or at least the smallest normal {values.dtype} ({float(tiny):.4g})",
+        note="XLA on CPU reads subnormal numbers as 0; give the distribution by `logits` "
+        "(log-probabilities) instead",
+    )
 
 
 def simplex_tolerance(dtype, num_classes):

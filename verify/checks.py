@@ -140,7 +140,7 @@ def _closed_form_evidence(value, reference, rtol, atol):
     statement = (
         f"differs from the derived closed form{at}: candidate {float(value[where])!r}, derived "
         f"{float(reference[where])!r} (|difference| {error[where]:.3g} > atol + rtol*|derived|, "
-        f"or not the same infinity or signed zero; {int((~ok).sum())} of {ok.size} settings fail)"
+        f"or not the same infinity; {int((~ok).sum())} of {ok.size} settings fail)"
     )
     return Evidence("numeric", statement, False, name="closed_form", figures=figures)
 

@@ -14,8 +14,9 @@ formula (:class:`verify.CheckReport`); proof steps return evidence about a
 claim (:mod:`verify.proving`). Both use this one class.
 
 Numbers are compared by :func:`agreement`: finite values within
-``atol + rtol * |expected|``, while infinities, NaNs and signed zeros must match
-exactly (a tolerance relative to ``+inf`` would accept every finite value).
+``atol + rtol * |expected|``, while infinities and NaNs must match exactly (a
+tolerance relative to ``+inf`` would accept every finite value); zeros of either
+sign are equal.
 """
 
 from __future__ import annotations
@@ -103,9 +104,11 @@ def agreement(actual, expected, *, rtol=0.0, atol=0.0):
     """Where ``actual`` agrees with ``expected``, and by how much they differ.
 
     Finite expected values are matched within ``atol + rtol * |expected|``;
-    an infinity, a NaN or a zero is matched exactly: only the same infinity,
-    a NaN, or a zero of the same sign agrees (a zero expected value still
-    accepts a nonzero value within ``atol``).
+    an infinity or a NaN is matched exactly: only the same infinity, or a NaN,
+    agrees (a tolerance relative to ``inf`` would accept every finite value).
+    Zeros of either sign agree, as IEEE equality has it: both are the exact
+    value 0, and the sign of a zero divergence or entropy is an accident of the
+    order of operations (``-(0.0)`` is ``-0.0``), not part of the quantity.
 
     Args:
         actual, expected: arrays that broadcast together.
@@ -120,21 +123,17 @@ def agreement(actual, expected, *, rtol=0.0, atol=0.0):
         >>> ok, error = agreement([1.0, 5.0, np.inf, -0.0], [np.inf, np.inf, np.inf, 0.0],
         ...                       rtol=1e-9)
         >>> ok.tolist(), error.tolist()
-        ([False, False, True, False], [inf, inf, 0.0, 0.0])
+        ([False, False, True, True], [inf, inf, 0.0, 0.0])
     """
     actual, expected = np.broadcast_arrays(
         np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     )
-    same = (actual == expected) & (np.signbit(actual) == np.signbit(expected))
-    same |= np.isnan(actual) & np.isnan(expected)
+    same = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
     finite = np.isfinite(actual) & np.isfinite(expected)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.where(finite, np.abs(actual - expected), np.inf)
         within = finite & (error <= atol + rtol * np.abs(expected))
-    error = np.where(same, 0.0, error)
-    zeros = (actual == 0) & (expected == 0)
-    ok = same | (within & ~zeros)
-    return ok, error
+    return same | within, np.where(same, 0.0, error)
 
 
 def jsonable(value):

@@ -42,6 +42,7 @@ class Bernoulli(ProbsOrLogits):
     @staticmethod
     def _check_probs(name, value):
         _validate.check_finite(name, value)
+        _validate.check_not_subnormal(name, value)
         _validate.check_unit_interval(name, value)
 
     @staticmethod
@@ -74,7 +75,7 @@ class Bernoulli(ProbsOrLogits):
 
     def sample(self, key, sample_shape=()):
         (param,) = self.params()
-        shape = tuple(sample_shape) + self.batch_shape
+        shape = _validate.sample_shape(sample_shape) + self.batch_shape
         probs = self.probs
         return (jax.random.uniform(key, shape, param.dtype) < probs).astype(param.dtype)
 

@@ -48,6 +48,7 @@ class Categorical(ProbsOrLogits):
     @staticmethod
     def _check_probs(name, value):
         _validate.check_finite(name, value)
+        _validate.check_not_subnormal(name, value)
         _validate.check_simplex(name, value)
 
     @staticmethod
@@ -89,7 +90,7 @@ class Categorical(ProbsOrLogits):
         return xp.take(xp.log_softmax(logits), x)
 
     def sample(self, key, sample_shape=()):
-        shape = tuple(sample_shape) + self.batch_shape
+        shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return jax.random.categorical(key, self.logits, axis=-1, shape=shape)
 
     @classmethod

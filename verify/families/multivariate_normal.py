@@ -116,7 +116,7 @@ class MultivariateNormal(Distribution):
         d = xp.event_size(loc)
         z = xp.solve_lower_vector(scale_tril, x - loc)
         log_det = xp.sum(xp.log(xp.diagonal(scale_tril)))
-        return -xp.squared_norm(z) / 2 - log_det - d * xp.log(2 * xp.pi) / 2
+        return -xp.half_squared_norm(z) - log_det - d * xp.log(2 * xp.pi) / 2
 
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape + self.event_shape

@@ -59,8 +59,8 @@ def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     z = _whitened_loc(xp, unit, loc_p, loc_q, scale_tril_q)
     gap = _whitened(xp, unit, scale_tril_p, scale_tril_q, scale_tril_q)
     log_ratio = xp.log_ratio(xp.diagonal(scale_tril_p), xp.diagonal(scale_tril_q))
-    quadratic = xp.squared_norm(z) + xp.squared_frobenius(gap)
-    return quadratic / 2 + xp.sum(xp.kl_div_log(log_ratio, -xp.diagonal(gap)))
+    quadratic = xp.half_squared_norm(z) + xp.half_squared_frobenius(gap)
+    return quadratic + xp.sum(xp.kl_div_log(log_ratio, -xp.diagonal(gap)))
 
 
 def entropy(xp, loc, scale_tril):
@@ -73,8 +73,8 @@ def cross_entropy(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     unit = _unit_system(xp, scale_tril_q)
     z = _whitened_loc(xp, unit, loc_p, loc_q, scale_tril_q)
     whitened_scale = _whitened(xp, unit, scale_tril_p, 0, scale_tril_q)
-    quadratic = xp.squared_norm(z) + xp.squared_frobenius(whitened_scale)
-    return quadratic / 2 + xp.sum(xp.log_mul(xp.diagonal(scale_tril_q), xp.sqrt_2pi))
+    quadratic = xp.half_squared_norm(z) + xp.half_squared_frobenius(whitened_scale)
+    return quadratic + xp.sum(xp.log_mul(xp.diagonal(scale_tril_q), xp.sqrt_2pi))
 
 
 def kl_from_covariances(xp, loc_p, covariance_p, loc_q, covariance_q, scale_tril_q):
@@ -100,4 +100,4 @@ def kl_from_covariances(xp, loc_p, covariance_p, loc_q, covariance_q, scale_tril
     whitened = xp.solve_lower(scale_tril_q, xp.transpose(half))
     delta, weighted = xp.unit_ldl(whitened)
     unit = xp.sum(xp.kl_div_log(xp.log1p(delta), -delta))
-    return (xp.squared_norm(z) + xp.sum(weighted) + unit) / 2
+    return xp.half_squared_norm(z) + (xp.sum(weighted) + unit) / 2

@@ -133,9 +133,16 @@ def _support(dist):
 
 
 def _at_boundary(dist):
-    """Per batch member: some outcome has probability exactly 0."""
+    """Per batch member: given by probabilities, one of which is exactly 0.
+
+    There the derivative of ``p log p`` is infinite. Given by logits, a masked
+    class (``-inf``) is no boundary: the quantities are smooth in the finite
+    logits, and their derivative in the masked one is 0.
+    """
     support = _support(dist)
-    return np.zeros(dist.batch_shape, bool) if support is None else ~support.all(axis=-1)
+    if support is None or dist._leaves()["probs"] is None:
+        return np.zeros(dist.batch_shape, bool)
+    return ~support.all(axis=-1)
 
 
 def _mass_outside(p, q):

@@ -100,7 +100,7 @@ def close(
 ):
     """Evidence that ``|actual - expected| <= atol + rtol |expected|`` everywhere.
 
-    Infinities, NaNs and signed zeros must match exactly
+    Infinities and NaNs must match exactly
     (:func:`verify.evidence.agreement`), except that NaN never passes.
 
     Returns:

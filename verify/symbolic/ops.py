@@ -158,10 +158,10 @@ class _SympyOps:
         return sp.Matrix(n, n, lambda i, j: matrix[i, i])
 
     @staticmethod
-    def squared_norm(vector):
-        return sp.Add(*(e**2 for e in vector))
+    def half_squared_norm(vector):
+        return sp.Add(*(e**2 for e in vector)) / 2
 
-    squared_frobenius = squared_norm
+    half_squared_frobenius = half_squared_norm
 
     @staticmethod
     def solve_lower(tril, rhs):
