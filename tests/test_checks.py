@@ -284,3 +284,29 @@ def test_undefined_gradient_components_read_the_given_parameterisation():
     zero = verify.Categorical(probs=jnp.array([0.0, 0.5, 0.5]))
     undefined = _gradient.undefined_components("kl", (zero, finite)).tolist()
     assert undefined == [True] * 3 + [False] * 3  # P's components; Q's logits are fine
+
+
+def test_covariance_built_normals_compare_gradients_whichever_leaf_a_formula_reads():
+    """Sigma = L L^T: a formula reading `covariance_matrix` and one reading `scale_tril`
+    are both right, and a wrong one is still caught (alpha 1e-6 per report)."""
+    sigma_p = jnp.array([[2.0, 0.3], [0.3, 1.0]])
+    sigma_q = jnp.array([[1.0, -0.2], [-0.2, 1.5]])
+    p = verify.MultivariateNormal(jnp.zeros(2), covariance_matrix=sigma_p)
+    q = verify.MultivariateNormal(jnp.ones(2), covariance_matrix=sigma_q)
+
+    def via_covariance(p, q, scale=1.0):
+        inv = jnp.linalg.inv(q.covariance_matrix)
+        delta = q.loc - p.loc
+        logdet_q = jnp.linalg.slogdet(q.covariance_matrix)[1]
+        logdet_p = jnp.linalg.slogdet(p.covariance_matrix)[1]
+        trace = jnp.trace(inv @ p.covariance_matrix)
+        return (scale * trace + delta @ inv @ delta - 2 + logdet_q - logdet_p) / 2
+
+    for candidate in (via_covariance, verify.kl):
+        report = verify.check_kl(candidate, p, q, **FAST)
+        assert report.passed, str(report)
+        assert not any(
+            "_covariance" in c for c in report["gradient_closed_form"].figures["components"]
+        )
+    wrong = verify.check_kl(lambda p, q: via_covariance(p, q, 1.001), p, q, **FAST)
+    assert wrong["gradient_closed_form"].verdict == "fail"

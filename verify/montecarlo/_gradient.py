@@ -48,6 +48,27 @@ _REPARAMETERIZED = (Normal, MultivariateNormal)
 DEFAULT_GRADIENT_SAMPLES = 2**20
 
 
+def _compared_leaves(dist, grad=None):
+    """``(field, value, gradient)`` for each parameter compared, in one set of coordinates.
+
+    A multivariate normal built from ``covariance_matrix`` stores the covariance
+    beside its factor; a formula may read either, so the covariance's gradient
+    ``G`` is carried to the factor by the chain rule of ``S = L L^T``
+    (``dL = (G + G^T) L``) and only ``scale_tril`` is compared.
+    """
+    given = dist._leaves()
+    grads = grad._leaves() if grad is not None else dict.fromkeys(given)
+    covariance = grads.pop("_covariance", None)
+    given.pop("_covariance", None)
+    if covariance is not None:
+        carried = (covariance + jnp.swapaxes(covariance, -1, -2)) @ given["scale_tril"]
+        tril = grads["scale_tril"]
+        grads["scale_tril"] = carried if tril is None else tril + carried
+    for field, value in given.items():
+        if value is not None:
+            yield field, value, grads[field]
+
+
 def _project_leaf(dist, field, grad):
     if isinstance(dist, MultivariateNormal) and field == "scale_tril":
         return jnp.tril(grad)
@@ -69,12 +90,10 @@ def project_gradient(dists, grads):
     """
     parts = []
     for dist, grad in zip(dists, grads):
-        given, grad_leaves = dist._leaves(), grad._leaves()
-        for field in dist._fields:
-            value = grad_leaves[field]
-            if value is None or given[field] is None:
+        for field, given, value in _compared_leaves(dist, grad):
+            if value is None:
                 continue
-            value = jnp.broadcast_to(value, jnp.shape(given[field]))
+            value = jnp.broadcast_to(value, jnp.shape(given))
             projected = _project_leaf(dist, field, value)
             parts.append(projected.reshape(-1)[jnp.asarray(_keep(dist, field))])
     return jnp.concatenate(parts)
@@ -92,9 +111,7 @@ def gradient_components(dists, names="pq"):
     """Names of the components :func:`project_gradient` returns, e.g. ``"p.loc[1]"``."""
     out = []
     for name, dist in zip(names, dists):
-        for field, value in dist._leaves().items():
-            if value is None:
-                continue
+        for field, value, _ in _compared_leaves(dist):
             shape = jnp.shape(value)
             for flat in _keep(dist, field):
                 index = np.unravel_index(flat, shape) if shape else ()
@@ -192,9 +209,7 @@ def undefined_components(quantity, dists):
         p_bad |= np.broadcast_to(_at_boundary(dists[1]), batch_shape)
     parts = []
     for dist, bad in zip(dists, (p_bad, infinite)):
-        for field, value in dist._leaves().items():
-            if value is None:
-                continue
+        for field, value, _ in _compared_leaves(dist):
             shape = np.shape(value)
             member = _reduce_to(bad, dist.batch_shape)
             member = member.reshape(member.shape + (1,) * (len(shape) - member.ndim))
