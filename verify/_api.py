@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,8 +106,20 @@ def _evaluate(quantity, distributions, base):
     )
     function, flat = _by_parameterisation(quantity, distributions, form.function, params)
     dtype = np.result_type(*(x.dtype for x in flat))
-    value = jnp.broadcast_to(function(jax_ops, *(x.astype(dtype) for x in flat)), batch_shape)
+    value = jnp.broadcast_to(_compiled(function)(*(x.astype(dtype) for x in flat)), batch_shape)
     return value if log_base is None else value / jnp.asarray(log_base, dtype)
+
+
+@functools.cache
+def _compiled(function):
+    """``function`` on the JAX backend, compiled as one computation (cached per form).
+
+    Called eagerly, the full-range forms would dispatch and compile their bit-level
+    operations one by one (seconds for a first call); compiled whole, a first call
+    costs one compilation and later calls with the same shapes and dtypes reuse it.
+    Inside a caller's ``jit``, ``vmap`` or ``grad`` it traces inline as before.
+    """
+    return jax.jit(functools.partial(function, jax_ops))
 
 
 def _by_parameterisation(quantity, distributions, function, params):
