@@ -1,7 +1,5 @@
 """The accurate special functions, against mpmath at 50 digits, on both backends."""
 
-import fractions
-
 import jax
 import jax.numpy as jnp
 import mpmath
@@ -216,30 +214,6 @@ def test_log_mul_at_zero_and_infinity_and_float32():
     value = _special.log_mul(jnp.float32(x), _special.SQRT_2PIE)
     assert value.dtype == jnp.float32
     assert rel_err(value, mpmath.log(mpf(x) * SQRT_2PIE)) <= 4 * np.finfo(np.float32).eps
-
-
-# ----------------------------------------------------------------- sum_diff
-def test_sum_diff_is_exact_where_a_plain_sum_is_all_rounding():
-    rng = np.random.default_rng(1)
-    a = rng.dirichlet(np.ones(7), 50)
-    b = rng.dirichlet(np.ones(7), 50)
-    b = b / b.sum(-1, keepdims=True)
-    exact = [
-        sum(fractions.Fraction(x) - fractions.Fraction(y) for x, y in zip(r, s))
-        for r, s in zip(a, b)
-    ]
-    got = np.asarray(_special.sum_diff(a, b))
-    for g, e in zip(got, exact):
-        assert abs(fractions.Fraction(float(g)) - e) <= abs(e) * 2 * fractions.Fraction(
-            EPS
-        ) + fractions.Fraction(1, 2**120)
-
-
-def test_sum_diff_gradient_and_batching():
-    a, b = jnp.ones((3, 4)), jnp.full((3, 4), 0.25)
-    assert sum_all(jax.grad(lambda a: jnp.sum(_special.sum_diff(a, b)))(a)) == 12.0
-    assert _special.sum_diff(a, b).shape == (3,)
-    assert jax.vmap(_special.sum_diff)(a, b).shape == (3,)
 
 
 def sum_all(x):

@@ -19,7 +19,7 @@ Conventions shared by both backends:
   numbers on one backend and :class:`verify._special.ExactConstant` on the other;
 * the accurate special functions of the stable forms (``log1pmx``,
   ``kl_div_delta``, ``kl_div_unit``, ``kl_div_log``, ``diff_ratio``, ``log_ratio``,
-  ``log_mul``, ``sum_diff``, ``xlog1py``, ``xlogx``, and the ``softmax_*`` forms of
+  ``log_mul``, ``xlog1py``, ``xlogx``, and the ``softmax_*`` forms of
   logits) are :mod:`verify._special` here and :mod:`verify.symbolic.functions` / their
   defining expressions on the SymPy backend.
 """
@@ -138,7 +138,6 @@ class _JaxOps:
     diff_ratio = staticmethod(_special.diff_ratio)
     log_ratio = staticmethod(_special.log_ratio)
     log_mul = staticmethod(_special.log_mul)
-    sum_diff = staticmethod(_special.sum_diff)
     xlogx = staticmethod(_special.xlogx)
     softplus = staticmethod(jax.nn.softplus)
     softmax_kl = staticmethod(_special.softmax_kl)

@@ -16,8 +16,6 @@ difference:
   ``kl_div_delta``, with one division fewer;
 * :func:`log_mul` -- ``log(x * c)`` with the product formed exactly, so that the
   result keeps its relative accuracy where it crosses zero;
-* :func:`sum_diff` -- ``sum(a - b)`` over the last axis by compensated
-  summation, accurate where the sum is all cancellation;
 * :func:`log1p` and :func:`xlog1py` -- ``log1p(x)`` and ``x log1p(y)``,
   accurate where XLA's own ``log1p`` is not;
 * :func:`xlogx` -- ``x log x`` with the definition's derivative ``-inf`` at 0;
@@ -71,7 +69,6 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_entropy",
     "softmax_kl",
-    "sum_diff",
     "xlog1py",
     "xlogx",
 ]
@@ -422,58 +419,6 @@ def _log_mul_jvp(constant, primals, tangents):
     (x,), (dx,) = primals, tangents
     x = jnp.asarray(x, _float_dtype(x))
     return _log_mul(x, constant), dx / x
-
-
-# ----------------------------------------------------------------- sum_diff
-def _two_sum(a, b):
-    """(s, e) with s = fl(a + b) and s + e = a + b exactly (Knuth's TwoSum)."""
-    s = a + b
-    b_virtual = s - a
-    return s, (a - (s - b_virtual)) + (b - b_virtual)
-
-
-def _compensated_combine(left, right):
-    (s1, c1), (s2, c2) = left, right
-    s, e = _two_sum(s1, s2)
-    return s, c1 + c2 + e
-
-
-@jax.custom_jvp
-def sum_diff(a, b):
-    """``sum(a - b)`` over the last axis, accurate to a few ulp of the result.
-
-    The sum of the differences of two probability vectors is zero up to their
-    rounding, so a plain sum is all rounding error. Here each difference is
-    split exactly into ``d + e`` (TwoSum) and the ``d`` are added with their
-    rounding errors carried along (compensated summation, a reduction whose
-    every step is an error-free transformation): the error is about ``eps *
-    |result| + (K eps)**2 * sum |a - b|``.
-
-    Args:
-        a, b: arrays of the same shape ``(..., K)`` (or broadcasting to it).
-
-    Returns:
-        An array of shape ``(...)``.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> from verify._special import sum_diff
-        >>> a = jnp.array([1.0, 2**-30, -1.0])
-        >>> float(sum_diff(a, jnp.zeros(3)) * 2**30)  # a plain float32 sum gives 0
-        1.0
-    """
-    dtype = _float_dtype(a, b)
-    a, b = jnp.broadcast_arrays(jnp.asarray(a, dtype), jnp.asarray(b, dtype))
-    d, e = _two_sum(a, -b)
-    zero = jnp.zeros((), dtype)
-    total, compensation = jax.lax.reduce((d, e), (zero, zero), _compensated_combine, (a.ndim - 1,))
-    return total + compensation
-
-
-@sum_diff.defjvp
-def _sum_diff_jvp(primals, tangents):
-    (a, b), (da, db) = primals, tangents
-    return sum_diff(a, b), jnp.sum(da - db, axis=-1)
 
 
 @jax.custom_jvp

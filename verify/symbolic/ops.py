@@ -111,10 +111,6 @@ class _SympyOps:
     def logit_pair(logits):
         return sp.Matrix([0, logits])
 
-    @staticmethod
-    def sum_diff(a, b):
-        return sp.Add(*(x - y for x, y in zip(_entries(a), _entries(b))))
-
     sqrt_2pi = sp.sqrt(2 * sp.pi)
     sqrt_2pie = sp.sqrt(2 * sp.pi * sp.E)
 
