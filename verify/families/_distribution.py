@@ -32,8 +32,8 @@ class SymbolicFamily:
         variable: the random variable (a symbol, or a column matrix of symbols).
         density_code: the family's backend-generic ``log_density(xp, x, *params)``;
             :meth:`log_density` runs it on the SymPy backend.
-        support: ``"real"`` for the real line or ``R^d``; for a discrete family
-            the tuple of its points.
+        support: where the mass lies, a :mod:`verify.families.supports` value
+            (``supports.real``, ``Integers(0, K - 1)``, ``RealVector(d)``, ...).
         latex_names: LaTeX for each parameter symbol, for printing.
         assumptions: relations the parameters satisfy beyond the symbols' own
             assumptions (e.g. ``sum(probs) == 1``), as SymPy expressions that
@@ -53,7 +53,7 @@ class SymbolicFamily:
 
     @property
     def discrete(self) -> bool:
-        return self.support != "real"
+        return self.support.discrete
 
     def log_density(self, x=None):
         """Log-density (or log-pmf) at ``x`` (default: the symbolic variable)."""

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from verify import _special, _validate
+from verify.families import supports
 from verify.families._distribution import SymbolicFamily
 from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
@@ -93,7 +94,7 @@ class Bernoulli(ProbsOrLogits):
                 params=(logits,),
                 variable=x,
                 density_code=cls.log_density_logits,
-                support=(0, 1),
+                support=supports.integers(0, 1),
                 latex_names={logits: rf"\ell{s}"},
                 parameterisation="logits",
             )
@@ -103,7 +104,7 @@ class Bernoulli(ProbsOrLogits):
             params=(probs,),
             variable=x,
             density_code=cls.log_density,
-            support=(0, 1),
+            support=supports.integers(0, 1),
             latex_names={probs: f"p{s}"},
             parameterisation="probs",
         )

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from verify import _validate
+from verify.families import supports
 from verify.families._distribution import SymbolicFamily
 from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
@@ -107,7 +108,7 @@ class Categorical(ProbsOrLogits):
                 params=(logits,),
                 variable=x,
                 density_code=cls.log_density_logits,
-                support=tuple(range(num_classes)),
+                support=supports.integers(0, num_classes - 1),
                 latex_names={e: rf"\ell_{{{prefix}{k}}}" for k, e in enumerate(logits)},
                 parameterisation="logits",
             )
@@ -117,7 +118,7 @@ class Categorical(ProbsOrLogits):
             params=(probs,),
             variable=x,
             density_code=cls.log_density,
-            support=tuple(range(num_classes)),
+            support=supports.integers(0, num_classes - 1),
             latex_names={e: f"p{s}_{{{k}}}" for k, e in enumerate(probs)},
             assumptions=(sp.Add(*probs) - 1,),
             parameterisation="probs",

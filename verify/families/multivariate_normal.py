@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from verify import _validate
+from verify.families import supports
 from verify.families._distribution import Distribution, SymbolicFamily, _short
 
 __all__ = ["MultivariateNormal"]
@@ -147,7 +148,7 @@ class MultivariateNormal(Distribution):
             params=(loc, scale_tril),
             variable=x,
             density_code=cls.log_density,
-            support="real",
+            support=supports.RealVector(dim),
             latex_names=names,
         )
 

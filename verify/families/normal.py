@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 
 from verify import _validate
+from verify.families import supports
 from verify.families._distribution import Distribution, SymbolicFamily
 
 __all__ = ["Normal"]
@@ -64,6 +65,6 @@ class Normal(Distribution):
             params=(loc, scale),
             variable=x,
             density_code=cls.log_density,
-            support="real",
+            support=supports.real,
             latex_names={loc: rf"\mu{s}", scale: rf"\sigma{s}"},
         )

@@ -84,7 +84,7 @@ def expected_log(family: SymbolicFamily, log_g):
         integrand = _expand(log_g(x))
         return sp.Add(
             *(
-                sp.integrate(density * term, (x, -sp.oo, sp.oo))
+                sp.integrate(density * term, (x, *family.support.bounds()))
                 for term in sp.Add.make_args(integrand)
             )
         )
