@@ -144,6 +144,15 @@ class _JaxOps:
     softmax_entropy = staticmethod(_special.softmax_entropy)
     softmax_cross_entropy = staticmethod(_special.softmax_cross_entropy)
     divide = staticmethod(jnp.divide)
+    exp = staticmethod(jnp.exp)
+    expm1 = staticmethod(jnp.expm1)
+    sqrt = staticmethod(jnp.sqrt)
+    lgamma = staticmethod(jss.gammaln)
+    digamma = staticmethod(jss.digamma)
+    polygamma = staticmethod(jss.polygamma)
+    erf = staticmethod(jss.erf)
+    log_sigmoid = staticmethod(jax.nn.log_sigmoid)
+    where = staticmethod(jnp.where)
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE
 

@@ -105,12 +105,13 @@ class Integers(Support):
     discrete = True
 
     def __post_init__(self):
-        if not self.low <= self.high:
+        if isinstance(self.high, (int, float)) and not self.low <= self.high:
             raise ValueError(f"an integer range needs low <= high, got {self.low}..{self.high}")
 
     @property
     def finite(self):
-        return math.isfinite(self.high)
+        """Finite, also when ``high`` is a SymPy symbol (a Binomial's ``total_count``)."""
+        return not isinstance(self.high, (int, float)) or math.isfinite(self.high)
 
     def contains(self, x):
         x = jnp.asarray(x)
@@ -133,7 +134,9 @@ class Integers(Support):
         """The summation bounds as SymPy numbers (``oo`` for an infinite range)."""
         import sympy as sp
 
-        return sp.Integer(self.low), sp.oo if not self.finite else sp.Integer(int(self.high))
+        if not self.finite:
+            return sp.Integer(self.low), sp.oo
+        return sp.Integer(self.low), sp.sympify(self.high)
 
     def __repr__(self):
         return f"Integers({self.low}, {_number(self.high)})"

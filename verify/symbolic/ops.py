@@ -100,6 +100,20 @@ class _SympyOps:
     log1p = staticmethod(_elementwise(lambda x: sp.log(sp.factor(sp.cancel(1 + x)))))
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: x / y))
+    exp = staticmethod(_elementwise(sp.exp))
+    expm1 = staticmethod(_elementwise(lambda x: sp.exp(x) - 1))
+    sqrt = staticmethod(_elementwise(sp.sqrt))
+    lgamma = staticmethod(_elementwise(sp.loggamma))
+    digamma = staticmethod(_elementwise(sp.digamma))
+    polygamma = staticmethod(_elementwise(sp.polygamma))
+    erf = staticmethod(_elementwise(sp.erf))
+    log_sigmoid = staticmethod(_elementwise(lambda x: -sp.log(1 + sp.exp(-x))))
+
+    @staticmethod
+    def where(condition, x, y):
+        """A branch of a stable form: SymPy proves the form on each branch's domain."""
+        return sp.Piecewise((x, condition), (y, True))
+
     xlogx = staticmethod(_elementwise(xlogx))
     softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
     log_softmax = staticmethod(_log_softmax)
