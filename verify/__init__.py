@@ -32,6 +32,7 @@ __all__ = [
     "entropy",
     "kl",
     "montecarlo",
+    "prove_formula",
     "random_distribution",
 ]
 
@@ -44,3 +45,13 @@ def derive(quantity, *families, **dims):
     from verify.symbolic.derive import derive as _derive
 
     return _derive(quantity, *families, **dims)
+
+
+def prove_formula(function, quantity, *families, **options):
+    """Proves a user's JAX formula equal to the derived closed form, or refutes it.
+
+    See :func:`verify.proving.formula.prove_formula`; SymPy is imported on first use only.
+    """
+    from verify.proving.formula import prove_formula as _prove_formula
+
+    return _prove_formula(function, quantity, *families, **options)

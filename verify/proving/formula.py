@@ -1,0 +1,599 @@
+"""Proving a user's own JAX formula equal to the derived closed form, or refuting it.
+
+:func:`prove_formula` reads the user's function as SymPy
+(:mod:`verify.symbolic.from_jaxpr`) over the symbols of the families'
+parameters and compares it with :func:`verify.derive`'s closed form, for each
+size the families take (Categorical K = 2, 3, 4; MultivariateNormal d = 1, 2, 3):
+
+1. **Proof, branch by branch.** A ``jnp.where`` makes the formula a
+   piecewise expression; each branch is proved equal to the derivation for
+   all parameter values (:func:`verify.symbolic.derive.is_identically_zero`,
+   with the families' relations such as ``sum(probs) = 1``). A maximum or
+   minimum the formula takes (the shift of a ``logsumexp``) is replaced by a
+   free symbol first: a branch equal to the derivation whatever that symbol
+   is, is equal at the maximum too.
+2. **Search for a counterexample** in every branch not proved: valid
+   parameters drawn at random, near-equal pairs (Q = P perturbed by relative
+   amounts 1e-1 ... 1e-12, and Q = P), values near the special points of each
+   parameter (0, 1/2, 1, tiny and huge); each point is sorted into the branch
+   whose condition holds there, and both expressions are evaluated in mpmath.
+   A point where they differ by more than ``rtol`` relative is re-evaluated
+   at 50 digits and returned, with the user's float64 value and verify's.
+
+A branch that is not proved and where no point differs is *inconclusive*: a
+truncated Taylor series agrees to float64 precision without being equal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import itertools
+import time
+
+import jax
+import mpmath
+import numpy as np
+import sympy as sp
+
+from verify import _api
+from verify.evidence import Evidence
+from verify.symbolic import from_jaxpr
+from verify.symbolic.derive import derive, is_identically_zero
+from verify.symbolic.functions import to_elementary
+
+__all__ = ["FormulaProof", "prove_formula"]
+
+#: Sizes tried for the families' symbolic dimensions: name -> values.
+DEFAULT_SIZES = {"dim": (1, 2, 3), "num_classes": (2, 3, 4)}
+
+_QUANTITY_FUNCTIONS = {"kl": _api.kl, "entropy": _api.entropy, "cross_entropy": _api.cross_entropy}
+
+
+# ----------------------------------------------------------------- reading the formula
+def _size_names(cls):
+    """The symbolic sizes ``cls.symbolic`` takes (``dim``, ``num_classes``)."""
+    dims = getattr(cls, "dims", None)
+    if isinstance(dims, dict):
+        return tuple(dims)
+    parameters = inspect.signature(cls.symbolic).parameters
+    return tuple(name for name in DEFAULT_SIZES if name in parameters)
+
+
+def _size_settings(families, sizes):
+    """Every combination of sizes to prove at, as dicts (one empty dict if none)."""
+    names = sorted({name for cls in families for name in _size_names(cls)})
+    choices = []
+    for name in names:
+        value = sizes.get(name, _default_sizes(families, name))
+        choices.append(tuple(value) if isinstance(value, (tuple, list, range)) else (value,))
+    return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+
+
+def _default_sizes(families, name):
+    for cls in families:
+        dim = getattr(cls, "dims", {}).get(name) if isinstance(getattr(cls, "dims", None), dict) else None
+        if dim is not None and hasattr(dim, "least"):
+            return tuple(range(dim.least, dim.least + 3))
+    return DEFAULT_SIZES[name]
+
+
+def _symbol_array(param, rank):
+    """A SymPy parameter (symbol or matrix) as an object array of its JAX shape."""
+    if rank == 0:
+        array = np.empty((), dtype=object)
+        array[()] = param
+        return array
+    entries = np.array(param.tolist(), dtype=object)
+    return entries.reshape(-1) if rank == 1 else entries
+
+
+def build(cls, parameterisation, params, validate_args=False):
+    """A distribution of ``cls`` from its parameters in ``parameterisation``."""
+    if hasattr(cls, "from_params"):
+        return cls.from_params(*params, parameterisation=parameterisation)
+    if parameterisation in ("probs", "logits"):
+        return cls(**{parameterisation: params[0]}, validate_args=validate_args)
+    if cls.__name__ == "MultivariateNormal":
+        return cls(params[0], scale_tril=params[1], validate_args=validate_args)
+    return cls(*params, validate_args=validate_args)
+
+
+def _takes_distributions(function, families, counts):
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return True
+    if len(positional) == len(families):
+        return True
+    if len(positional) == sum(counts):
+        return False
+    raise TypeError(
+        f"`function` must take {len(families)} distributions or their {sum(counts)} parameters, "
+        f"got a function of {len(positional)} arguments"
+    )
+
+
+def _caller(function, families, parameterisations):
+    """A function of the flat parameter arrays that calls ``function`` as the user wrote it."""
+    counts = [len(cls._param_event_ranks) for cls in families]
+    as_distributions = _takes_distributions(function, families, counts)
+
+    def call(*arrays):
+        if not as_distributions:
+            return function(*arrays)
+        dists, start = [], 0
+        for cls, kind, count in zip(families, parameterisations, counts):
+            dists.append(build(cls, kind, arrays[start : start + count]))
+            start += count
+        return function(*dists)
+
+    return call
+
+
+def read_formula(function, derivation, families):
+    """The user's ``function`` as a SymPy expression in the derivation's symbols."""
+    kinds = [f.parameterisation for f in derivation.families]
+    symbols, examples = [], []
+    for cls, family in zip(families, derivation.families):
+        for param, rank in zip(family.params, cls._param_event_ranks):
+            array = _symbol_array(param, rank)
+            symbols.append(array)
+            examples.append(np.ones(array.shape, np.float64))
+    out = from_jaxpr.function_to_sympy(_caller(function, families, kinds), examples, symbols)
+    if out.shape != ():
+        raise ValueError(
+            f"`function` must return one value for one distribution of each family, got shape "
+            f"{out.shape}"
+        )
+    return out[()]
+
+
+# ----------------------------------------------------------------- proof
+def _free_extrema(expr):
+    """``expr`` with each Max / Min replaced by a fresh real symbol (see the module docstring)."""
+    extrema = sorted(expr.atoms(sp.Max, sp.Min), key=sp.default_sort_key)
+    shifts = {e: sp.Symbol(f"shift_{i}", real=True) for i, e in enumerate(extrema)}
+    return expr.xreplace(shifts)
+
+
+def _split_logarithms(expr):
+    """Logarithms of products and quotients made visible to ``expand_log``."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.log),
+        lambda e: sp.log(sp.factor_terms(sp.together(sp.expand(e.args[0])))),
+    )
+
+
+def _proves_zero(expr, relations):
+    expr = _split_logarithms(to_elementary(_free_extrema(expr)))
+    try:
+        return is_identically_zero(expr, relations)
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        return False
+
+
+def branches(expr):
+    """``[(expression, condition), ...]`` of a piecewise expression, in order (else one)."""
+    folded = sp.piecewise_fold(expr)
+    if isinstance(folded, sp.Piecewise):
+        return [(e, c) for e, c in folded.args]
+    return [(folded, sp.true)]
+
+
+# ----------------------------------------------------------------- search
+@dataclasses.dataclass(frozen=True)
+class _Point:
+    values: dict  # symbol -> float
+    arrays: tuple  # one tuple of parameter arrays per family
+
+
+def _family_arrays(family, cls, values):
+    arrays = []
+    for param, rank in zip(family.params, cls._param_event_ranks):
+        entries = _symbol_array(param, rank)
+        arrays.append(
+            np.vectorize(lambda e: values.get(e, float(e) if e.is_number else 0.0), otypes=[float])(
+                entries
+            )
+        )
+    return tuple(arrays)
+
+
+def _random_values(cls, family, size, rng, count, parameterisation):
+    """``count`` random valid parameter sets as symbol -> value dicts."""
+    out = []
+    if hasattr(cls, "random_params"):
+        for spread in ("wide", "moderate"):
+            params = cls.random_params(rng, count, spread=spread, **size)
+            params = _convert(cls, params, cls.parameterisations[0], parameterisation)
+            out += [_bind(family, cls, [p[i] for p in params]) for i in range(count)]
+        return out
+    from verify.montecarlo import random_distribution
+
+    key = jax.random.key(int(rng.integers(2**31)))
+    with jax.enable_x64(True):
+        dist = random_distribution(cls, key, (count,), **size)
+        params = [np.asarray(p) for p in dist.params_as(parameterisation)]
+    return [_bind(family, cls, [p[i] for p in params]) for i in range(count)]
+
+
+def _convert(cls, params, given, wanted):
+    if given == wanted:
+        return params
+    with jax.enable_x64(True):
+        dist = build(cls, given, [np.asarray(p) for p in params], validate_args=False)
+        return [np.asarray(p) for p in dist.params_as(wanted)]
+
+
+def _bind(family, cls, arrays):
+    values = {}
+    for param, rank, array in zip(family.params, cls._param_event_ranks, arrays):
+        entries = _symbol_array(param, rank)
+        for entry, value in zip(entries.ravel(), np.asarray(array, np.float64).ravel()):
+            if isinstance(entry, sp.Symbol):
+                values[entry] = float(value)
+    return values
+
+
+def _perturbed(family, values, rng, eps):
+    """``values`` moved by relative amounts of about ``eps`` (and renormalised on a simplex)."""
+    out = {}
+    for symbol, value in values.items():
+        if symbol.is_positive:
+            out[symbol] = value * float(np.exp(eps * rng.standard_normal()))
+        else:
+            out[symbol] = value + eps * rng.standard_normal() * (1 + abs(value))
+    return _renormalised(family, out)
+
+
+def _renormalised(family, values):
+    if not family.assumptions:
+        return values
+    symbols = sorted(values, key=str)
+    total = sum(values[s] for s in symbols)
+    return {s: values[s] / total for s in symbols}
+
+
+_SPECIAL = [0.5, 1.0]
+
+
+def _special_values(family, values, rng):
+    """``values`` with one entry moved to (or next to) a special point of its domain."""
+    out = []
+    for symbol in values:
+        for k in (1, 4, 8, 12, 100, 300):
+            tiny = 10.0**-k
+            choices = [tiny] + [s + sign * tiny for s in _SPECIAL for sign in (-1, 1)]
+            choices += [s for s in _SPECIAL] + ([10.0**k] if k < 300 else [])
+            if not symbol.is_positive:
+                choices += [-c for c in choices] + [0.0]
+            for choice in choices:
+                moved = dict(values)
+                moved[symbol] = choice
+                out.append(_renormalised(family, moved))
+    rng.shuffle(out)
+    return out
+
+
+def _valid(cls, family, values):
+    try:
+        with jax.enable_x64(True):
+            arrays = _family_arrays(family, cls, values)
+            build(cls, family.parameterisation, arrays, validate_args=True)
+        return all(np.isfinite(v) for v in values.values())
+    except (ValueError, TypeError):
+        return False
+
+
+def _candidate_points(families, symbolic, size, rng, budget):
+    """Valid parameter points (symbol -> value), random, near-equal and special."""
+    kinds = [f.parameterisation for f in symbolic]
+    randoms = [
+        _random_values(cls, fam, size, rng, budget, kind)
+        for cls, fam, kind in zip(families, symbolic, kinds)
+    ]
+    points = []
+    if len(families) == 1:
+        (cls,), (fam,) = families, symbolic
+        points += [dict(v) for v in randoms[0]]
+        for base in randoms[0][:4]:
+            points += [v for v in _special_values(fam, base, rng)[: budget // 2]]
+    else:
+        p_cls, q_cls = families
+        p_fam, q_fam = symbolic
+        same = p_cls is q_cls and kinds[0] == kinds[1]
+        points += [{**p, **q} for p, q in zip(randoms[0], randoms[1])]
+        for p in randoms[0][:8]:
+            if same:
+                q = _renamed(p, p_fam, q_fam)
+                points.append({**p, **q})
+                for k in range(1, 13):
+                    points.append({**p, **_perturbed(q_fam, q, rng, 10.0**-k)})
+        for p, q in zip(randoms[0][:4], randoms[1][:4]):
+            for moved in _special_values(p_fam, p, rng)[: budget // 4]:
+                points.append({**moved, **q})
+                if same:
+                    near = _perturbed(q_fam, _renamed(moved, p_fam, q_fam), rng, 1e-6)
+                    points.append({**moved, **near})
+            for moved in _special_values(q_fam, q, rng)[: budget // 4]:
+                points.append({**p, **moved})
+    valid = []
+    for point in points:
+        if all(
+            _valid(cls, fam, {s: point[s] for s in fam.symbols()})
+            for cls, fam in zip(families, symbolic)
+        ):
+            valid.append(point)
+    return valid
+
+
+def _renamed(values, source, target):
+    mapping = dict(zip(source.symbols(), target.symbols()))
+    return {mapping[s]: v for s, v in values.items()}
+
+
+def _measure(user_function, derived_function, point, dps):
+    """(user, derived, relative difference beyond the rounding of ``dps`` digits).
+
+    Each expression is evaluated at ``dps`` and ``2 dps`` digits; the change is
+    the rounding error of the first (cancellation at P = Q leaves 1e-50 where
+    the exact value is 0), and only a difference beyond ten times that counts.
+    """
+    user, derived = (_evaluate(f, point, dps) for f in (user_function, derived_function))
+    user_fine, derived_fine = (_evaluate(f, point, 2 * dps) for f in (user_function, derived_function))
+    if mpmath.isnan(user) and mpmath.isnan(derived):
+        return user, derived, mpmath.mpf(0)
+    if not all(mpmath.isfinite(v) for v in (user, derived, user_fine, derived_fine)):
+        same = user == derived and user_fine == derived_fine
+        return user_fine, derived_fine, mpmath.mpf(0) if same else mpmath.inf
+    noise = abs(user - user_fine) + abs(derived - derived_fine)
+    excess = abs(user_fine - derived_fine) - 10 * noise
+    if excess <= 0:
+        return user_fine, derived_fine, mpmath.mpf(0)
+    scale = abs(derived_fine)
+    return user_fine, derived_fine, excess / scale if scale > 10 * noise else mpmath.inf
+
+
+def _evaluate(function, point, dps):
+    with mpmath.workdps(dps):
+        try:
+            value = function(*[mpmath.mpf(point[s]) for s in function.symbols])
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
+            return mpmath.nan
+        if isinstance(value, mpmath.mpc):
+            return value.real if abs(value.imag) <= abs(value) * mpmath.mpf(10) ** (-dps + 5) else mpmath.nan
+        return mpmath.mpf(value) if not isinstance(value, bool) else mpmath.mpf(int(value))
+
+
+def _lambdify(symbols, expr):
+    function = sp.lambdify(symbols, expr, modules="mpmath")
+    function.symbols = symbols
+    return function
+
+
+def _active_branch(conditions, point, dps=30):
+    for index, condition in enumerate(conditions):
+        if condition is sp.true or bool(_evaluate(condition, point, dps)):
+            return index
+    return None
+
+
+# ----------------------------------------------------------------- result
+@dataclasses.dataclass(frozen=True)
+class FormulaProof:
+    """The outcome of :func:`prove_formula` at one setting of the sizes.
+
+    Attributes:
+        size: the sizes (e.g. ``{"num_classes": 3}``), empty if none.
+        branches: one entry per branch: ``"proved"``, ``"refuted"`` or ``"unsettled"``.
+        conditions: each branch's condition, as text.
+        counterexample: None, or a dict: the branch, its condition, the
+            parameters, the user's and the derived value at 50 digits, their
+            relative difference, and the float64 values of the user's function and of verify's.
+        points: how many points the search evaluated in each branch.
+    """
+
+    size: dict
+    branches: tuple
+    conditions: tuple
+    counterexample: dict | None
+    points: tuple
+
+
+def _prove_at(function, quantity, families, parameterisations, size, rtol, rng, budget):
+    derivation = derive(quantity, *families, parameterisations=parameterisations, **size)
+    user = read_formula(function, derivation, families)
+    derived = to_elementary(derivation.expr)
+    relations = [r for family in derivation.families for r in family.assumptions]
+    parts = branches(user)
+    status = ["proved" if _proves_zero(e - derived, relations) else "unsettled" for e, _ in parts]
+    counts = [0] * len(parts)
+    counterexample = None
+    if "unsettled" in status:
+        symbols = derivation.symbols
+        conditions = [
+            sp.true if c is sp.true else _lambdify(symbols, c) for _, c in parts
+        ]
+        user_functions = [_lambdify(symbols, e) for e, _ in parts]
+        derived_function = _lambdify(symbols, derived)
+        worst = {}
+        points = _candidate_points(families, derivation.families, size, rng, budget)
+        for point in points:
+            index = _active_branch(conditions, point)
+            if index is None or status[index] != "unsettled":
+                continue
+            counts[index] += 1
+            _, _, difference = _measure(user_functions[index], derived_function, point, 20)
+            if difference > rtol and (index not in worst or difference > worst[index][0]):
+                worst[index] = (difference, point)
+        for index, (_, point) in sorted(worst.items()):
+            found = _confirm(
+                function, quantity, families, derivation, parts, index, point,
+                user_functions[index], derived_function, rtol,
+            )  # fmt: skip
+            if found is not None:
+                status[index] = "refuted"
+                counterexample = counterexample or found
+    return FormulaProof(
+        dict(size), tuple(status), tuple(str(c) for _, c in parts), counterexample, tuple(counts)
+    )
+
+
+def _confirm(function, quantity, families, derivation, parts, index, point, user_fn, derived_fn, rtol):
+    """The counterexample at ``point``, re-evaluated at 50 digits, or None if it vanishes."""
+    user, derived, difference = _measure(user_fn, derived_fn, point, 50)
+    if not difference > rtol:
+        return None
+    params, arrays = {}, []
+    for cls, family in zip(families, derivation.families):
+        family_arrays = _family_arrays(family, cls, {s: point[s] for s in family.symbols()})
+        arrays.append(family_arrays)
+        for symbol in family.symbols():
+            params[str(symbol)] = point[symbol]
+    with jax.enable_x64(True):
+        dists = [
+            build(cls, family.parameterisation, [np.asarray(a) for a in arr], validate_args=False)
+            for cls, family, arr in zip(families, derivation.families, arrays)
+        ]
+        caller = _caller(function, families, [f.parameterisation for f in derivation.families])
+        flat = [np.asarray(a) for arr in arrays for a in arr]
+        user_float = float(np.asarray(caller(*flat)))
+        reference = float(np.asarray(_QUANTITY_FUNCTIONS[quantity](*dists)))
+    return {
+        "branch": index,
+        "condition": str(parts[index][1]),
+        "parameters": params,
+        "candidate (100 digits)": mpmath.nstr(user, 20),
+        "derived (100 digits)": mpmath.nstr(derived, 20),
+        "relative difference": float(difference),
+        "candidate float64": user_float,
+        "verify float64": reference,
+    }
+
+
+# ----------------------------------------------------------------- the API
+def prove_formula(
+    function,
+    quantity,
+    *families,
+    parameterisations=None,
+    sizes=None,
+    rtol=1e-9,
+    seed=0,
+    search_points=48,
+) -> Evidence:
+    """Proves a user's JAX formula equal to the closed form derived from the densities.
+
+    Args:
+        function: the formula, a JAX function of the distributions
+            (``my_kl(p, q)``) or of their parameters in order
+            (``my_kl(loc_p, scale_p, loc_q, scale_q)``), written with the
+            operations :mod:`verify.symbolic.from_jaxpr` reads.
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        *families: family classes, e.g. ``verify.Normal, verify.Normal``.
+        parameterisations: one per family (default: each family's first;
+            ``("logits", "logits")`` for a formula reading ``p.logits``).
+        sizes: sizes to prove at, e.g. ``{"num_classes": (2, 5)}`` (default
+            K = 2, 3, 4 and d = 1, 2, 3).
+        rtol: relative difference (exact arithmetic) above which a point of an
+            unproved branch is a counterexample.
+        seed: seed of the counterexample search.
+        search_points: random parameter sets per family in the search.
+
+    Returns:
+        A :class:`~verify.evidence.Evidence` named ``"symbolic"``: passed (every
+        branch proved at every size, kind ``"symbolic"``), failed (kind
+        ``"counterexample"``, the counterexample in ``figures``), or
+        inconclusive (a branch neither proved nor refuted).
+
+    Raises:
+        verify.symbolic.from_jaxpr.UnsupportedPrimitive: the function uses an
+            operation with no SymPy translation (named in the message).
+        NotImplementedError: no closed form for these families.
+
+    Example:
+        >>> import jax.numpy as jnp, verify
+        >>> def my_kl(p, q):
+        ...     r = p.scale / q.scale
+        ...     return ((p.loc - q.loc) / q.scale) ** 2 / 2 + (r**2 - 1) / 2 - jnp.log(r)
+        >>> verify.prove_formula(my_kl, "kl", verify.Normal, verify.Normal).verdict
+        'pass'
+        >>> def typo(p, q):  # 0.499 for 1/2 on the variance term
+        ...     r = p.scale / q.scale
+        ...     return ((p.loc - q.loc) / q.scale) ** 2 / 2 + 0.499 * (r**2 - 1) - jnp.log(r)
+        >>> evidence = verify.prove_formula(typo, "kl", verify.Normal, verify.Normal)
+        >>> evidence.verdict, evidence.kind
+        ('fail', 'counterexample')
+    """
+    if not callable(function):
+        raise TypeError(f"`function` must be callable, got {function!r}")
+    start = time.perf_counter()
+    families = tuple(families)
+    if parameterisations is None:
+        parameterisations = tuple(cls.parameterisations[0] for cls in families)
+    rng = np.random.default_rng(seed)
+    results = []
+    for size in _size_settings(families, dict(sizes or {})):
+        results.append(
+            _prove_at(function, quantity, families, tuple(parameterisations), size, rtol, rng,
+                      search_points)
+        )  # fmt: skip
+        if results[-1].counterexample is not None:
+            break
+    return _evidence(function, quantity, families, results, rtol, time.perf_counter() - start)
+
+
+def _describe(size):
+    return ", ".join(f"{k} = {v}" for k, v in size.items()) or "all parameters"
+
+
+def _evidence(function, quantity, families, results, rtol, seconds):
+    name = getattr(function, "__qualname__", repr(function))
+    pair = " || ".join(cls.__name__ for cls in families)
+    figures = {
+        "sizes": [r.size for r in results],
+        "branches": [list(r.branches) for r in results],
+        "conditions": [list(r.conditions) for r in results],
+        "points searched": [list(r.points) for r in results],
+        "rtol": rtol,
+        "seconds": seconds,
+    }
+    refuted = next((r for r in results if r.counterexample is not None), None)
+    if refuted is not None:
+        c = refuted.counterexample
+        figures["counterexample"] = c
+        where = "" if len(refuted.branches) == 1 else f" in branch {c['branch']} ({c['condition']})"
+        statement = (
+            f"{name} is not {quantity}({pair}) at {_describe(refuted.size)}: at "
+            + ", ".join(f"{k}={v:.17g}" for k, v in c["parameters"].items())
+            + f"{where} it is {c['candidate (100 digits)']}, the derived form "
+            f"{c['derived (100 digits)']} (relative difference {c['relative difference']:.3g}, "
+            f"mpmath at 50 and 100 digits; float64: candidate {c['candidate float64']!r}, verify "
+            f"{c['verify float64']!r})"
+        )
+        return Evidence("counterexample", statement, False, name="symbolic", figures=figures)
+    sizes = "; ".join(_describe(r.size) for r in results)
+    if all(s == "proved" for r in results for s in r.branches):
+        count = max(len(r.branches) for r in results)
+        branches_text = f" (each of its {count} branches)" if count > 1 else ""
+        statement = (
+            f"SymPy proves {name}{branches_text} equal to {quantity}({pair}) derived from the "
+            f"densities, for {sizes}"
+        )
+        return Evidence("symbolic", statement, True, name="symbolic", figures=figures)
+    open_branches = [
+        f"{_describe(r.size)} branch {i} ({r.conditions[i]}, {r.points[i]} points)"
+        for r in results
+        for i, s in enumerate(r.branches)
+        if s != "proved"
+    ]
+    statement = (
+        f"not proved: SymPy cannot show {name} equal to the derived {quantity}({pair}) in "
+        + "; ".join(open_branches)
+        + f", and no point of the search differs by more than rtol {rtol:g} there"
+    )
+    return Evidence("symbolic", statement, None, name="symbolic", figures=figures)
