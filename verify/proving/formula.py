@@ -11,7 +11,9 @@ size the families take (Categorical K = 2, 3, 4; MultivariateNormal d = 1, 2, 3)
    with the families' relations such as ``sum(probs) = 1``). A maximum or
    minimum the formula takes (the shift of a ``logsumexp``) is replaced by a
    free symbol first: a branch equal to the derivation whatever that symbol
-   is, is equal at the maximum too.
+   is, is equal at the maximum too. Failing that, each maximum, minimum and
+   absolute value is resolved every possible way (``max(x, 0)`` as ``x`` and
+   as ``0``), and every case is proved: at each point one of them is the value.
 2. **Search for a counterexample** in every branch not proved: valid
    parameters drawn at random, near-equal pairs (Q = P perturbed by relative
    amounts 1e-1 ... 1e-12, and Q = P), values near the special points of each
@@ -160,6 +162,49 @@ def _free_extrema(expr):
     return expr.xreplace(shifts)
 
 
+#: The most cases a proof splits a formula into (each max, min or |.| chooses one argument).
+MAX_CASES = 64
+
+
+def _switch(atom):
+    """(expression whose sign decides ``atom``, +1 or -1) in a canonical sign."""
+    a, b = (atom.args[0], sp.S.Zero) if isinstance(atom, sp.Abs) else atom.args
+    switch = sp.expand(a - b)
+    return (-switch, -1) if switch.could_extract_minus_sign() else (switch, 1)
+
+
+def _resolve(atom, positive):
+    """``atom`` where the first argument's excess over the second is >= 0 (or < 0)."""
+    if isinstance(atom, sp.Abs):
+        return atom.args[0] if positive else -atom.args[0]
+    larger, smaller = atom.args if positive else atom.args[::-1]
+    return larger if isinstance(atom, sp.Max) else smaller
+
+
+def _cases(expr):
+    """``expr`` for each sign of what decides its Max, Min and Abs (None if too many).
+
+    Each two-argument Max or Min and each Abs is decided by the sign of one
+    expression; one case per sign pattern of those expressions, so the cases
+    cover every parameter value and an expression zero in each case is zero.
+    """
+    atoms = [
+        a for a in expr.atoms(sp.Max, sp.Min, sp.Abs) if isinstance(a, sp.Abs) or len(a.args) == 2
+    ]
+    switches = sorted({_switch(a)[0] for a in atoms}, key=sp.default_sort_key)
+    if not switches or 2 ** len(switches) > MAX_CASES:
+        return None
+    out = []
+    for signs in itertools.product((1, -1), repeat=len(switches)):
+        chosen = dict(zip(switches, signs))
+        resolved = {}
+        for atom in atoms:
+            switch, orientation = _switch(atom)
+            resolved[atom] = _resolve(atom, chosen[switch] * orientation > 0)
+        out.append(expr.xreplace(resolved))
+    return out
+
+
 def _split_logarithms(expr):
     """Logarithms of products and quotients made visible to ``expand_log``."""
     return expr.replace(
@@ -168,12 +213,20 @@ def _split_logarithms(expr):
     )
 
 
-def _proves_zero(expr, relations):
-    expr = _split_logarithms(to_elementary(_free_extrema(expr)))
+def _is_zero(expr, relations):
     try:
-        return is_identically_zero(expr, relations)
+        return is_identically_zero(_split_logarithms(expr), relations)
     except (TypeError, ValueError, NotImplementedError, RecursionError):
         return False
+
+
+def _proves_zero(expr, relations):
+    """True if ``expr`` is proved zero for all parameter values (see the module docstring)."""
+    expr = to_elementary(expr)
+    if _is_zero(_free_extrema(expr), relations):
+        return True
+    cases = _cases(expr)
+    return cases is not None and all(_is_zero(case, relations) for case in cases)
 
 
 def branches(expr):

@@ -445,6 +445,10 @@ def _equation(eqn, operands):
         inner, consts = _closed(params[key])
         skip = params.get("num_consts", 0) if name == "custom_vjp_call_jaxpr" else 0
         return _run(inner, consts, operands[skip:])
+    if name == "cond":
+        return _cond(operands, params)
+    if name == "platform_index":  # cond over platforms: _cond takes the generic branch
+        return [_literal(np.int32(-1))]
     if name in STRUCTURAL:
         return [_structural(eqn.primitive, operands, avals, params)]
     if name == "integer_pow":
@@ -463,6 +467,23 @@ def _equation(eqn, operands):
         f"the primitive `{name}` has no SymPy translation (in the equation `{eqn}`); "
         "write the formula with the supported operations (see verify.symbolic.from_jaxpr)"
     )
+
+
+def _cond(operands, params):
+    """A ``lax.cond`` / ``lax.switch`` on a known index (or a generic platform branch)."""
+    branches = params["branches"]
+    platforms = params.get("branches_platforms")
+    if platforms:
+        index = next(i for i, names in enumerate(platforms) if names is None)
+    elif _is_numeric(operands[0]):
+        index = min(max(int(_number(operands[0][()])), 0), len(branches) - 1)
+    else:
+        raise UnsupportedPrimitive(
+            "the primitive `cond` on a value computed from the parameters "
+            "(write the branches with jnp.where instead)"
+        )
+    inner, consts = _closed(branches[index])
+    return _run(inner, consts, operands[1:])
 
 
 def jaxpr_to_sympy(closed_jaxpr, *args) -> list[np.ndarray]:
