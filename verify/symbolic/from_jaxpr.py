@@ -163,6 +163,21 @@ def _is_finite(x):
     return sp.true
 
 
+def _converter(dtype):
+    """``convert_element_type`` to ``dtype``: booleans to 0 / 1 and back, floats truncated."""
+
+    def convert(x):
+        if dtype == np.bool_:
+            return x if x.is_Boolean else sp.Ne(x, 0)
+        if x.is_Boolean:
+            return sp.Piecewise((sp.S.One, x), (sp.S.Zero, True))
+        if np.issubdtype(dtype, np.integer) and not x.is_integer:
+            return sp.sign(x) * sp.floor(sp.Abs(x))
+        return x
+
+    return convert
+
+
 def _relation(function):
     def relate(x, y):
         if x.is_Boolean or y.is_Boolean:  # eq / ne of predicates
@@ -219,7 +234,6 @@ ELEMENTWISE = {
     "stop_gradient": lambda x: x,
     "copy": lambda x: x,
     "copy_p": lambda x: x,
-    "convert_element_type": lambda x: x,
     "reduce_precision": lambda x: x,
     "optimization_barrier": lambda x: x,
 }
@@ -451,6 +465,8 @@ def _equation(eqn, operands):
         return [_literal(np.int32(-1))]
     if name in STRUCTURAL:
         return [_structural(eqn.primitive, operands, avals, params)]
+    if name == "convert_element_type":
+        return [_elementwise(_converter(np.dtype(params["new_dtype"])), operands)]
     if name == "integer_pow":
         return [_elementwise(lambda x: x ** params["y"], operands)]
     if name in ELEMENTWISE:
