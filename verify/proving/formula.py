@@ -74,7 +74,11 @@ def _size_settings(families, sizes):
 
 def _default_sizes(families, name):
     for cls in families:
-        dim = getattr(cls, "dims", {}).get(name) if isinstance(getattr(cls, "dims", None), dict) else None
+        dim = (
+            getattr(cls, "dims", {}).get(name)
+            if isinstance(getattr(cls, "dims", None), dict)
+            else None
+        )
         if dim is not None and hasattr(dim, "least"):
             return tuple(range(dim.least, dim.least + 3))
     return DEFAULT_SIZES[name]
@@ -318,7 +322,7 @@ def _special_values(family, values, rng):
     """``values`` with one entry moved to (or next to) a special point of its domain."""
     out = []
     for symbol in values:
-        for k in (1, 4, 8, 12, 100, 300):
+        for k in (1, 2, 4, 8, 12, 100, 300):
             tiny = 10.0**-k
             choices = [tiny] + [s + sign * tiny for s in _SPECIAL for sign in (-1, 1)]
             choices += [s for s in _SPECIAL] + ([10.0**k] if k < 300 else [])
@@ -397,7 +401,9 @@ def _measure(user_function, derived_function, point, dps):
     the exact value is 0), and only a difference beyond ten times that counts.
     """
     user, derived = (_evaluate(f, point, dps) for f in (user_function, derived_function))
-    user_fine, derived_fine = (_evaluate(f, point, 2 * dps) for f in (user_function, derived_function))
+    user_fine, derived_fine = (
+        _evaluate(f, point, 2 * dps) for f in (user_function, derived_function)
+    )
     if mpmath.isnan(user) and mpmath.isnan(derived):
         return user, derived, mpmath.mpf(0)
     if not all(mpmath.isfinite(v) for v in (user, derived, user_fine, derived_fine)):
@@ -418,7 +424,11 @@ def _evaluate(function, point, dps):
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             return mpmath.nan
         if isinstance(value, mpmath.mpc):
-            return value.real if abs(value.imag) <= abs(value) * mpmath.mpf(10) ** (-dps + 5) else mpmath.nan
+            return (
+                value.real
+                if abs(value.imag) <= abs(value) * mpmath.mpf(10) ** (-dps + 5)
+                else mpmath.nan
+            )
         return mpmath.mpf(value) if not isinstance(value, bool) else mpmath.mpf(int(value))
 
 
@@ -433,6 +443,47 @@ def _active_branch(conditions, point, dps=30):
         if condition is sp.true or bool(_evaluate(condition, point, dps)):
             return index
     return None
+
+
+def _boundary_points(located, conditions, status, symbolic, rng, pairs=6, steps=40):
+    """Points of each unproved branch close to its edge, where a series is least accurate.
+
+    From a point inside the branch towards one outside, bisection finds the
+    last point inside; the points at 1/2, 9/10, 99/100 and all of the way there
+    are returned with their branch.
+    """
+    out = []
+    for index, state in enumerate(status):
+        inside = [p for p, i in located if i == index]
+        outside = [p for p, i in located if i != index]
+        if state != "unsettled" or not inside or not outside or conditions[index] is sp.true:
+            continue
+        for _ in range(pairs):
+            start = inside[int(rng.integers(len(inside)))]
+            end = outside[int(rng.integers(len(outside)))]
+
+            def at(t, start=start, end=end):
+                mixed = {s: (1 - t) * start[s] + t * end[s] for s in start}
+                for family in symbolic:
+                    own = {s: mixed[s] for s in family.symbols()}
+                    mixed.update(_renormalised(family, own))
+                return mixed
+
+            low, high = 0.0, 1.0
+            for _ in range(steps):
+                middle = (low + high) / 2
+                low, high = (
+                    (middle, high)
+                    if _active_branch(conditions, at(middle)) == index
+                    else (
+                        low,
+                        middle,
+                    )
+                )
+            for fraction in (0.5, 0.9, 0.99, 1.0):
+                point = at(low * fraction)
+                out.append((point, _active_branch(conditions, point)))
+    return out
 
 
 # ----------------------------------------------------------------- result
@@ -468,15 +519,14 @@ def _prove_at(function, quantity, families, parameterisations, size, rtol, rng, 
     counterexample = None
     if "unsettled" in status:
         symbols = derivation.symbols
-        conditions = [
-            sp.true if c is sp.true else _lambdify(symbols, c) for _, c in parts
-        ]
+        conditions = [sp.true if c is sp.true else _lambdify(symbols, c) for _, c in parts]
         user_functions = [_lambdify(symbols, e) for e, _ in parts]
         derived_function = _lambdify(symbols, derived)
         worst = {}
         points = _candidate_points(families, derivation.families, size, rng, budget)
-        for point in points:
-            index = _active_branch(conditions, point)
+        located = [(point, _active_branch(conditions, point)) for point in points]
+        located += _boundary_points(located, conditions, status, derivation.families, rng)
+        for point, index in located:
             if index is None or status[index] != "unsettled":
                 continue
             counts[index] += 1
@@ -496,7 +546,9 @@ def _prove_at(function, quantity, families, parameterisations, size, rtol, rng, 
     )
 
 
-def _confirm(function, quantity, families, derivation, parts, index, point, user_fn, derived_fn, rtol):
+def _confirm(
+    function, quantity, families, derivation, parts, index, point, user_fn, derived_fn, rtol
+):
     """The counterexample at ``point``, re-evaluated at 50 digits, or None if it vanishes."""
     user, derived, difference = _measure(user_fn, derived_fn, point, 50)
     if not difference > rtol:

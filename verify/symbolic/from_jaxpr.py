@@ -122,9 +122,10 @@ def exact_constant(value: float):
             ratio = fractions.Fraction(rest / approx).limit_denominator(1000)
             if ratio == 0 or abs(float(ratio) - rest / approx) > 1e-12 * abs(rest / approx):
                 continue
-            exact = sp.Rational(offset.numerator, offset.denominator) + sp.Rational(
-                ratio.numerator, ratio.denominator
-            ) * base
+            exact = (
+                sp.Rational(offset.numerator, offset.denominator)
+                + sp.Rational(ratio.numerator, ratio.denominator) * base
+            )
             if _is_rounding_of(value, exact):
                 return exact
     numerator, denominator = value.as_integer_ratio()
@@ -250,6 +251,7 @@ STRUCTURAL = {
     "gather": 1,
     "dynamic_slice": 1,
     "concatenate": None,  # all
+    "stack": None,
     "pad": 2,
     "dynamic_update_slice": 2,
 }
@@ -335,7 +337,9 @@ def _dot_general(lhs, rhs, dimension_numbers, **_):
     for b in range(out.shape[0]):
         for i in range(out.shape[1]):
             for j in range(out.shape[2]):
-                out[b, i, j] = sp.Add(*(left[b, i, k] * right[b, k, j] for k in range(left.shape[2])))
+                out[b, i, j] = sp.Add(
+                    *(left[b, i, k] * right[b, k, j] for k in range(left.shape[2]))
+                )
     shape = batch + [lhs.shape[a] for a in lf] + [rhs.shape[a] for a in rf]
     return out.reshape(shape)
 
@@ -362,7 +366,7 @@ def _cholesky(a, **_):
         low = np.full((n, n), sp.S.Zero, dtype=object)
         for j in range(n):
             pivot = sp.expand(m[j, j] - sp.Add(*(low[j, k] ** 2 for k in range(j))))
-            low[j, j] = sp.sqrt(sp.factor(pivot))
+            low[j, j] = sp.sqrt(pivot)
             for i in range(j + 1, n):
                 total = m[i, j] - sp.Add(*(low[i, k] * low[j, k] for k in range(j)))
                 low[i, j] = sp.cancel(total / low[j, j])
