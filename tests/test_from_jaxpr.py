@@ -8,7 +8,7 @@ import pytest
 import sympy as sp
 
 from verify.symbolic.from_jaxpr import (
-    UnsupportedPrimitive,
+    UnsupportedPrimitiveError,
     exact_constant,
     function_to_sympy,
     jaxpr_to_sympy,
@@ -89,23 +89,23 @@ CASES = {
     "and": (lambda x, y: jnp.where((x > 0) & (y > 0.5), x, y), (X, Y)),
     "reduce_sum": (lambda x: jnp.sum(x * x), (X,)),
     "reduce_max": (jnp.max, (X,)),
-    "dot_general": (lambda l, x: l @ x + jnp.einsum("ij,kj->ik", l, l).sum(), (L, X)),
+    "dot_general": (lambda m, x: m @ x + jnp.einsum("ij,kj->ik", m, m).sum(), (L, X)),
     "triangular_solve": (
-        lambda l, x: (
-            jax.scipy.linalg.solve_triangular(l, x, lower=True)
-            + jax.scipy.linalg.solve_triangular(l, x, lower=True, trans=1)
+        lambda m, x: (
+            jax.scipy.linalg.solve_triangular(m, x, lower=True)
+            + jax.scipy.linalg.solve_triangular(m, x, lower=True, trans=1)
         ),
         (L, X),
     ),
-    "cholesky": (lambda l: jnp.linalg.cholesky(l[:2, :2] @ l[:2, :2].T + jnp.eye(2)), (L,)),
+    "cholesky": (lambda m: jnp.linalg.cholesky(m[:2, :2] @ m[:2, :2].T + jnp.eye(2)), (L,)),
     "custom_jvp_call": (lambda x, y: jss.xlogy(x, y) + jax.nn.softplus(x), (X, POSITIVE)),
     "custom_vjp_call": (lambda x: _custom_vjp_sin(x) * 2, (X,)),
     "jit": (lambda x: jax.jit(lambda v: jnp.exp(v) * 2)(x), (X,)),
-    "gather": (lambda l: jnp.trace(l) + jnp.diag(l).sum() + l[jnp.array([2, 0]), 1].sum(), (L,)),
+    "gather": (lambda m: jnp.trace(m) + jnp.diag(m).sum() + m[jnp.array([2, 0]), 1].sum(), (L,)),
     "concatenate": (lambda x, y: jnp.concatenate([x, y[:2]]) * 2, (X, Y)),
     "broadcast_in_dim": (lambda x: jnp.broadcast_to(x, (2, 3)) + x[:2, None], (X,)),
-    "transpose": (lambda l: l.T - l, (L,)),
-    "reshape": (lambda l: l.reshape(9)[::2], (L,)),
+    "transpose": (lambda m: m.T - m, (L,)),
+    "reshape": (lambda m: m.reshape(9)[::2], (L,)),
 }
 
 
@@ -144,16 +144,16 @@ def test_where_is_piecewise_with_its_condition():
 
 
 def test_unsupported_primitive_is_named():
-    with pytest.raises(UnsupportedPrimitive, match="`sort`"):
+    with pytest.raises(UnsupportedPrimitiveError, match="`sort`"):
         function_to_sympy(lambda x: jnp.sort(x)[0], [X], [_symbols("x", X)])
     m = np.eye(4)
-    with pytest.raises(UnsupportedPrimitive, match="`lu`"):
+    with pytest.raises(UnsupportedPrimitiveError, match="`lu`"):
         function_to_sympy(jnp.linalg.det, [m], [_symbols("m", m)])
 
 
 def test_cholesky_beyond_3_is_refused():
     m = np.eye(4)
-    with pytest.raises(UnsupportedPrimitive, match="cholesky of a 4 x 4"):
+    with pytest.raises(UnsupportedPrimitiveError, match="cholesky of a 4 x 4"):
         function_to_sympy(jnp.linalg.cholesky, [m], [_symbols("m", m)])
 
 

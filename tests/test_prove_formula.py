@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import verify
-from verify.symbolic.from_jaxpr import UnsupportedPrimitive
+from verify.symbolic.from_jaxpr import UnsupportedPrimitiveError
 
 # ----------------------------------------------------------------- right formulas
 # Normal
@@ -274,7 +274,7 @@ def test_unsupported_operation_is_named():
     def sorted_kl(p, q):
         return jnp.sum(jnp.sort(p.probs) * jnp.log(jnp.sort(p.probs) / jnp.sort(q.probs)))
 
-    with pytest.raises(UnsupportedPrimitive, match="`sort`"):
+    with pytest.raises(UnsupportedPrimitiveError, match="`sort`"):
         verify.prove_formula(sorted_kl, "kl", verify.Categorical, verify.Categorical)
 
 

@@ -355,7 +355,7 @@ def _candidate_points(families, symbolic, size, rng, budget):
     ]
     points = []
     if len(families) == 1:
-        (cls,), (fam,) = families, symbolic
+        (fam,) = symbolic
         points += [dict(v) for v in randoms[0]]
         for base in randoms[0][:4]:
             points += [v for v in _special_values(fam, base, rng)[: budget // 2]]
@@ -616,7 +616,7 @@ def prove_formula(
         inconclusive (a branch neither proved nor refuted).
 
     Raises:
-        verify.symbolic.from_jaxpr.UnsupportedPrimitive: the function uses an
+        verify.symbolic.from_jaxpr.UnsupportedPrimitiveError: the function uses an
             operation with no SymPy translation (named in the message).
         NotImplementedError: no closed form for these families.
 

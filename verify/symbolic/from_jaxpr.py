@@ -32,7 +32,7 @@ is kept as the exact binary fraction it is. A formula is thus read as the
 formula its author wrote, up to the rounding of its constants, and a constant
 that is off by more than that (``3.14159`` for ``pi``) stays off.
 
-Anything else stops the translation with :class:`UnsupportedPrimitive`,
+Anything else stops the translation with :class:`UnsupportedPrimitiveError`,
 which names the primitive: nothing is skipped.
 """
 
@@ -48,10 +48,10 @@ import numpy as np
 import sympy as sp
 from jax.extend import core as jex_core
 
-__all__ = ["UnsupportedPrimitive", "exact_constant", "function_to_sympy", "jaxpr_to_sympy"]
+__all__ = ["UnsupportedPrimitiveError", "exact_constant", "function_to_sympy", "jaxpr_to_sympy"]
 
 
-class UnsupportedPrimitive(NotImplementedError):
+class UnsupportedPrimitiveError(NotImplementedError):
     """A jaxpr equation this module cannot translate; the message names the primitive."""
 
 
@@ -286,7 +286,7 @@ def _structural(primitive, operands, avals, params):
     count = STRUCTURAL[primitive.name]
     data = operands if count is None else operands[:count]
     pool, numbered, offset = [], [], 0
-    for array, aval in zip(data, avals):
+    for array in data:
         pool.extend(array.ravel())
         numbered.append(np.arange(offset, offset + array.size, dtype=np.int64).reshape(array.shape))
         offset += array.size
@@ -308,7 +308,7 @@ def _number(entry):
     if entry is sp.true or entry is sp.false:
         return bool(entry)
     if not getattr(entry, "is_number", False):
-        raise UnsupportedPrimitive(f"an index computed from the parameters: {entry}")
+        raise UnsupportedPrimitiveError(f"an index computed from the parameters: {entry}")
     if entry.is_Integer:
         return int(entry)
     return float(entry)
@@ -359,7 +359,8 @@ def _batched(function, *arrays, core=2):
 
 def _cholesky(a, **_):
     if a.shape[-1] > 3:
-        raise UnsupportedPrimitive(f"cholesky of a {a.shape[-1]} x {a.shape[-1]} matrix (d <= 3)")
+        n = a.shape[-1]
+        raise UnsupportedPrimitiveError(f"cholesky of a {n} x {n} matrix (d <= 3)")
 
     def factor(m):
         n = m.shape[0]
@@ -483,7 +484,7 @@ def _equation(eqn, operands):
             result = eqn.primitive.bind(*values, **params)
         results = result if eqn.primitive.multiple_results else [result]
         return [_literal(np.asarray(r)) for r in results]
-    raise UnsupportedPrimitive(
+    raise UnsupportedPrimitiveError(
         f"the primitive `{name}` has no SymPy translation (in the equation `{eqn}`); "
         "write the formula with the supported operations (see verify.symbolic.from_jaxpr)"
     )
@@ -498,7 +499,7 @@ def _cond(operands, params):
     elif _is_numeric(operands[0]):
         index = min(max(int(_number(operands[0][()])), 0), len(branches) - 1)
     else:
-        raise UnsupportedPrimitive(
+        raise UnsupportedPrimitiveError(
             "the primitive `cond` on a value computed from the parameters "
             "(write the branches with jnp.where instead)"
         )
@@ -518,7 +519,7 @@ def jaxpr_to_sympy(closed_jaxpr, *args) -> list[np.ndarray]:
         One object array of SymPy expressions per output.
 
     Raises:
-        UnsupportedPrimitive: an equation has no translation (the message names it).
+        UnsupportedPrimitiveError: an equation has no translation (the message names it).
 
     Example:
         >>> import jax, jax.numpy as jnp, sympy as sp
