@@ -50,6 +50,7 @@ def test_a_correct_candidate_passes_every_line_of_attack():
     report = verify.check_kl(normal_kl, P, Q, **FAST)
     assert [e.name for e in report.evidence] == [
         "closed_form",
+        "symbolic",
         "monte_carlo",
         "gradient_closed_form",
         "gradient_monte_carlo",
@@ -129,9 +130,27 @@ def test_a_candidate_that_jax_cannot_differentiate_gets_inconclusive_gradients()
         return np.asarray(normal_kl(p, q))
 
     report = verify.check_kl(numpy_kl, P, Q, **FAST)
+    assert report["symbolic"].verdict == "inconclusive"
+    assert "cannot be traced" in report["symbolic"].statement
     assert report["gradient_closed_form"].verdict == "inconclusive"
     assert "jax.grad of the candidate failed" in report["gradient_closed_form"].statement
     assert report.passed  # values are right; nothing failed
+
+
+def test_the_symbolic_line_refutes_what_sampling_misses():
+    def slightly_off(p, q):  # 0.499 for 1/2: 0.2 % off, below the Monte Carlo resolution
+        r = p.scale / q.scale
+        return ((p.loc - q.loc) / q.scale) ** 2 / 2 + 0.499 * (r**2 - 1) - 0.998 * jnp.log(r)
+
+    report = verify.check_kl(slightly_off, P, Q, gradients=False, num_samples=2**16)
+    assert report["monte_carlo"].verdict == "pass"
+    assert report["symbolic"].verdict == "fail" and report["symbolic"].kind == "counterexample"
+    assert "counterexample" in report["symbolic"].figures
+    assert not report.passed
+    proved = verify.check_kl(normal_kl, P, Q, gradients=False, monte_carlo=False)
+    assert proved["symbolic"].verdict == "pass" and proved["symbolic"].kind == "symbolic"
+    skipped = verify.check_kl(normal_kl, P, Q, gradients=False, monte_carlo=False, symbolic=False)
+    assert [e.name for e in skipped.evidence] == ["closed_form"]
 
 
 def test_report_is_readable_and_serialisable():
@@ -141,11 +160,12 @@ def test_report_is_readable_and_serialisable():
     assert "[FAIL] closed_form" in text and "monte_carlo" in text
     data = json.loads(json.dumps(report.to_dict()))
     assert data["passed"] is False and data["verdict"] == "fail"
-    assert [e["name"] for e in data["evidence"]][:2] == ["closed_form", "monte_carlo"]
+    names = [e["name"] for e in data["evidence"]]
+    assert names[:3] == ["closed_form", "symbolic", "monte_carlo"]
     # The budget is shared: value and gradient, over the batch.
-    assert data["evidence"][1]["figures"]["alpha"] < 1e-6
-    with pytest.raises(KeyError, match="no evidence named 'symbolic'"):
-        report["symbolic"]
+    assert data["evidence"][2]["figures"]["alpha"] < 1e-6
+    with pytest.raises(KeyError, match="no evidence named 'montecarlo'"):
+        report["montecarlo"]
 
 
 # ------------------------------------------------- infinities and boundaries of the simplex
@@ -254,6 +274,7 @@ def test_a_candidate_returning_nan_is_refused():
         ({"atol": "0"}, "`atol` must be a finite number >= 0, got '0'"),
         ({"gradients": "no"}, "`gradients` must be True or False, got 'no'"),
         ({"monte_carlo": None}, "`monte_carlo` must be True or False, got None"),
+        ({"symbolic": 1}, "`symbolic` must be True or False, got 1"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(options, message):

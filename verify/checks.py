@@ -5,6 +5,10 @@ and collects:
 
 * ``closed_form``: agreement with :func:`verify.kl` (derived from the
   density, proved equal to the derivation) within ``rtol``/``atol``;
+* ``symbolic``: the candidate read from its jaxpr into SymPy and proved equal
+  to the derived closed form for all parameter values, or refuted with a
+  counterexample (:func:`verify.prove_formula`); inconclusive when it cannot
+  be read;
 * ``monte_carlo``: the Monte Carlo decision (:func:`verify.montecarlo.compare`),
   which shares nothing with any derivation;
 * ``gradient_closed_form``: ``jax.grad`` of the candidate against that of the
@@ -16,11 +20,16 @@ The statistical evidence shares the false-alarm budget ``alpha``: it is split
 evenly between the Monte Carlo value and gradient checks, and within each over
 the batch elements or gradient components (Bonferroni), so a correct candidate
 fails the report with probability at most ``alpha``.
+
+The inputs are validated and cast to float64 once, into a :class:`CheckContext`;
+each line of evidence is a small function of that context, and :data:`LINES`
+is the one list that names them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -185,6 +194,183 @@ def _gradients(function, dists):
     return jax.grad(total, argnums=tuple(range(len(dists))))(*dists)
 
 
+# ----------------------------------------------------------------- the context
+@dataclasses.dataclass
+class CheckContext:
+    """Everything the lines of evidence read, prepared once by :func:`check`.
+
+    Attributes:
+        quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
+        candidate: the user's formula.
+        dists: the distributions in float64, validated once (P, and Q unless entropy).
+        batch_shape: their broadcast batch shape.
+        value: the candidate's value on ``dists``.
+        reference: verify's closed form there (None if there is none).
+        options: the options of :func:`check` (``rtol``, ``atol``, ``alpha``,
+            ``num_samples``, ...), with ``share`` the alpha of each statistical line.
+        value_key, gradient_key: the random keys of the value and gradient sampling.
+        decision: the Monte Carlo decision on the value, once that line has run.
+    """
+
+    quantity: str
+    candidate: object
+    dists: tuple
+    batch_shape: tuple
+    value: np.ndarray
+    reference: np.ndarray | None
+    options: dict
+    value_key: object
+    gradient_key: object
+    decision: object = None
+
+    @functools.cached_property
+    def candidate_gradients(self):
+        """``jax.grad`` of the candidate's sum w.r.t. every distribution, or the exception."""
+        try:
+            return _gradients(self.candidate, self.dists)
+        except Exception as error:  # noqa: BLE001 - any failure to differentiate is reported
+            return error
+
+    @functools.cached_property
+    def gradient_components(self):
+        """(names, projected candidate gradient, components with no finite exact derivative)."""
+        names = _gradient.gradient_components(self.dists)
+        vector = np.asarray(_gradient.project_gradient(self.dists, self.candidate_gradients))
+        return names, vector, _gradient.undefined_components(self.quantity, self.dists)
+
+
+# ----------------------------------------------------------------- the lines of evidence
+def _closed_form_line(ctx):
+    return _closed_form_evidence(ctx.value, ctx.reference, ctx.options["rtol"], ctx.options["atol"])
+
+
+def _symbolic_line(ctx):
+    """The candidate read as SymPy and proved equal to the derivation, or refuted.
+
+    Proved at the sizes of the distributions checked (a formula may be written for one
+    d or K).
+    """
+    from verify.proving.formula import prove_formula, sizes_of
+
+    families = tuple(type(d) for d in ctx.dists)
+    kinds = tuple(d.parameterisation for d in ctx.dists)
+    sizes = {k: v for d in ctx.dists for k, v in sizes_of(d).items()}  # the sizes checked
+    try:
+        return prove_formula(
+            ctx.candidate, ctx.quantity, *families, parameterisations=kinds, sizes=sizes
+        )
+    except NotImplementedError as error:  # an operation with no translation, no closed form
+        statement = f"the candidate cannot be read symbolically: {error}"
+    except Exception as error:  # noqa: BLE001 - a candidate that cannot be traced is reported
+        statement = f"the candidate cannot be traced: {type(error).__name__}: {error}"
+    return Evidence("symbolic", statement, None, name="symbolic")
+
+
+def _monte_carlo_line(ctx):
+    ctx.decision = _decision.compare(
+        ctx.quantity,
+        ctx.value,
+        *ctx.dists,
+        key=ctx.value_key,
+        num_samples=ctx.options["num_samples"],
+        alpha=ctx.options["share"] / max(1, math.prod(ctx.batch_shape)),
+        progress=ctx.options["progress"],
+        max_seconds=ctx.options["max_seconds"],
+    )
+    return _decision_evidence("monte_carlo", ctx.decision)
+
+
+def _gradient_note(names, undefined):
+    skipped = [n for n, u in zip(names, undefined) if u]
+    if not skipped:
+        return skipped, ""
+    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    return skipped, (
+        f"; {len(skipped)} components not compared, their exact derivative being infinite or "
+        f"undefined (a probability at 0: {shown})"
+    )
+
+
+def _gradient_closed_form_line(ctx):
+    if isinstance(ctx.candidate_gradients, Exception):
+        error = ctx.candidate_gradients
+        statement = f"jax.grad of the candidate failed: {type(error).__name__}: {error}"
+        return Evidence("numeric", statement, None, name="gradient_closed_form")
+    names, vector, undefined = ctx.gradient_components
+    skipped, note = _gradient_note(names, undefined)
+    figures = {"components": names, "gradient": vector, "not_compared": skipped}
+    bad = ~np.isfinite(vector) & ~undefined
+    if bad.any():
+        statement = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
+        return _gradient_closed_form(False, statement, figures)
+    if ctx.reference is None:
+        return None
+    if undefined.all():
+        statement = "no component has a finite exact derivative" + note
+        return _gradient_closed_form(None, statement, figures)
+    rtol, atol = ctx.options["rtol"], ctx.options["atol"]
+    reference_grads = _gradients(_REFERENCE[ctx.quantity], ctx.dists)
+    reference = np.asarray(_gradient.project_gradient(ctx.dists, reference_grads))
+    grad_rtol = max(rtol, 1e-8)
+    ok, error = agreement(vector, reference, rtol=grad_rtol, atol=max(atol, 1e-10))
+    ok, error = ok | undefined, np.where(undefined, 0.0, error)
+    figures["reference"] = reference
+    compared = int((~undefined).sum())
+    if ok.all():
+        statement = (
+            f"jax.grad matches the derived closed form's in all {compared} compared "
+            f"components within rtol {grad_rtol:g} (largest |difference| "
+            f"{np.max(error):.3g})" + note
+        )
+        return _gradient_closed_form(True, statement, figures)
+    i = int(np.argmax(np.where(ok, -1.0, error)))
+    statement = (
+        f"jax.grad differs from the derived closed form's in {int((~ok).sum())} of "
+        f"{compared} compared components; first {names[i]}: candidate "
+        f"{vector[i]:.10g}, derived {reference[i]:.10g}" + note
+    )
+    return _gradient_closed_form(False, statement, figures)
+
+
+def _gradient_monte_carlo_line(ctx):
+    if isinstance(ctx.candidate_gradients, Exception):
+        return None
+    names, vector, undefined = ctx.gradient_components
+    if (~np.isfinite(vector) & ~undefined).any():
+        return None
+    # After Ctrl-C (a partial value estimate), no further sampling starts.
+    if ctx.decision is not None and ctx.decision.estimate.interrupted:
+        return None
+    decision = _gradient.compare_gradient(
+        ctx.quantity,
+        ctx.candidate_gradients,
+        *ctx.dists,
+        key=ctx.gradient_key,
+        num_samples=ctx.options["gradient_samples"],
+        alpha=ctx.options["share"],
+        progress=ctx.options["progress"],
+        max_seconds=ctx.options["max_seconds"],
+    )
+    return _decision_evidence("gradient_monte_carlo", decision, names, ~undefined)
+
+
+#: The lines of evidence, in report order: (name, the option that enables it, function of
+#: the context returning Evidence, or None where the line does not apply). The only place
+#: that names them: a new line of evidence is one function and one entry here.
+LINES = (
+    ("closed_form", None, _closed_form_line),
+    ("symbolic", "symbolic", _symbolic_line),
+    ("monte_carlo", "monte_carlo", _monte_carlo_line),
+    ("gradient_closed_form", "gradients", _gradient_closed_form_line),
+    ("gradient_monte_carlo", ("gradients", "monte_carlo"), _gradient_monte_carlo_line),
+)
+
+
+def _enabled(switch, options):
+    switches = () if switch is None else (switch,) if isinstance(switch, str) else switch
+    return all(options[s] for s in switches)
+
+
 def check(
     quantity,
     candidate,
@@ -199,10 +385,41 @@ def check(
     atol=1e-12,
     gradients=True,
     monte_carlo=True,
+    symbolic=True,
     progress=None,
     max_seconds=_estimate.DEFAULT_MAX_SECONDS,
 ) -> CheckReport:
     """Checks a candidate formula for ``quantity``; see :func:`check_kl`."""
+    options = _check_options(
+        candidate, alpha, num_samples, gradient_samples, rtol, atol, gradients, monte_carlo,
+        symbolic, progress, max_seconds,
+    )  # fmt: skip
+    batch_shape = _estimate.check_distributions(quantity, p, q)
+    if monte_carlo:
+        _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max_seconds)
+    value_key, gradient_key = jax.random.split(_estimate.resolve_key(key))
+    with jax.enable_x64(True):
+        p64, q64 = _estimate.to_float64((p, q))
+        dists = (p64,) if quantity == "entropy" else (p64, q64)
+        value = _call_candidate(candidate, dists, batch_shape)
+        try:
+            reference = np.asarray(_REFERENCE[quantity](*dists))
+        except NotImplementedError:
+            reference = None
+        ctx = CheckContext(
+            quantity, candidate, dists, batch_shape, value, reference, options, value_key,
+            gradient_key,
+        )  # fmt: skip
+        evidence = [function(ctx) for _, switch, function in LINES if _enabled(switch, options)]
+    evidence = tuple(e for e in evidence if e is not None)
+    return CheckReport(quantity, _name(candidate), evidence, options["alpha"])
+
+
+def _check_options(
+    candidate, alpha, num_samples, gradient_samples, rtol, atol, gradients, monte_carlo,
+    symbolic, progress, max_seconds,
+):  # fmt: skip
+    """The options, checked (errors name the argument), with each statistical line's alpha."""
     if not callable(candidate):
         raise TypeError(f"`candidate` must be callable, got {candidate!r}")
     alpha = _decision.check_alpha(alpha)
@@ -218,49 +435,22 @@ def check(
             raise TypeError(f"`{name}` must be a finite number >= 0, got {value!r}")
         if not (value >= 0 and math.isfinite(value)):
             raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
-    for name, value in (("gradients", gradients), ("monte_carlo", monte_carlo)):
+    switches = {"gradients": gradients, "monte_carlo": monte_carlo, "symbolic": symbolic}
+    for name, value in switches.items():
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"`{name}` must be True or False, got {value!r}")
-    batch_shape = _estimate.check_distributions(quantity, p, q)
-    key = _estimate.resolve_key(key)
-    value_key, gradient_key = jax.random.split(key)
     num_statistical = int(monte_carlo) * (1 + int(gradients))
-    share = alpha / max(1, num_statistical)
-    batch_size = math.prod(batch_shape)
-    if monte_carlo:
-        _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max_seconds)
-
-    with jax.enable_x64(True):
-        p64, q64 = _estimate.to_float64((p, q))
-        dists = (p64,) if quantity == "entropy" else (p64, q64)
-        value = _call_candidate(candidate, dists, batch_shape)
-        try:
-            reference = np.asarray(_REFERENCE[quantity](*dists))
-        except NotImplementedError:
-            reference = None
-        evidence = [_closed_form_evidence(value, reference, rtol, atol)]
-        decision = None
-        if monte_carlo:
-            decision = _decision.compare(
-                quantity,
-                value,
-                p64,
-                q64 if quantity != "entropy" else None,
-                key=value_key,
-                num_samples=num_samples,
-                alpha=share / max(1, batch_size),
-                progress=progress,
-                max_seconds=max_seconds,
-            )
-            evidence.append(_decision_evidence("monte_carlo", decision))
-        # After Ctrl-C (a partial value estimate), no further sampling starts.
-        sample_gradients = monte_carlo and not decision.estimate.interrupted
-        if gradients:
-            evidence += _gradient_evidence(
-                quantity, candidate, dists, reference is not None, rtol, atol,
-                sample_gradients, gradient_key, gradient_samples, share, progress, max_seconds,
-            )  # fmt: skip
-    return CheckReport(quantity, _name(candidate), tuple(evidence), alpha)
+    return {
+        **switches,
+        "alpha": alpha,
+        "share": alpha / max(1, num_statistical),
+        "num_samples": num_samples,
+        "gradient_samples": gradient_samples,
+        "rtol": rtol,
+        "atol": atol,
+        "progress": progress,
+        "max_seconds": max_seconds,
+    }
 
 
 def _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max_seconds):
@@ -274,75 +464,6 @@ def _check_budgets(quantity, p, q, num_samples, gradient_samples, gradients, max
         if gradient_samples is None:
             gradient_samples = _gradient.default_gradient_samples(batch_size)
         _estimate.check_budget(p, gradient_samples, components, max_seconds, "gradient_samples")
-
-
-def _gradient_evidence(
-    quantity, candidate, dists, has_reference, rtol, atol, monte_carlo, key, samples, alpha,
-    progress, max_seconds,
-):  # fmt: skip
-    try:
-        grads = _gradients(candidate, dists)
-    except Exception as error:  # noqa: BLE001 - any failure to differentiate is reported
-        statement = f"jax.grad of the candidate failed: {type(error).__name__}: {error}"
-        return [Evidence("numeric", statement, None, name="gradient_closed_form")]
-    names = _gradient.gradient_components(dists)
-    vector = np.asarray(_gradient.project_gradient(dists, grads))
-    # Where the exact derivative is infinite or undefined, no number is right: not compared.
-    undefined = _gradient.undefined_components(quantity, dists)
-    skipped = [n for n, u in zip(names, undefined) if u]
-    figures = {"components": names, "gradient": vector, "not_compared": skipped}
-    shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-    note = (
-        f"; {len(skipped)} components not compared, their exact derivative being infinite or "
-        f"undefined (a probability at 0: {shown})"
-        if skipped
-        else ""
-    )
-    out = []
-    bad = ~np.isfinite(vector) & ~undefined
-    if bad.any():
-        statement = f"the candidate's gradient is not finite in {names[int(np.argmax(bad))]}"
-        return [_gradient_closed_form(False, statement, figures)]
-    if has_reference and undefined.all():
-        statement = "no component has a finite exact derivative" + note
-        out.append(_gradient_closed_form(None, statement, figures))
-    elif has_reference:
-        reference_grads = _gradients(_REFERENCE[quantity], dists)
-        reference = np.asarray(_gradient.project_gradient(dists, reference_grads))
-        grad_rtol = max(rtol, 1e-8)
-        ok, error = agreement(vector, reference, rtol=grad_rtol, atol=max(atol, 1e-10))
-        ok, error = ok | undefined, np.where(undefined, 0.0, error)
-        figures["reference"] = reference
-        compared = int((~undefined).sum())
-        if ok.all():
-            statement = (
-                f"jax.grad matches the derived closed form's in all {compared} compared "
-                f"components within rtol {grad_rtol:g} (largest |difference| "
-                f"{np.max(error):.3g})" + note
-            )
-            out.append(_gradient_closed_form(True, statement, figures))
-        else:
-            i = int(np.argmax(np.where(ok, -1.0, error)))
-            statement = (
-                f"jax.grad differs from the derived closed form's in {int((~ok).sum())} of "
-                f"{compared} compared components; first {names[i]}: candidate "
-                f"{vector[i]:.10g}, derived {reference[i]:.10g}" + note
-            )
-            out.append(_gradient_closed_form(False, statement, figures))
-    if monte_carlo:
-        decision = _gradient.compare_gradient(
-            quantity,
-            grads,
-            dists[0],
-            dists[1] if len(dists) > 1 else None,
-            key=key,
-            num_samples=samples,
-            alpha=alpha,
-            progress=progress,
-            max_seconds=max_seconds,
-        )
-        out.append(_decision_evidence("gradient_monte_carlo", decision, names, ~undefined))
-    return out
 
 
 def _gradient_closed_form(passed, statement, figures):
@@ -371,6 +492,8 @@ def check_kl(candidate, p: Distribution, q: Distribution, **options) -> CheckRep
         rtol, atol: tolerance against the derived closed form (float64).
         gradients: check gradients (default True).
         monte_carlo: collect Monte Carlo evidence (default True).
+        symbolic: read the candidate into SymPy and prove or refute it (default
+            True; a few seconds, SymPy imported on first use).
         progress: progress bar (``None``: only on a terminal).
         max_seconds: the budget of each Monte Carlo run (default 600 s planned,
             :func:`verify.montecarlo.estimate`): a check that would exceed it

@@ -84,6 +84,26 @@ def _default_sizes(families, name):
     return DEFAULT_SIZES[name]
 
 
+def sizes_of(distribution) -> dict:
+    """The symbolic sizes of a concrete distribution (``{"dim": 3}``), read from its parameters.
+
+    A size is the length of the last event axis of the first parameter that
+    has one (the d of a ``loc``, the K of ``probs``).
+
+    Example:
+        >>> import verify
+        >>> sizes_of(verify.Categorical(probs=[0.2, 0.3, 0.5])), sizes_of(verify.Normal(0.0, 1.0))
+        ({'num_classes': 3}, {})
+    """
+    cls = type(distribution)
+    names = _size_names(cls)
+    if not names:
+        return {}
+    params = distribution.params()
+    length = next(np.shape(v)[-1] for v, r in zip(params, cls._param_event_ranks) if r >= 1)
+    return {name: int(length) for name in names}
+
+
 def _symbol_array(param, rank):
     """A SymPy parameter (symbol or matrix) as an object array of its JAX shape."""
     if rank == 0:
@@ -404,8 +424,8 @@ def _measure(user_function, derived_function, point, dps):
     user_fine, derived_fine = (
         _evaluate(f, point, 2 * dps) for f in (user_function, derived_function)
     )
-    if mpmath.isnan(user) and mpmath.isnan(derived):
-        return user, derived, mpmath.mpf(0)
+    if mpmath.isnan(derived) or mpmath.isnan(derived_fine):
+        return user, derived, mpmath.mpf(0)  # the derived form is undefined here: no judgement
     if not all(mpmath.isfinite(v) for v in (user, derived, user_fine, derived_fine)):
         same = user == derived and user_fine == derived_fine
         return user_fine, derived_fine, mpmath.mpf(0) if same else mpmath.inf
