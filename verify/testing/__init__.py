@@ -108,7 +108,8 @@ def assert_formula(
     symbolic = prove_formula(
         function, quantity, *classes, parameterisations=parameterisations, sizes=sizes, seed=seed
     )
-    first = {k: v[0] if isinstance(v, (tuple, list, range)) else v for k, v in (sizes or {}).items()}
+    sizes = dict(sizes or {})
+    first = {k: v[0] if isinstance(v, (tuple, list, range)) else v for k, v in sizes.items()}
     dists = _distributions(families, batch, seed, first)
     report = check(
         quantity, function, *dists, key=jax.random.key(seed), alpha=alpha, symbolic=False,
