@@ -421,3 +421,81 @@ def test_check_budget_is_a_flag_and_a_refusal_names_the_flags(capsys, extra, fra
     assert "`num_samples`" not in err and "`max_seconds`" not in err
     for fragment in fragments:
         assert fragment in err
+
+
+# ------------------------------------------------- verify check --formula (your own formula)
+FORMULAS = """
+import jax.numpy as jnp
+
+
+def my_kl(p, q):
+    r = p.scale / q.scale
+    return ((p.loc - q.loc) / q.scale) ** 2 / 2 + (r**2 - 1) / 2 - jnp.log(r)
+
+
+def off_kl(p, q):  # 0.2 % off: refuted with a counterexample
+    r = p.scale / q.scale
+    return ((p.loc - q.loc) / q.scale) ** 2 / 2 + 0.499 * (r**2 - 1) - 0.998 * jnp.log(r)
+
+
+def my_entropy(p):
+    return -(p.probs * jnp.log(p.probs) + (1 - p.probs) * jnp.log1p(-p.probs))
+"""
+
+
+@pytest.fixture
+def formulas_file(tmp_path):
+    path = tmp_path / "formulas.py"
+    path.write_text(FORMULAS)
+    return path
+
+
+def test_check_formula_proves_a_right_one(formulas_file, capsys):
+    code = cli.main(["check", "entropy", "--formula", f"{formulas_file}:my_entropy", "bernoulli",
+                     "--samples", "1e4"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "SymPy proves my_entropy" in out and "Verdict: PROVED, as expected" in out
+
+
+def test_check_formula_refutes_a_wrong_one_in_every_format(formulas_file, capsys, tmp_path):
+    import json
+
+    spec = f"{formulas_file}:off_kl"
+    junit = tmp_path / "report.xml"
+    argv = ["check", "kl", "--formula", spec, "normal", "normal", "--samples", "1e4"]
+    assert cli.main([*argv, "--json", "--junit", str(junit)]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (claim,) = report["claims"]
+    assert claim["verdict"] == "refuted"
+    symbolic = claim["steps"][0]["evidence"][0]
+    assert symbolic["kind"] == "counterexample" and symbolic["refutes"]
+    assert "counterexample" in symbolic["figures"]
+    assert "failure" in junit.read_text()
+    assert cli.main([*argv, "--markdown"]) == 1
+    assert "refuted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["check", "kl", "--formula", "{file}:nope", "normal", "normal"], "defines no function"),
+        (["check", "kl", "--formula", "{file}", "normal", "normal"], "PATH.py:FUNCTION"),
+        (["check", "kl", "--formula", "missing.py:f", "normal", "normal"], "no file"),
+        (["check", "kl", "--formula", "{file}:my_kl", "normal", "gamma"], "family names"),
+        (["check", "kl", "--json", "Normal(0, 1)", "Normal(1, 2)"], "--json goes with --formula"),
+    ],
+)
+def test_check_formula_usage_errors(formulas_file, capsys, argv, message):
+    argv = [a.replace("{file}", str(formulas_file)) for a in argv]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_check_formula_end_to_end(formulas_file, tmp_path):
+    done = run("check", "kl", "--formula", f"{formulas_file}:off_kl", "normal", "normal",
+               "--samples", "1e4", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Verdict: REFUTED" in done.stdout and "off_kl is not kl(Normal || Normal)" in done.stdout

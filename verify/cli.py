@@ -364,6 +364,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=1e-6,
         help="false-alarm probability of a 'disagree' (default 1e-6)",
     )
+    check.add_argument(
+        "--formula",
+        metavar="PATH.py:FUNCTION",
+        help="check your own formula, FUNCTION(p, q) (or (p) for entropy) in the file PATH.py, "
+        "written with jax.numpy: proved or refuted symbolically against the derived closed "
+        "form, and compared with it and with Monte Carlo on random distributions; the "
+        "DISTRIBUTIONs are then family names (e.g. normal normal); reported like verify prove",
+    )
+    formats = check.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="with --formula: the JSON report")
+    formats.add_argument(
+        "--markdown", action="store_true", help="with --formula: a Markdown summary"
+    )
+    check.add_argument("--junit", metavar="FILE", help="with --formula: also write JUnit XML")
+    check.add_argument(
+        "--colour",
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="with --formula: colour the text transcript (auto: on a terminal)",
+    )
 
     sub.add_parser(
         "list",
@@ -375,8 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------- commands
 def _prove(args, out) -> int:
-    from verify import proofs, report
-    from verify.proving import run_proofs
+    from verify import proofs
 
     try:
         ids = [proofs.normalise_id(c) for c in args.claims] or list(proofs.CLAIM_IDS)
@@ -389,6 +409,14 @@ def _prove(args, out) -> int:
             selected.append(proofs.load_file(path))
         except proofs.ProofFileError as error:
             raise UsageError(str(error)) from None
+    return _run_and_report(selected, args, out)
+
+
+def _run_and_report(selected, args, out) -> int:
+    """Runs proofs and prints their report as ``args`` asks (text, JSON, Markdown, JUnit)."""
+    from verify import report
+    from verify.proving import run_proofs
+
     junit = None
     if args.junit is not None:  # open it now, so that a bad path fails before the proofs run
         try:
@@ -514,6 +542,12 @@ def _check(args, out) -> int:
         raise UsageError(
             f"{args.quantity} takes {arity} distribution(s), got {len(args.distributions)}"
         )
+    if args.formula is not None:
+        return _check_formula(args, quantity, out)
+    for flag, given in (("--json", args.json), ("--markdown", args.markdown),
+                        ("--junit", args.junit is not None)):  # fmt: skip
+        if given:
+            raise UsageError(f"{flag} goes with --formula (the check of your own formula)")
     with jax.enable_x64(True):
         dists = [parse_distribution(spec) for spec in args.distributions]
         function = {
@@ -568,6 +602,51 @@ def _check(args, out) -> int:
     if getattr(decision, "reason", None):
         print(f"  reason      : {decision.reason}", file=out)
     return EXIT_OK if decision.verdict == "agree" else EXIT_DIFFERS
+
+
+def _load_formula(spec):
+    """The function named by ``PATH.py:FUNCTION`` (a usage error if there is none)."""
+    import importlib.util
+
+    path, colon, name = spec.rpartition(":")
+    if not colon or not path or not name:
+        raise UsageError(f"--formula must be PATH.py:FUNCTION, got {spec!r}")
+    if not os.path.isfile(path):
+        raise UsageError(f"--formula: no file {path!r}")
+    module_name = "_verify_formula_" + re.sub(r"\W", "_", os.path.abspath(path))
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None:
+        raise UsageError(f"--formula: {path!r} is not a Python file")
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - the user's file: say what went wrong, briefly
+        message = f"--formula: cannot import {path!r}: {type(error).__name__}: {error}"
+        raise UsageError(message) from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise UsageError(f"--formula: {path!r} defines no function {name!r}")
+    return function
+
+
+def _check_formula(args, quantity, out) -> int:
+    from verify.families import BY_NAME
+    from verify.proving.formula import formula_proof
+
+    function = _load_formula(args.formula)
+    families = []
+    for name in args.distributions:
+        cls = BY_NAME.get(name.lower())
+        if cls is None:
+            raise UsageError(
+                f"with --formula, give family names ({', '.join(BY_NAME)}), got {name!r}"
+            )
+        families.append(cls)
+    options = {"alpha": args.alpha, "num_samples": args.samples}
+    if args.max_seconds is not None:
+        options["max_seconds"] = args.max_seconds
+    proof = formula_proof(function, quantity, *families, **options)
+    return _run_and_report([proof], args, out)
 
 
 def _list(args, out) -> int:

@@ -722,3 +722,58 @@ def _evidence(function, quantity, families, results, rtol, seconds):
         + f", and no point of the search differs by more than rtol {rtol:g} there"
     )
     return Evidence("symbolic", statement, None, name="symbolic", figures=figures)
+
+
+# ----------------------------------------------------------------- as a proof
+def formula_proof(function, quantity, *families, batch=8, **options):
+    """A :class:`verify.proving.Proof` that ``function`` computes ``quantity``.
+
+    Its claim expects *proved*. The proof step is :func:`prove_formula` (a
+    counterexample refutes the claim); the cross-check runs
+    :func:`verify.checks.check` (closed form, gradients, Monte Carlo) on
+    ``batch`` random distributions of each family drawn from the run's seed.
+    ``verify check --formula`` runs it and reports it like ``verify prove``.
+
+    Example:
+        >>> import jax.numpy as jnp, verify
+        >>> def my_entropy(p):
+        ...     return jnp.log(p.scale) + 0.5 * jnp.log(2 * jnp.pi * jnp.e)
+        >>> proof = formula_proof(my_entropy, "entropy", verify.Normal, monte_carlo=False)
+        >>> str(proof.run(seed=0).verdict)
+        'proved'
+    """
+    from verify.checks import check
+    from verify.proving import Claim, Proof, Verdict
+
+    name = getattr(function, "__qualname__", repr(function))
+    pair = " || ".join(cls.__name__ for cls in families)
+    claim = Claim(
+        name,
+        f"{quantity}({pair})",
+        f"{name} equals the {quantity} of {pair} derived from the densities, for all parameters",
+        Verdict.PROVED,
+    )
+    proof = Proof(claim)
+    sizes = options.pop("sizes", None)
+    kinds = options.pop("parameterisations", None)
+
+    @proof.step(f"SymPy reads {name} from its jaxpr and compares it with the derivation")
+    def symbolic(ctx):
+        """Each branch proved equal to the derived form, or a counterexample in mpmath."""
+        evidence = prove_formula(
+            function, quantity, *families, parameterisations=kinds, sizes=sizes, seed=ctx.seed
+        )
+        if evidence.kind == "counterexample":  # a confirmed counterexample to the claim
+            return dataclasses.replace(evidence, passed=True, refutes=True)
+        return evidence
+
+    @proof.step("closed form, gradients and Monte Carlo on random distributions", "cross-check")
+    def numeric(ctx):
+        """verify's evidence on a user's formula (verify.check_kl and siblings)."""
+        from verify.testing import _distributions
+
+        dists = _distributions(families, batch, ctx.seed, {})
+        report = check(quantity, function, *dists, key=ctx.key("check"), symbolic=False, **options)
+        return list(report.evidence)
+
+    return proof
