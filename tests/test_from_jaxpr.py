@@ -124,6 +124,7 @@ def test_literal_constants_are_exact():
     assert exact_constant(float(np.log(2 * np.pi) / 2)) == sp.log(2 * sp.pi) / 2
     assert exact_constant(float(np.sqrt(2 * np.pi))) == sp.sqrt(2 * sp.pi)
     assert exact_constant(1e-12) == sp.Rational(1, 10**12)
+    assert exact_constant(2 * np.pi * np.e) == 2 * sp.pi * sp.E
     assert exact_constant(0.5 + 0.5 * np.log(2 * np.pi)) == (1 + sp.log(2 * sp.pi)) / 2
     # a constant off by more than rounding stays off
     assert exact_constant(3.14159) == sp.Rational(314159, 100000)

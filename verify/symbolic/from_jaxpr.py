@@ -64,6 +64,8 @@ def _constant_bases():
         sp.sqrt(2),
         sp.sqrt(two_pi),
         sp.sqrt(two_pi * sp.E),
+        sp.pi * sp.E,
+        sp.pi**2,
         sp.E,
         sp.log(2),
         sp.log(sp.pi),
