@@ -25,7 +25,8 @@ def kl(p: Distribution, q: Distribution, *, base="nats"):
 
     Args:
         p: a distribution, e.g. ``verify.Normal(0.0, 1.0)``.
-        q: a distribution of the same family and event shape.
+        q: a distribution with the same event shape (of the same family, or of
+            one with a registered closed form for the pair).
         base: ``"nats"`` (default), ``"bits"``, ``"hartleys"`` or any number
             > 0 other than 1.
 
@@ -149,7 +150,18 @@ def _kl_from_covariances(xp, loc_p, tril_p, loc_q, tril_q, covariance_p, covaria
 
 
 def check_same_events(p, q, params_p, params_q):
-    """Raises unless the canonical parameters (arrays or shape structs) agree in event shape."""
+    """Raises unless P and Q have the same event shape (and, of one family, parameter events).
+
+    ``params_p``/``params_q`` are the canonical parameters (arrays or shape structs):
+    within a family they fix sizes the samples do not show (a Categorical's K).
+    """
+    if type(p) is not type(q):
+        if p.event_shape != q.event_shape:
+            raise ValueError(
+                f"`p` and `q` must have the same event shape, got {p!r} with event shape "
+                f"{p.event_shape} and {q!r} with {q.event_shape}"
+            )
+        return
     for x, y, rank in zip(params_p, params_q, p._param_event_ranks):
         event_p, event_q = x.shape[x.ndim - rank :], y.shape[y.ndim - rank :]
         if event_p != event_q:
