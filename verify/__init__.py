@@ -11,7 +11,7 @@ from verify import montecarlo
 from verify._api import cross_entropy, entropy, kl
 from verify.checks import CheckReport, check_cross_entropy, check_entropy, check_kl
 from verify.evidence import Evidence
-from verify.families import FAMILIES, Distribution
+from verify.families import FAMILIES, Distribution, Independent
 from verify.formulas import register_cross_entropy, register_entropy, register_kl
 from verify.montecarlo import random_distribution
 
@@ -25,6 +25,7 @@ __all__ = [
     "Distribution",
     "Evidence",
     "FAMILIES",
+    "Independent",
     "check_cross_entropy",
     "check_entropy",
     "check_kl",

@@ -15,10 +15,12 @@ for _module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 globals().update({cls.__name__: cls for cls in FAMILIES.values()})
+from verify.families.independent import Independent  # noqa: E402 - a wrapper, not a family
 
 __all__ = [
     "FAMILIES",
     "Dim",
+    "Independent",
     "Distribution",
     "SymbolicFamily",
     "by_name",

@@ -292,6 +292,13 @@ class Distribution:
         """Per outcome, whether it has positive probability (None: a density, or every one)."""
         return None
 
+    def _as_base(self):
+        """``(distribution, n)``: the closed forms of ``distribution``, summed over ``n`` axes.
+
+        Every family is its own base (``n = 0``); :class:`~verify.Independent` is not.
+        """
+        return self, 0
+
     # ------------------------------------------------------------ formulas
     def entropy(self, base="nats"):
         """Entropy; see :func:`verify.entropy`."""

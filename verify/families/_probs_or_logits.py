@@ -75,7 +75,7 @@ class ProbsOrLogits(Distribution, abstract=True):
             >>> import verify, sympy as sp
             >>> from verify.symbolic.ops import sympy_ops
             >>> verify.Bernoulli.convert(sympy_ops, (sp.Symbol("p"),), "probs", "logits")
-            (log(p) - log(1 - p),)
+            (log(p) - xlog1py(1, -p),)
         """
         if given == wanted:
             return params

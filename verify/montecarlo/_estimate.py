@@ -149,7 +149,7 @@ def default_num_samples(p: Distribution) -> int:
         >>> default_num_samples(verify.Normal([0.0] * 4, 1.0))
         4194304
     """
-    total = type(p).mc_samples / _event_scale(p)
+    total = p.mc_samples / _event_scale(p)
     return max(_MIN_DEFAULT_SAMPLES, int(total) // max(1, math.prod(p.batch_shape)))
 
 
@@ -185,12 +185,12 @@ def plan_seconds(p: Distribution, num_samples: int, batch_size: int = 1) -> floa
         >>> plan_seconds(verify.Normal(0.0, 1.0), 2**24)
         1.0
     """
-    rate = type(p).mc_samples
+    rate = p.mc_samples
     return num_samples * max(1, batch_size) * _event_scale(p) / rate
 
 
 def _event_scale(p):
-    return max(1.0, event_size(p) / type(p).mc_reference_event_size)
+    return max(1.0, event_size(p) / p.mc_reference_event_size)
 
 
 def check_max_seconds(max_seconds):
@@ -242,6 +242,11 @@ def check_distributions(quantity, p, q):
         return _nonempty(tuple(p.batch_shape))
     if not isinstance(q, Distribution):
         raise TypeError(f"`q` must be a verify distribution for {quantity}, got {q!r}")
+    if p.support.discrete != q.support.discrete:
+        raise ValueError(
+            "`p` and `q` must both have densities or both have mass functions (a log-ratio "
+            f"of a density and a probability is no quantity), got {p!r} and {q!r}"
+        )
     shapes = [jax.eval_shape(lambda d: d.canonical(), d) for d in (p, q)]
     _api.check_same_events(p, q, *shapes)
     return _nonempty(tuple(_validate.check_batch_shapes(p=p.batch_shape, q=q.batch_shape)))

@@ -154,6 +154,13 @@ def _reduce_to(mask, shape):
     return mask.any(axis=axes, keepdims=True) if axes else mask
 
 
+def _leaf_batch_shape(dist, field, shape):
+    """The batch part of a stored parameter's ``shape`` (a broadcast parameter's may be smaller)."""
+    ranks = dict(zip(dist._fields, dist._param_event_ranks))
+    rank = ranks.get(field, dist._param_event_ranks[-1])  # logits, a covariance: as the last
+    return shape[: len(shape) - rank]
+
+
 def undefined_components(quantity, dists):
     """Which gradient components have no finite exact value (see the module docstring).
 
@@ -171,6 +178,8 @@ def undefined_components(quantity, dists):
         >>> undefined_components("kl", (p, q)).tolist()
         [True, True, True, False, False, False]
     """
+    # Per member of the base batch: an Independent's components are its base's.
+    dists = tuple(d._as_base()[0] for d in dists)
     p = dists[0]
     batch_shape = np.broadcast_shapes(*(d.batch_shape for d in dists))
     infinite = np.zeros(batch_shape, bool)
@@ -185,7 +194,7 @@ def undefined_components(quantity, dists):
     for dist, bad in zip(dists, (p_bad, infinite)):
         for field, value, _ in _compared_leaves(dist):
             shape = np.shape(value)
-            member = _reduce_to(bad, dist.batch_shape)
+            member = _reduce_to(bad, _leaf_batch_shape(dist, field, shape))
             member = member.reshape(member.shape + (1,) * (len(shape) - member.ndim))
             parts.append(np.broadcast_to(member, shape).reshape(-1)[_keep(dist, field)])
     return np.concatenate(parts) if parts else np.zeros(0, bool)
