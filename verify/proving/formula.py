@@ -46,42 +46,25 @@ from verify.symbolic.functions import to_elementary
 
 __all__ = ["FormulaProof", "prove_formula"]
 
-#: Sizes tried for the families' symbolic dimensions: name -> values.
-DEFAULT_SIZES = {"dim": (1, 2, 3), "num_classes": (2, 3, 4)}
+#: How many values of each symbolic size (d, K) a proof covers by default, from the least.
+SIZES_TRIED = 3
 
 _QUANTITY_FUNCTIONS = {"kl": _api.kl, "entropy": _api.entropy, "cross_entropy": _api.cross_entropy}
 
 
 # ----------------------------------------------------------------- reading the formula
-def _size_names(cls):
-    """The symbolic sizes ``cls.symbolic`` takes (``dim``, ``num_classes``)."""
-    dims = getattr(cls, "dims", None)
-    if isinstance(dims, dict):
-        return tuple(dims)
-    parameters = inspect.signature(cls.symbolic).parameters
-    return tuple(name for name in DEFAULT_SIZES if name in parameters)
-
-
 def _size_settings(families, sizes):
-    """Every combination of sizes to prove at, as dicts (one empty dict if none)."""
-    names = sorted({name for cls in families for name in _size_names(cls)})
+    """Every combination of sizes to prove at, as dicts (one empty dict if none).
+
+    A size not given takes three values from the least the family allows
+    (``Dim.least``): MultivariateNormal d = 1, 2, 3; Categorical K = 2, 3, 4.
+    """
+    least = {name: dim.least for cls in families for name, dim in cls.dims.items()}
     choices = []
-    for name in names:
-        value = sizes.get(name, _default_sizes(families, name))
+    for name in sorted(least):
+        value = sizes.get(name, range(least[name], least[name] + SIZES_TRIED))
         choices.append(tuple(value) if isinstance(value, (tuple, list, range)) else (value,))
-    return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
-
-
-def _default_sizes(families, name):
-    for cls in families:
-        dim = (
-            getattr(cls, "dims", {}).get(name)
-            if isinstance(getattr(cls, "dims", None), dict)
-            else None
-        )
-        if dim is not None and hasattr(dim, "least"):
-            return tuple(range(dim.least, dim.least + 3))
-    return DEFAULT_SIZES[name]
+    return [dict(zip(sorted(least), combo)) for combo in itertools.product(*choices)]
 
 
 def sizes_of(distribution) -> dict:
@@ -96,7 +79,7 @@ def sizes_of(distribution) -> dict:
         ({'num_classes': 3}, {})
     """
     cls = type(distribution)
-    names = _size_names(cls)
+    names = tuple(cls.dims)
     if not names:
         return {}
     params = distribution.params()
@@ -114,15 +97,9 @@ def _symbol_array(param, rank):
     return entries.reshape(-1) if rank == 1 else entries
 
 
-def build(cls, parameterisation, params, validate_args=False):
-    """A distribution of ``cls`` from its parameters in ``parameterisation``."""
-    if hasattr(cls, "from_params"):
-        return cls.from_params(*params, parameterisation=parameterisation)
-    if parameterisation in ("probs", "logits"):
-        return cls(**{parameterisation: params[0]}, validate_args=validate_args)
-    if cls.__name__ == "MultivariateNormal":
-        return cls(params[0], scale_tril=params[1], validate_args=validate_args)
-    return cls(*params, validate_args=validate_args)
+def build(cls, parameterisation, params):
+    """A distribution of ``cls`` from parameters in ``parameterisation`` (checked if concrete)."""
+    return cls.from_params(*params, parameterisation=parameterisation)
 
 
 def _takes_distributions(function, families, counts):
@@ -283,26 +260,19 @@ def _family_arrays(family, cls, values):
 def _random_values(cls, family, size, rng, count, parameterisation):
     """``count`` random valid parameter sets as symbol -> value dicts."""
     out = []
-    if hasattr(cls, "random_params"):
-        for spread in ("wide", "moderate"):
-            params = cls.random_params(rng, count, spread=spread, **size)
-            params = _convert(cls, params, cls.parameterisations[0], parameterisation)
-            out += [_bind(family, cls, [p[i] for p in params]) for i in range(count)]
-        return out
-    from verify.montecarlo import random_distribution
-
-    key = jax.random.key(int(rng.integers(2**31)))
-    with jax.enable_x64(True):
-        dist = random_distribution(cls, key, (count,), **size)
-        params = [np.asarray(p) for p in dist.params_as(parameterisation)]
-    return [_bind(family, cls, [p[i] for p in params]) for i in range(count)]
+    own = {k: v for k, v in size.items() if k in cls.dims}
+    for spread in ("wide", "moderate"):
+        params = cls.random_params(rng, count, spread=spread, **own)
+        params = _convert(cls, params, cls.parameterisations[0], parameterisation)
+        out += [_bind(family, cls, [p[i] for p in params]) for i in range(count)]
+    return out
 
 
 def _convert(cls, params, given, wanted):
     if given == wanted:
         return params
     with jax.enable_x64(True):
-        dist = build(cls, given, [np.asarray(p) for p in params], validate_args=False)
+        dist = build(cls, given, [np.asarray(p) for p in params])
         return [np.asarray(p) for p in dist.params_as(wanted)]
 
 
@@ -360,7 +330,7 @@ def _valid(cls, family, values):
     try:
         with jax.enable_x64(True):
             arrays = _family_arrays(family, cls, values)
-            build(cls, family.parameterisation, arrays, validate_args=True)
+            build(cls, family.parameterisation, arrays)
         return all(np.isfinite(v) for v in values.values())
     except (ValueError, TypeError):
         return False
@@ -581,7 +551,7 @@ def _confirm(
             params[str(symbol)] = point[symbol]
     with jax.enable_x64(True):
         dists = [
-            build(cls, family.parameterisation, [np.asarray(a) for a in arr], validate_args=False)
+            build(cls, family.parameterisation, [np.asarray(a) for a in arr])
             for cls, family, arr in zip(families, derivation.families, arrays)
         ]
         caller = _caller(function, families, [f.parameterisation for f in derivation.families])

@@ -33,47 +33,24 @@ _SEEDS = st.integers(0, 2**32 - 1)
 
 
 def _families():
-    import verify.families as families
+    from verify.families import FAMILIES
 
-    registry = getattr(families, "FAMILIES", None) or families.BY_NAME
-    return dict(registry)
-
-
-def _generator(cls, name):
-    """The family's generator (``random_params`` / ``adversarial_pairs``)."""
-    own = getattr(cls, name, None)
-    if own is not None:
-        return own
-    from verify.proofs import _shared  # the generators before families carried their own
-
-    def shared(rng, *args, **dims):
-        if dims:
-            _shared.DIMS[cls] = dict(dims)
-        return getattr(_shared, name)(cls, rng, *args)
-
-    return shared
+    return dict(FAMILIES)
 
 
 def _make(cls, params):
     """The distribution, in float64 where JAX's 64-bit mode is on (float32 otherwise)."""
     import jax.numpy as jnp
 
-    from verify.proving.formula import build
-
     arrays = [jnp.asarray(np.asarray(p, np.float64)) for p in params]
-    return build(cls, cls.parameterisations[0], arrays, validate_args=True)
+    return cls.from_params(*arrays)
 
 
 def params(family, *, spread="wide", **dims):
     """One parameter set (tuple of float64 arrays) of ``family``, in its first parameterisation."""
 
     def draw(seed):
-        rng = np.random.default_rng(seed)
-        generator = _generator(family, "random_params")
-        if hasattr(family, "random_params"):
-            batch = generator(rng, 1, spread=spread, **dims)
-        else:
-            batch = generator(rng, 1, **dims)
+        batch = family.random_params(np.random.default_rng(seed), 1, spread=spread, **dims)
         return tuple(np.asarray(p)[0] for p in batch)
 
     return _SEEDS.map(draw)
@@ -90,7 +67,7 @@ def adversarial_pairs(family, **dims):
     def draw(args):
         seed, index = args
         rng = np.random.default_rng(seed)
-        p, q = _generator(family, "adversarial_pairs")(rng, **dims)
+        p, q = family.adversarial_pairs(rng, **dims)
         i = index % len(np.asarray(p[0]))
         return (
             _make(family, [np.asarray(a)[i] for a in p]),
