@@ -337,7 +337,7 @@ def _valid(cls, family, values):
 
 
 def _candidate_points(families, symbolic, size, rng, budget):
-    """Valid parameter points (symbol -> value), random, near-equal and special."""
+    """Valid parameter points (symbol -> value): random, near-equal, special, adversarial."""
     kinds = [f.parameterisation for f in symbolic]
     randoms = [
         _random_values(cls, fam, size, rng, budget, kind)
@@ -368,6 +368,8 @@ def _candidate_points(families, symbolic, size, rng, budget):
                     points.append({**moved, **near})
             for moved in _special_values(q_fam, q, rng)[: budget // 4]:
                 points.append({**p, **moved})
+        if same:
+            points += _adversarial_points(p_cls, p_fam, q_fam, size, rng)
     valid = []
     for point in points:
         if all(
@@ -376,6 +378,22 @@ def _candidate_points(families, symbolic, size, rng, budget):
         ):
             valid.append(point)
     return valid
+
+
+def _adversarial_points(cls, p_family, q_family, size, rng):
+    """The family's own adversarial pairs (near-equal, extreme), as points."""
+    own = {k: v for k, v in size.items() if k in cls.dims}
+    try:
+        pairs = cls.adversarial_pairs(rng, **own)
+    except NotImplementedError:
+        return []
+    kind = p_family.parameterisation
+    p, q = (_convert(cls, params, cls.parameterisations[0], kind) for params in pairs)
+    count = len(np.asarray(p[0]))
+    return [
+        {**_bind(p_family, cls, [a[i] for a in p]), **_bind(q_family, cls, [a[i] for a in q])}
+        for i in range(count)
+    ]
 
 
 def _renamed(values, source, target):
