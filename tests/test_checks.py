@@ -347,3 +347,20 @@ def test_parameters_broadcast_over_the_batch_are_checked(build):
     """A parameter smaller than the batch (a scalar scale) once broke the gradient evidence."""
     p, q = build()
     assert verify.check_kl(verify.kl, p, q).passed
+
+
+def categorical_kl(p, q):
+    return jnp.sum(p.probs * jnp.log(p.probs / q.probs), axis=-1)
+
+
+def test_the_symbolic_line_stays_within_the_sizes_it_can_prove():
+    p = montecarlo.random_distribution(verify.Categorical, jax.random.key(7), num_classes=6)
+    q = montecarlo.random_distribution(verify.Categorical, jax.random.key(8), num_classes=6)
+    report = verify.check_kl(categorical_kl, p, q, gradients=False, monte_carlo=False)
+    assert report["symbolic"].verdict == "inconclusive"
+    assert "num_classes = 6" in report["symbolic"].statement
+    small = [montecarlo.random_distribution(verify.Categorical, jax.random.key(k), num_classes=3)
+             for k in (7, 8)]  # fmt: skip
+    report = verify.check_kl(categorical_kl, *small, gradients=False, monte_carlo=False)
+    assert report["symbolic"].verdict == "pass"
+    assert report["symbolic"].figures["sizes"] == [{"num_classes": 3}]

@@ -106,6 +106,21 @@ CASES = {
     "broadcast_in_dim": (lambda x: jnp.broadcast_to(x, (2, 3)) + x[:2, None], (X,)),
     "transpose": (lambda m: m.T - m, (L,)),
     "reshape": (lambda m: m.reshape(9)[::2], (L,)),
+    # beyond the list of the issue
+    "reduce_min": (jnp.min, (X,)),
+    "reduce_prod": (jnp.prod, (X,)),
+    "erfc": (jss.erfc, (X,)),
+    "tanh": (jnp.tanh, (X,)),
+    "sign": (lambda x: jnp.sign(x) * x, (X,)),
+    "exp2": (jnp.exp2, (X,)),
+    "or": (lambda x, y: jnp.where((x > 0) | (y > 1.0), x, y), (X, Y)),
+    "not": (lambda x, y: jnp.where(~(x > 0), x, y), (X, Y)),
+    "rev": (lambda x: x[::-1] * x, (X,)),
+    "pad": (lambda x: jnp.pad(x, 1) + 1.0, (X,)),
+    "dynamic_slice": (lambda x: jax.lax.dynamic_slice(x, (1,), (2,)), (X,)),
+    "stack": (lambda x, y: jnp.stack([x, y]).sum(0), (X, Y)),
+    "convert_element_type": (lambda x: (x > 0).astype(x.dtype) * x, (X,)),
+    "cond": (lambda x: jax.lax.cond(True, lambda v: v * 2, lambda v: v, x), (X,)),
 }
 
 

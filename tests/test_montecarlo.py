@@ -576,6 +576,7 @@ def test_an_interrupted_check_starts_no_further_sampling(monkeypatch):
     assert "interrupted" in report["monte_carlo"].statement
     assert [e.name for e in report.evidence] == [
         "closed_form",
+        "symbolic",
         "monte_carlo",
         "gradient_closed_form",
     ]

@@ -166,13 +166,26 @@ def _is_finite(x):
     return sp.true
 
 
+_PREDICATES = (
+    sp.logic.boolalg.BooleanAtom,
+    sp.logic.boolalg.BooleanFunction,
+    sp.core.relational.Relational,
+)
+
+
+def _is_predicate(x) -> bool:
+    """True for a truth value, a relation or a logical combination (symbols are not)."""
+    return isinstance(x, _PREDICATES)
+
+
 def _converter(dtype):
     """``convert_element_type`` to ``dtype``: booleans to 0 / 1 and back, floats truncated."""
 
     def convert(x):
+        is_boolean = _is_predicate(x)
         if dtype == np.bool_:
-            return x if x.is_Boolean else sp.Ne(x, 0)
-        if x.is_Boolean:
+            return x if is_boolean else sp.Ne(x, 0)
+        if is_boolean:
             return sp.Piecewise((sp.S.One, x), (sp.S.Zero, True))
         if np.issubdtype(dtype, np.integer) and not x.is_integer:
             return sp.sign(x) * sp.floor(sp.Abs(x))
@@ -183,7 +196,7 @@ def _converter(dtype):
 
 def _relation(function):
     def relate(x, y):
-        if x.is_Boolean or y.is_Boolean:  # eq / ne of predicates
+        if _is_predicate(x) or _is_predicate(y):  # eq / ne of predicates
             both = sp.Equivalent(x, y)
             return both if function is sp.Eq else sp.Not(both)
         return function(x, y)
