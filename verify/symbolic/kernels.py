@@ -86,7 +86,6 @@ def total_mass(support, variable, log_kernel):
         Example:
             >>> import sympy as sp
             >>> from verify.families import supports
-    from verify.symbolic.functions import to_elementary
             >>> x, a, b = sp.symbols("x a b", positive=True)
             >>> sp.powsimp(total_mass(supports.positive, x, (a - 1) * sp.log(x) - b * x))
             gamma(a)/b**a
