@@ -30,6 +30,7 @@ import dataclasses
 import sympy as sp
 
 from verify.families import supports
+from verify.symbolic import kernels
 from verify.symbolic.functions import to_elementary
 from verify.symbolic.kernels import expand, separate, total_mass
 
@@ -210,6 +211,7 @@ def clear_caches() -> None:
     """Forgets every split, log-partition, proof and expectation (benchmarks time cold runs)."""
     for cache in (_SPLITS, _PARTITIONS, _EXPECTATIONS, _CHECKED):
         cache.clear()
+    kernels.clear_caches()
 
 
 def expectation(family, u):
