@@ -387,3 +387,12 @@ def test_a_density_without_a_derivable_normaliser_is_integrated_directly():
     )
     assert ef.split(family) is not None
     assert choose_route(family) == INTEGRAL
+
+
+def test_logarithms_of_factored_arguments_keep_their_sign():
+    """log(-1/(p - 1)) is -log(1 - p) for 0 < p < 1: a caller's factored form is proved, not
+    left with a log(-1) (the Geometric's mixed probs/logits pairs were unproved)."""
+    p = sp.Symbol("p", positive=True)
+    assert is_identically_zero(sp.log(1 - p) + sp.log(-1 / (p - 1)))
+    assert is_identically_zero(sp.log(1 + p / (1 - p)) + sp.log(1 - p))
+    assert not is_identically_zero(sp.log(1 - p) - sp.log(-1 / (p - 1)))

@@ -244,8 +244,8 @@ def _factor_logarithms(expr):
     """``log(1 + p/(1 - p))`` as ``log(1/(1 - p))``: one fraction, which ``expand_log`` splits.
 
     A logarithm's argument is positive; where factoring leaves a negative
-    coefficient (``-1/(p - 1)``), the sign goes into a factor of odd power
-    (``1/(1 - p)``), so that no ``log(-1)`` appears.
+    coefficient (``-1/(p - 1)``, also as written by a caller), the sign goes
+    into a factor of odd power (``1/(1 - p)``), so that no ``log(-1)`` appears.
     """
 
     def factored(e):
@@ -265,7 +265,7 @@ def _factor_logarithms(expr):
                     break
         return sp.log(coefficient * sp.Mul(*(base**power for base, power in factors)))
 
-    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Add), factored)
+    return expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].has(sp.Add), factored)
 
 
 # ------------------------------------------------------------------ derive
