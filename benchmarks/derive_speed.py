@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     wanted = {name.lower() for name in args.families}
     print(f"verify {verify.__version__}; {args.repeat} cold derivations each")
-    print(f"{'quantity':<14} {'families':<40} {'median s':>9} {'min-max s':>13}  route")
+    print(f"{'quantity':<14} {'families':<48} {'median s':>9} {'min-max s':>13}  route")
     for form in formulas.registered():
         names = [f.__name__ for f in form.families]
         if wanted and not {n.lower() for n in names} <= wanted:
@@ -59,12 +59,12 @@ def main(argv=None) -> int:
         try:
             route, times = time_derivation(form, args.repeat)
         except NotImplementedError as error:
-            print(f"{form.quantity:<14} {label:<40} {'-':>9} {'-':>13}  not derived: {error}")
+            print(f"{form.quantity:<14} {label:<48} {'-':>9} {'-':>13}  not derived: {error}")
             continue
         spread = f"{min(times):.2f}-{max(times):.2f}"
         print(
-            f"{form.quantity:<14} {label:<40} {statistics.median(times):>9.2f} {spread:>13}  "
-            f"{route.split(':')[0]}"
+            f"{form.quantity:<14} {label:<48} {statistics.median(times):>9.2f} {spread:>13}  "
+            f"{route.split(':')[0].split(' (')[0]}"
         )
     return 0
 
