@@ -396,3 +396,13 @@ def test_logarithms_of_factored_arguments_keep_their_sign():
     assert is_identically_zero(sp.log(1 - p) + sp.log(-1 / (p - 1)))
     assert is_identically_zero(sp.log(1 + p / (1 - p)) + sp.log(1 - p))
     assert not is_identically_zero(sp.log(1 - p) - sp.log(-1 / (p - 1)))
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4])
+def test_dirichlet_normaliser_is_the_multivariate_beta_for_each_k(dim):
+    """Stick-breaking with its Jacobian |det J| (signs taken on the cube) for K = 2, 3, 4."""
+    family = dirichlet("p", dim)
+    (concentration,) = family.params
+    expected = sum(sp.loggamma(c) for c in concentration) - sp.loggamma(sum(concentration))
+    ef.check_normaliser(family)
+    assert is_identically_zero(ef.log_partition(family) - expected)

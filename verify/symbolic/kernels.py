@@ -207,10 +207,26 @@ def _integrate_simplex(xs, log_kernel):
         left = left * (1 - t)
     sticks.append(left)
     jacobian = sp.Matrix(sticks[:-1]).jacobian(ts).det()
-    log_integrand = log_kernel.subs(dict(zip(xs, sticks))) + sp.log(sp.factor(jacobian))
+    log_integrand = log_kernel.subs(dict(zip(xs, sticks))) + _log_abs_on_cube(jacobian, ts)
     mass = sp.exp(separate(log_integrand, ts)[0])
     for t in ts:  # the integrand is a product of one factor per t_i over the cube
         _, groups = separate(log_integrand, [t])
         mine = sp.Add(*(c * u for u, c in groups.items()))
         mass *= _integrate_interval(t, mine, sp.S.Zero, sp.S.One)
     return sp.gammasimp(mass) if mass.has(sp.gamma) else mass
+
+
+def _log_abs_on_cube(expr, ts):
+    """``log |expr|`` for a product of factors with no zero inside ``(0, 1)^n``, as a sum.
+
+    Each factor is taken with the sign it has at the centre of the cube
+    (``t - 1`` becomes ``1 - t``), so that every logarithm is of a positive
+    quantity and ``expand_log`` splits it correctly.
+    """
+    coefficient, factors = sp.factor_list(sp.expand(expr))
+    centre = {t: sp.Rational(1, 2) for t in ts}
+    total = sp.log(abs(coefficient))
+    for base, power in factors:
+        sign = 1 if base.subs(centre) > 0 else -1
+        total += power * sp.log(sign * base)
+    return total
