@@ -91,7 +91,7 @@ def choose_route(family: SymbolicFamily) -> str:
     Finite numeric ranges are summed point by point, ``R^d`` standardised, the
     real line integrated directly (fast for polynomial log-densities); every
     other support goes through the exponential-family split when the density
-    has one, else direct integration.
+    has one and SymPy derives its normaliser, else direct integration.
     """
     support = family.support
     if isinstance(support, supports.RealVector):
@@ -102,7 +102,11 @@ def choose_route(family: SymbolicFamily) -> str:
     if support == supports.real:
         return INTEGRAL
     if exponential_family.split(family) is not None:
-        return EXPONENTIAL_FAMILY
+        try:
+            exponential_family.log_partition(family)  # cached: the route's first step
+            return EXPONENTIAL_FAMILY
+        except NotImplementedError:  # SymPy finds no normaliser: integrate p log g directly
+            pass
     if isinstance(support, supports.Interval):
         return INTEGRAL
     raise NotImplementedError(
@@ -240,8 +244,8 @@ def _factor_logarithms(expr):
     """``log(1 + p/(1 - p))`` as ``log(1/(1 - p))``: one fraction, which ``expand_log`` splits.
 
     A logarithm's argument is positive; where factoring leaves a negative
-    coefficient (``-1/(p - 1)``), the sign goes into a factor of odd power
-    (``1/(1 - p)``), so that no ``log(-1)`` appears.
+    coefficient (``-1/(p - 1)``, also as written by a caller), the sign goes
+    into a factor of odd power (``1/(1 - p)``), so that no ``log(-1)`` appears.
     """
 
     def factored(e):
@@ -261,7 +265,7 @@ def _factor_logarithms(expr):
                     break
         return sp.log(coefficient * sp.Mul(*(base**power for base, power in factors)))
 
-    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Add), factored)
+    return expr.replace(lambda e: isinstance(e, sp.log) and e.args[0].has(sp.Add), factored)
 
 
 # ------------------------------------------------------------------ derive
