@@ -55,7 +55,9 @@ class Support:
 
 
 def _number(v):
-    """Bounds print as ints where they are whole (``Interval(0, inf)``)."""
+    """Bounds print as ints where they are whole (``Interval(0, inf)``); a symbol as itself."""
+    if not isinstance(v, (int, float)):
+        return v
     return int(v) if math.isfinite(v) and float(v).is_integer() else v
 
 

@@ -360,10 +360,10 @@ class Derivation:
             return False
         values = {}
         for mine, theirs, cls in zip(self.families, all_logits.families, classes):
-            (param,) = cls.convert(sympy_ops, mine.params, mine.parameterisation, "logits")
-            (logits,) = theirs.params
-            pairs = zip(logits, param) if hasattr(logits, "shape") else [(logits, param)]
-            values.update(dict(pairs))
+            converted = cls.convert(sympy_ops, mine.params, mine.parameterisation, "logits")
+            for symbol, value in zip(theirs.params, converted):  # (total_count, logits), ...
+                pairs = zip(symbol, value) if hasattr(symbol, "shape") else [(symbol, value)]
+                values.update(dict(pairs))
         at_logits = to_elementary(all_logits.expr.subs(values))
         # exp(-log p + log(1 - p)) and log(1 + p / (1 - p)): one fraction inside, so
         # that expand_log splits them into logarithms of the parameters.
