@@ -427,6 +427,7 @@ def test_lgamma_and_digamma_stirling_against_mpmath(x):
         (3.0, 2.0, 3.0 + 1e-9, 2.0 + 2e-9),
         (5.0, 7.0, 5.0000001, 7.0),
         (1e300, 1e-300, 2e300, 3e-300),
+        (1e15, 1e-30, 5e15 * (1 + 2**-40), 5e-30),  # shapes and rates far apart, means close
         (2.0**-1070, 1.0, 2.0**-1069, 2.0),
     ],
 )

@@ -1125,35 +1125,32 @@ def stirling_bregman(a, b):
 def ratio_gap(a_p, b_p, a_q, b_q):
     """``1 - (a_p b_q) / (a_q b_p)`` for positive arguments, accurate where it is near 0.
 
-    ``(d_a b_p - a_p d_b) / (a_q b_p)`` with the exact differences ``d_a = a_q -
-    a_p``, ``d_b = b_q - b_p`` and the products formed exactly (Dekker), after
-    scaling the ``a``'s and the ``b``'s by exact powers of two: the ratio of two
-    Gamma means (``a`` shapes, ``b`` rates) close to 1 keeps its digits.
-    Far from 1 (``|d_a| > a_q`` or ``|d_b| > b_p``) it is formed plainly.
+    Each argument is split exactly into a significand in ``[1, 2)`` and a power
+    of two (:func:`frexp`, subnormals included). Where the powers of two nearly
+    cancel (the ratio within a factor of about 32 of 1) the numerator ``m_q m_b
+    - 2**e m_p m_b'`` is formed from exact products (Dekker) and rounded once:
+    the ratio of two Gamma means (``a`` shapes, ``b`` rates) close to 1 keeps
+    its digits, also when shapes and rates are both far apart. Elsewhere the
+    ratio is formed from the significands and ``1 -`` it loses nothing.
 
     Example:
         >>> from verify._special import ratio_gap
-        >>> float(ratio_gap(1.0, 1.0, 1.0 + 2**-40, 1.0 + 2**-40))  # equal means
+        >>> float(ratio_gap(1.0, 1.0, 1.0 + 2**-20, 1.0 + 2**-20))  # equal means
         0.0
     """
     dtype = _float_dtype(a_p, b_p, a_q, b_q)
-    a_p, b_p, a_q, b_q = jnp.broadcast_arrays(
-        *(jnp.asarray(v, dtype) for v in (a_p, b_p, a_q, b_q))
+    (m_ap, e_ap), (m_bp, e_bp), (m_aq, e_aq), (m_bq, e_bq) = (
+        frexp(jnp.asarray(v, dtype)) for v in (a_p, b_p, a_q, b_q)
     )
-    _, e_a = frexp(a_q)
-    _, e_b = frexp(b_p)
-    a_p, a_q = _scaled(a_p, e_a), _scaled(a_q, e_a)
-    b_p, b_q = _scaled(b_p, e_b), _scaled(b_q, e_b)
-    d_a, d_b = a_q - a_p, b_q - b_p
-    near = (jnp.abs(d_a) <= a_q) & (jnp.abs(d_b) <= b_p)
-    one = jnp.ones((), dtype)
-    x, y = jnp.where(near, d_a, one), jnp.where(near, b_p, one)
-    z, w = jnp.where(near, a_p, one), jnp.where(near, d_b, one)
-    hi_1, lo_1 = _two_product(x, y)
-    hi_2, lo_2 = _two_product(z, w)
-    exact = ((hi_1 - hi_2) + (lo_1 - lo_2)) / (a_q * b_p)
-    plain = 1 - (a_p / a_q) * (b_q / b_p)
-    return jnp.where(near, exact, plain)
+    e = e_ap - e_aq + e_bq - e_bp
+    near = jnp.abs(e) <= 2
+    scale = ldexp(jnp.ones_like(m_ap), jnp.where(near, e, 0))
+    hi_1, lo_1 = _two_product(m_aq, m_bp)
+    hi_2, lo_2 = _two_product(m_ap * scale, m_bq)  # scale is a power of two: exact
+    denominator = m_aq * m_bp
+    exact = ((hi_1 - hi_2) + (lo_1 - lo_2)) / denominator
+    ratio = ldexp((m_ap * m_bq) / denominator, jnp.where(near, 0, e))
+    return jnp.where(near, exact, 1 - ratio)
 
 
 def _two_product(x, y):
