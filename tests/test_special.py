@@ -446,3 +446,11 @@ def test_new_exact_constants():
         assert (
             abs(mpmath.mpf(constant.value.numerator) / constant.value.denominator - exact) < 1e-45
         )
+
+
+@pytest.mark.parametrize(
+    "x", [1e-310, 2.0**-1074, 1e-30, 0.7071, 0.999999999, 1.0, 1.000000001, 1.4143, 3.0, 1e300]
+)
+def test_log_full_range_against_mpmath(x):
+    assert rel_err(_special.log_full_range(x), mpmath.log(mpf(x))) <= 2 * EPS
+    assert float(jax.grad(_special.log_full_range)(x)) == pytest.approx(1 / x, rel=1e-15)

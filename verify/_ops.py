@@ -239,3 +239,4 @@ _JaxOps.ratio_gap = staticmethod(_special.ratio_gap)
 _JaxOps.e_inv = _special.E_INV
 _JaxOps.sqrt_pi_2 = _special.SQRT_PI_2
 _JaxOps.sqrt_pie_2 = _special.SQRT_PIE_2
+_JaxOps.log_full_range = staticmethod(_special.log_full_range)

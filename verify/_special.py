@@ -1045,21 +1045,27 @@ def _digamma_stirling_jvp(primals, tangents):
     return digamma_stirling(x), _stirling(x, 2) * dx
 
 
-def _power_bregman(u, m):
-    """``(1 + u)**-m - 1 + m u >= 0`` for ``u > -1``: the Bregman divergence of ``x**-m``
-    at ``1`` and ``1 + u``, as ``u**2 Q(u) / (1 + u)**m`` (positive coefficients) near 0."""
+def _power_bregman(a, b, d, m):
+    """``b**-m - a**-m + m d a**-(m + 1) >= 0``, ``d = b - a`` (exact): the Bregman
+    divergence of ``x**-m``.
+
+    Near ``b = a`` (``|u| <= 1/2``, ``u = b / a - 1``) as ``a**-m u**2 Q(u) / (1 +
+    u)**m``, ``Q`` a polynomial with positive coefficients; elsewhere as written,
+    which cannot overflow or lose digits there.
+    """
     from math import comb
 
     # (1 + u)**m ((1 + u)**-m - 1 + m u) = sum_n (m C(m, n - 1) - C(m, n)) u**n, n = 2..m+1.
     coefficients = [m * comb(m, n - 1) - comb(m, n) for n in range(2, m + 2)]
-    near = jnp.abs(u) <= 1
+    u = d / a
+    near = jnp.abs(u) <= 0.5
     v = jnp.where(near, u, 0)
     poly = jnp.zeros_like(v)
     for c in reversed(coefficients):
         poly = poly * v + jnp.asarray(float(c), v.dtype)
-    w = jnp.where(near, 0, u)
-    direct = (1 + w) ** -m - 1 + m * w
-    return jnp.where(near, v * v * poly / (1 + v) ** m, direct)
+    inv_a, inv_b = 1 / a, 1 / b
+    direct = (inv_b**m - inv_a**m) + m * u * inv_a**m
+    return jnp.where(near, inv_a**m * (v * v * poly / (1 + v) ** m), direct)
 
 
 def _log1pmx_of_ratio(w, x, y):
@@ -1113,12 +1119,9 @@ def stirling_bregman(a, b):
         w = d_j / (y * (x + 1))
         total = total + -(x + 1) * _log1pmx_of_ratio(w, x * (y + 1), y * (x + 1))
     a, b = a + steps, b + steps
-    u = d / a
-    series = -_log1pmx_of_ratio(u, b, a) / 2
-    inv = 1 / a
+    series = -_log1pmx_of_ratio(d / a, b, a) / 2
     for k, c in enumerate(_STIRLING_COEFFICIENTS[: _stirling_terms(dtype)], start=1):
-        m = 2 * k - 1
-        series = series + jnp.asarray(float(c), dtype) * inv**m * _power_bregman(u, m)
+        series = series + jnp.asarray(float(c), dtype) * _power_bregman(a, b, d, 2 * k - 1)
     return total + series
 
 
@@ -1160,3 +1163,34 @@ def _two_product(x, y):
     y_hi, y_lo = _veltkamp_split(y)
     e = ((x_hi * y_hi - p) + x_hi * y_lo + x_lo * y_hi) + x_lo * y_lo
     return p, e
+
+
+@jax.custom_jvp
+def log_full_range(x):
+    """``log(x)`` for every positive ``x``: subnormals included, accurate near 1.
+
+    ``x = m 2**e`` exactly (:func:`frexp`), with ``m`` moved into ``[sqrt(1/2),
+    sqrt(2))``, so that ``x`` near 1 has ``e = 0`` and ``log(m)`` keeps its
+    relative accuracy; a subnormal ``x``, which XLA on CPU reads as 0 (``log = -inf``),
+    counts at its value.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> round(float(log_full_range(jnp.float32(1e-40))), 3)  # subnormal
+        -92.103
+    """
+    x = jnp.asarray(x, _float_dtype(x))
+    m, e = frexp(x)
+    high = m > np.sqrt(2)
+    m, e = jnp.where(high, m / 2, m), jnp.where(high, e + 1, e)
+    return jnp.log(m) + e.astype(x.dtype) * jnp.asarray(np.log(2), x.dtype)
+
+
+@log_full_range.defjvp
+def _log_full_range_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    x = jnp.asarray(x, _float_dtype(x))
+    return log_full_range(x), dx / x
+
+
+__all__ += ["log_full_range"]  # noqa: PLE0605
