@@ -51,4 +51,4 @@ def cross_entropy(xp, rate_p, rate_q):
         >>> float(cross_entropy(jax_ops, 1.0, 2.0))  # 2 - log 2
         1.306852...
     """
-    return xp.diff_ratio(rate_q, 0, rate_p) - xp.log_ratio(rate_q, 1)
+    return xp.diff_ratio(rate_q, 0, rate_p) - xp.log_full_range(rate_q)
