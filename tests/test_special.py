@@ -454,3 +454,10 @@ def test_new_exact_constants():
 def test_log_full_range_against_mpmath(x):
     assert rel_err(_special.log_full_range(x), mpmath.log(mpf(x))) <= 2 * EPS
     assert float(jax.grad(_special.log_full_range)(x)) == pytest.approx(1 / x, rel=1e-15)
+
+
+def test_log_full_range_keeps_float32():
+    x = np.float32([1e-40, 0.99999994, 3.0])
+    value = _special.log_full_range(x)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, np.log(x.astype(np.float64)), rtol=2e-7)

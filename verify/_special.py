@@ -1181,7 +1181,7 @@ def log_full_range(x):
     """
     x = jnp.asarray(x, _float_dtype(x))
     m, e = frexp(x)
-    high = m > np.sqrt(2)
+    high = m > float(np.sqrt(2))  # a weak Python float: keeps float32 float32
     m, e = jnp.where(high, m / 2, m), jnp.where(high, e + 1, e)
     return jnp.log(m) + e.astype(x.dtype) * jnp.asarray(np.log(2), x.dtype)
 
