@@ -1068,16 +1068,11 @@ def _power_bregman(a, b, d, m):
     return jnp.where(near, inv_a**m * (v * v * poly / (1 + v) ** m), direct)
 
 
-def _log1pmx_of_ratio(w, x, y):
-    """``log1pmx(w)`` where ``1 + w = x / y`` exactly: from ``w`` near 0, from ``x / y`` far.
-
-    Far from 0 (``|w| > 1/2``) ``w`` may have lost the digits of ``1 + w`` (``w``
-    near ``-1``), which ``log(x / y)`` (:func:`log_ratio`) keeps.
-    """
+def _log1pmx_near_far(w, log1p_w):
+    """``log1pmx(w)``: from ``w`` near 0, else from ``log1p_w`` (accurate where ``w`` has
+    lost the digits of ``1 + w``, near ``-1``). ``log1p_w`` is called on safe arguments."""
     near = jnp.abs(w) <= 0.5
-    one = jnp.ones((), w.dtype)
-    far = log_ratio(jnp.where(near, one, x), jnp.where(near, one, y)) - jnp.where(near, 0, w)
-    return jnp.where(near, log1pmx(jnp.where(near, w, 0)), far)
+    return jnp.where(near, log1pmx(jnp.where(near, w, 0)), log1p_w(~near) - w)
 
 
 def stirling_bregman(a, b):
@@ -1109,17 +1104,28 @@ def stirling_bregman(a, b):
     a, b = jnp.broadcast_arrays(jnp.asarray(a, dtype), jnp.asarray(b, dtype))
     d = b - a
     steps = jnp.clip(jnp.ceil(_STIRLING_FROM - jnp.minimum(a, b)), 0, _STIRLING_FROM)
-    total = jnp.zeros_like(a)
     one = jnp.ones((), dtype)
-    for j in range(_STIRLING_FROM):
+
+    def step(j, total):
         # Steps not taken get harmless arguments: no inf or nan to leak into gradients.
         taken = j < steps
         y, x = jnp.where(taken, a + j, one), jnp.where(taken, b + j, one)
-        d_j = jnp.where(taken, d, 0)
-        w = d_j / (y * (x + 1))
-        total = total + -(x + 1) * _log1pmx_of_ratio(w, x * (y + 1), y * (x + 1))
-    a, b = a + steps, b + steps
-    series = -_log1pmx_of_ratio(d / a, b, a) / 2
+        w = jnp.where(taken, d, 0) / (y * (x + 1))  # 1 + w = x (y + 1) / (y (x + 1))
+
+        def log1p_w(far):
+            x_f, y_f = jnp.where(far, x, one), jnp.where(far, y, one)
+            return jnp.log(x_f) + log1p(1 / y_f) - log1p(x_f)
+
+        return total - (x + 1) * _log1pmx_near_far(w, log1p_w)
+
+    # A loop, not 16 unrolled copies: XLA compiles the body once.
+    total = jax.lax.fori_loop(0, _STIRLING_FROM, step, jnp.zeros_like(a))
+    a, b = a + steps, b + steps  # both >= 16
+
+    def log1p_u(far):  # a, b >= 16: b / a neither overflows nor underflows
+        return jnp.log(jnp.where(far, b, one) / jnp.where(far, a, one))
+
+    series = -_log1pmx_near_far(d / a, log1p_u) / 2
     for k, c in enumerate(_STIRLING_COEFFICIENTS[: _stirling_terms(dtype)], start=1):
         series = series + jnp.asarray(float(c), dtype) * _power_bregman(a, b, d, 2 * k - 1)
     return total + series
