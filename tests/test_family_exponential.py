@@ -94,6 +94,9 @@ def test_log_prob_against_scipy():
     x = np.array([0.0, 0.7, 1e-3])
     expected = scipy.stats.expon(scale=1 / rate).logpdf(x)
     np.testing.assert_allclose(Exponential(rate).log_prob(x), expected, rtol=1e-14)
+    assert bool(jnp.all(Exponential(rate).log_prob(-x - 1) == -jnp.inf))
+    grad = jax.grad(lambda r: Exponential(r).log_prob(-1.0))(2.0)  # no nan from the mask
+    assert float(grad) == 0.0
 
 
 def test_sample_moments():
