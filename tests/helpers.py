@@ -143,7 +143,9 @@ def worst_relative_error(form, exact, columns, dtype, digits=100):
             reference is computed at the cast values.
 
     Returns:
-        ``(worst error, the row's arguments)``, and ``(0.0, None)`` for no rows.
+        ``(worst error, the row's arguments)``, and ``(0.0, None)`` for no rows. A
+        reference beyond the dtype's largest finite value expects ``inf`` (IEEE
+        rounding of the exact value).
     """
     import jax.numpy as jnp
     import mpmath
@@ -167,7 +169,9 @@ def worst_relative_error(form, exact, columns, dtype, digits=100):
     with mpmath.workdps(digits):
         for i, row in enumerate(zip(*cast)):
             reference = exact(*(mpmath.mpf(float(v)) for v in row))
-            if reference == 0:
+            if abs(reference) > np.finfo(dtype).max:  # beyond the range: rounds to inf
+                error = 0.0 if values[i] == np.sign(float(reference)) * np.inf else np.inf
+            elif reference == 0:
                 error = abs(values[i])
             else:
                 error = float(abs((mpmath.mpf(float(values[i])) - reference) / reference))
