@@ -72,6 +72,7 @@ class Exponential(Distribution):
     def symbolic(cls, suffix="", parameterisation=None, **dims):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         rate = sp.Symbol(f"rate{s}", positive=True)

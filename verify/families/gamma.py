@@ -89,6 +89,7 @@ class Gamma(Distribution):
     def symbolic(cls, suffix="", parameterisation=None, **dims):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         concentration = sp.Symbol(f"concentration{s}", positive=True)
