@@ -461,3 +461,8 @@ def test_log_full_range_keeps_float32():
     value = _special.log_full_range(x)
     assert value.dtype == np.float32
     np.testing.assert_allclose(value, np.log(x.astype(np.float64)), rtol=2e-7)
+
+
+def test_ratio_gap_derivatives():
+    # The value goes through frexp; the derivatives come from the JVP rule, to second order.
+    check_grads(_special.ratio_gap, (2.0, 3.0, 2.5, 3.5), order=2, modes=["fwd", "rev"])

@@ -1151,6 +1151,7 @@ def stirling_bregman(a, b):
     return total + series
 
 
+@jax.custom_jvp
 def ratio_gap(a_p, b_p, a_q, b_q):
     """``1 - (a_p b_q) / (a_q b_p)`` for positive arguments, accurate where it is near 0.
 
@@ -1180,6 +1181,17 @@ def ratio_gap(a_p, b_p, a_q, b_q):
     exact = ((hi_1 - hi_2) + (lo_1 - lo_2)) / denominator
     ratio = ldexp((m_ap * m_bq) / denominator, jnp.where(near, 0, e))
     return jnp.where(near, exact, 1 - ratio)
+
+
+@ratio_gap.defjvp
+def _ratio_gap_jvp(primals, tangents):
+    # The value goes through bit manipulations (frexp) that autodiff cannot see through:
+    # d(1 - t) = -t (da_p / a_p + db_q / b_q - da_q / a_q - db_p / b_p).
+    a_p, b_p, a_q, b_q = primals
+    da_p, db_p, da_q, db_q = tangents
+    gap = ratio_gap(a_p, b_p, a_q, b_q)
+    t = 1 - gap
+    return gap, -t * (da_p / a_p + db_q / b_q - da_q / a_q - db_p / b_p)
 
 
 def _two_product(x, y):
