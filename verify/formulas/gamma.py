@@ -33,9 +33,9 @@ def kl(xp, concentration_p, rate_p, concentration_q, rate_q):
 
     Example:
         >>> from verify._ops import jax_ops
-        >>> a = 1e4  # equal means, shapes 1e-3 apart (relative): KL = 2.4985e-7
-        >>> float(kl(jax_ops, a, 1.0, a * (1 + 1e-3), 1 + 1e-3))  # float32 here
-        2.4985...e-07
+        >>> # Equal means, shapes 1/1024 apart (relative): KL ~ (1/1024)**2 / 4
+        >>> float(kl(jax_ops, 1024.0, 1.0, 1025.0, 1025 / 1024))
+        2.38341...e-07
     """
     gap = xp.ratio_gap(concentration_p, rate_p, concentration_q, rate_q)  # 1 - t
     log_t = xp.log_ratio(concentration_p, concentration_q) + xp.log_ratio(rate_q, rate_p)
@@ -119,13 +119,19 @@ def cross_entropy_exponential_gamma(xp, rate_p, concentration_q, rate_q):
 
 @register_cross_entropy(Gamma, Exponential)
 def cross_entropy_gamma_exponential(xp, concentration_p, rate_p, rate_q):
-    """Cross-entropy H(Gamma(a_p, b_p), Exponential(b_q)) = ``b_q E_P[X] - log b_q``.
+    """Cross-entropy H(Gamma(a_p, b_p), Exponential(b_q)) = ``b_q a_p / b_p - log b_q``.
 
-    The exponential cross-entropy with ``1 / b_p`` replaced by the mean ``a_p / b_p``.
+    As :func:`cross_entropy`: ``H(P) + KL(P || Q)`` for ``a_p >= 1`` (accurate near
+    ``P = Q``, where the value may be near 0), the plain sum for ``a_p < 1``.
 
     Example:
         >>> from verify._ops import jax_ops
         >>> round(float(cross_entropy_gamma_exponential(jax_ops, 1e-10, 1.0, 1.0)), 15)  # b_q E[X]
         1e-10
     """
-    return concentration_p * xp.diff_ratio(rate_q, 0, rate_p) - xp.log_full_range(rate_q)
+    small = concentration_p < 1
+    a_small = xp.where(small, concentration_p, 1 / 2)  # harmless arguments where unused
+    a_large = xp.where(small, 1, concentration_p)
+    plain = a_small * xp.diff_ratio(rate_q, 0, rate_p) - xp.log_full_range(rate_q)
+    split = entropy(xp, a_large, rate_p) + kl_gamma_exponential(xp, a_large, rate_p, rate_q)
+    return xp.where(small, plain, split)
