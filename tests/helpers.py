@@ -128,3 +128,58 @@ def literature_cross_entropy(p, q):
     d = len(mu0)
     logdet = np.linalg.slogdet(s1)[1]
     return 0.5 * (d * np.log(2 * np.pi) + logdet + np.trace(inv1 @ s0) + diff @ inv1 @ diff)
+
+
+# --- cont: accuracy of a closed form against an mpmath reference, row by row
+def worst_relative_error(form, exact, columns, dtype, digits=100):
+    """The largest relative error of ``form(jax_ops, *columns)`` against ``exact``.
+
+    Args:
+        form: a backend-generic closed form.
+        exact: ``exact(*mpf_values)``, the reference in mpmath (evaluated at
+            ``digits`` digits, so that the textbook formula's cancellation is harmless).
+        columns: equal-length float64 arrays, one per argument of ``form``.
+        dtype: the dtype the arguments are cast to; rows where a cast value is
+            infinite or below the normal range (outside that dtype's range: XLA
+            on CPU reads subnormals as 0) are skipped, and the
+            reference is computed at the cast values.
+
+    Returns:
+        ``(worst error, the row's arguments)``, and ``(0.0, None)`` for no rows. A
+        reference beyond the dtype's largest finite value expects ``inf`` (IEEE
+        rounding of the exact value).
+    """
+    import jax.numpy as jnp
+    import mpmath
+
+    from verify._ops import jax_ops
+
+    with np.errstate(over="ignore", under="ignore"):  # such rows are skipped
+        cast = [np.asarray(c, np.float64).astype(dtype) for c in columns]
+    keep = np.all(
+        [
+            np.isfinite(c) & (np.abs(c) >= np.finfo(dtype).tiny) | (np.asarray(o) == 0)
+            for c, o in zip(cast, columns)
+        ],
+        0,
+    )
+    cast = [c[keep] for c in cast]
+    result = form(jax_ops, *(jnp.asarray(c) for c in cast))
+    assert result.dtype == dtype, f"{dtype} in, {result.dtype} out"
+    values = np.asarray(result, np.float64)
+    worst, where = 0.0, None
+    with mpmath.workdps(digits):
+        for i, row in enumerate(zip(*cast)):
+            reference = exact(*(mpmath.mpf(float(v)) for v in row))
+            if abs(reference) > np.finfo(dtype).max:  # beyond the range: rounds to inf
+                error = 0.0 if values[i] == np.sign(float(reference)) * np.inf else np.inf
+            elif reference == 0:
+                error = abs(values[i])
+            else:
+                error = float(abs((mpmath.mpf(float(values[i])) - reference) / reference))
+            row = tuple(float(v) for v in row)
+            if np.isnan(error):
+                return np.inf, row
+            if error > worst:
+                worst, where = error, row
+    return worst, where

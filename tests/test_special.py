@@ -348,3 +348,121 @@ def test_kl_div_log_and_derivative_against_mpmath(log_a):
     assert rel_err(_special.kl_div_log(log_a, b), exact) <= 4 * EPS
     assert rel_err(jax.grad(_special.kl_div_log)(log_a, b), a - 1) <= 4 * EPS
     assert float(_special.kl_div_log(800.0, -np.inf)) == np.inf  # a beyond the range
+
+
+# --- cont: Stirling's remainder, the Bregman divergence of lgamma beyond x log x - x, ratio_gap
+def exact_stirling_bregman(a, b):
+    with mpmath.workdps(120):  # lgamma(1e30) ~ 7e31 against a result ~ 1e-25
+        a, b = mpf(a), mpf(b)
+        value = (mpmath.loggamma(b) - mpmath.loggamma(a) - (b - a) * mpmath.digamma(a)) - (
+            b * mpmath.log(b / a) - (b - a)
+        )
+        return +value
+
+
+STIRLING_SHAPES = [
+    1e-30,
+    1e-6,
+    1e-3,
+    0.1,
+    0.5,
+    1.0,
+    1.5,
+    3.0,
+    7.9,
+    15.5,
+    16.0,
+    30.0,
+    1e3,
+    1e6,
+    1e15,
+]
+STIRLING_STEPS = [1e-12, 1e-8, -1e-6, 1e-3, -0.1, 0.5, -0.5, 2.0, 1e3, -1 + 1e-6]
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float64, 32 * EPS), (np.float32, 3e-6)])
+def test_stirling_bregman_against_mpmath(dtype, bound):
+    # Near-equal shapes (relative steps down to 1e-12), far ones, tiny and huge shapes.
+    worst = 0.0
+    for a in STIRLING_SHAPES:
+        for r in STIRLING_STEPS:
+            a_, b_ = dtype(a), dtype(a * (1 + r))
+            if not 0 < b_ < np.inf:
+                continue
+            value = _special.stirling_bregman(a_, b_)
+            assert value.dtype == dtype
+            worst = max(worst, rel_err(value, exact_stirling_bregman(a_, b_)))
+    assert worst <= bound
+
+
+@pytest.mark.parametrize("a, b", [(0.3, 0.31), (2.0, 5.0), (20.0, 20.5), (1e3, 1.0), (1e-3, 40.0)])
+def test_stirling_bregman_gradient_and_sympy_twin(a, b):
+    grad = jax.grad(_special.stirling_bregman, argnums=(0, 1))(a, b)
+    x, y = sp.symbols("x y", positive=True)
+    twin = symbolic.stirling_bregman(x, y)
+    for g, v in zip(grad, (x, y)):
+        exact = twin.diff(v).rewrite(sp.log).evalf(30, subs={x: a, y: b})
+        assert rel_err(g, exact) <= 1e-13
+    assert rel_err(_special.stirling_bregman(a, b), twin.evalf(50, subs={x: a, y: b})) <= 8 * EPS
+    if a > 0.1:  # finite differences (step 1e-4) cannot resolve the curvature at a = 1e-3
+        check_grads(_special.stirling_bregman, (a, b), order=1, modes=["rev"])
+
+
+@pytest.mark.parametrize("x", [1e-5, 0.3, 1.0, 5.0, 15.9, 16.0, 20.0, 1e3, 1e10])
+def test_lgamma_and_digamma_stirling_against_mpmath(x):
+    mu = mpmath.loggamma(x) - (x - 0.5) * mpmath.log(x) + x - mpmath.log(2 * mpmath.pi) / 2
+    mu_prime = mpmath.digamma(x) - mpmath.log(x) + 1 / (2 * mpf(x))
+    # Below 16 from lgamma itself: an absolute error of a few ulp of lgamma(x).
+    scale = max(1.0, abs(float(mpmath.loggamma(x)))) if x < 16 else abs(float(mu))
+    assert abs(float(_special.lgamma_stirling(x)) - float(mu)) <= 8 * EPS * scale
+    scale = max(1.0, abs(float(mpmath.digamma(x)))) if x < 16 else abs(float(mu_prime))
+    assert abs(float(_special.digamma_stirling(x)) - float(mu_prime)) <= 8 * EPS * scale
+    assert float(jax.grad(_special.lgamma_stirling)(x)) == float(_special.digamma_stirling(x))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        (1.0, 1.0, 1 + 2**-40, 1 + 2**-40),
+        (3.0, 2.0, 3.0 + 1e-9, 2.0 + 2e-9),
+        (5.0, 7.0, 5.0000001, 7.0),
+        (1e300, 1e-300, 2e300, 3e-300),
+        (1e15, 1e-30, 5e15 * (1 + 2**-40), 5e-30),  # shapes and rates far apart, means close
+        (2.0**-1070, 1.0, 2.0**-1069, 2.0),
+    ],
+)
+def test_ratio_gap_against_mpmath(params):
+    a_p, b_p, a_q, b_q = (mpf(v) for v in params)
+    exact = 1 - a_p * b_q / (a_q * b_p)
+    assert rel_err(_special.ratio_gap(*params), exact) <= 4 * EPS
+
+
+def test_new_exact_constants():
+    for constant, exact in [
+        (_special.E_INV, mpmath.exp(-1)),
+        (_special.SQRT_PI_2, mpmath.sqrt(mpmath.pi / 2)),
+        (_special.SQRT_PIE_2, mpmath.sqrt(mpmath.pi * mpmath.e / 2)),
+    ]:
+        assert (
+            abs(mpmath.mpf(constant.value.numerator) / constant.value.denominator - exact) < 1e-45
+        )
+
+
+@pytest.mark.parametrize(
+    "x", [1e-310, 2.0**-1074, 1e-30, 0.7071, 0.999999999, 1.0, 1.000000001, 1.4143, 3.0, 1e300]
+)
+def test_log_full_range_against_mpmath(x):
+    assert rel_err(_special.log_full_range(x), mpmath.log(mpf(x))) <= 2 * EPS
+    assert float(jax.grad(_special.log_full_range)(x)) == pytest.approx(1 / x, rel=1e-15)
+
+
+def test_log_full_range_keeps_float32():
+    x = np.float32([1e-40, 0.99999994, 3.0])
+    value = _special.log_full_range(x)
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value, np.log(x.astype(np.float64)), rtol=2e-7)
+
+
+def test_ratio_gap_derivatives():
+    # The value goes through frexp; the derivatives come from the JVP rule, to second order.
+    check_grads(_special.ratio_gap, (2.0, 3.0, 2.5, 3.5), order=2, modes=["fwd", "rev"])

@@ -226,3 +226,17 @@ class _JaxOps:
 
 
 jax_ops = _JaxOps()
+
+
+# --- cont: Gamma-family helpers and exact constants (verify._special)
+_JaxOps.lgamma_stirling = staticmethod(_special.lgamma_stirling)
+_JaxOps.digamma_stirling = staticmethod(_special.digamma_stirling)
+_JaxOps.stirling_bregman = staticmethod(_special.stirling_bregman)
+_JaxOps.lgamma_bregman = staticmethod(
+    lambda a, b: _special.kl_div_delta(a, b - a) + _special.stirling_bregman(a, b)
+)
+_JaxOps.ratio_gap = staticmethod(_special.ratio_gap)
+_JaxOps.e_inv = _special.E_INV
+_JaxOps.sqrt_pi_2 = _special.SQRT_PI_2
+_JaxOps.sqrt_pie_2 = _special.SQRT_PIE_2
+_JaxOps.log_full_range = staticmethod(_special.log_full_range)

@@ -346,3 +346,106 @@ def to_elementary(expr):
         p*log(q)
     """
     return sp.sympify(expr).rewrite(sp.log)
+
+
+# --- cont: Stirling's remainder of lgamma and the Bregman divergence built on it
+__all__ += ["digamma_stirling", "lgamma_stirling", "stirling_bregman"]  # noqa: PLE0605
+
+
+class lgamma_stirling(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``loggamma(x) - (x - 1/2) log(x) + x - log(2 pi) / 2``; see
+    :func:`verify._special.lgamma_stirling`.
+
+    Example:
+        >>> import sympy as sp
+        >>> from verify.symbolic.functions import lgamma_stirling
+        >>> x = sp.Symbol("x", positive=True)
+        >>> lgamma_stirling(x).diff(x)
+        digamma_stirling(x)
+        >>> float(lgamma_stirling(1).rewrite(sp.log))  # 1 - log(2 pi) / 2
+        0.0810614667...
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        return digamma_stirling(self.args[0])
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.loggamma(x) - (x - sp.S.Half) * sp.log(x) + x - sp.log(2 * sp.pi) / 2
+
+    def _eval_evalf(self, prec):
+        x = sp.sympify(self.args[0])._eval_evalf(prec)
+        if x is None:
+            return None
+        return self._eval_rewrite_as_log(x)._eval_evalf(prec)
+
+
+class digamma_stirling(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``digamma(x) - log(x) + 1 / (2 x)``, the derivative of :class:`lgamma_stirling`.
+
+    Example:
+        >>> import sympy as sp
+        >>> x = sp.Symbol("x", positive=True)
+        >>> digamma_stirling(x).rewrite(sp.log)
+        -log(x) + polygamma(0, x) + 1/(2*x)
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        (x,) = self.args
+        return sp.polygamma(1, x) - 1 / x - 1 / (2 * x**2)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.digamma(x) - sp.log(x) + 1 / (2 * x)
+
+    def _eval_evalf(self, prec):
+        x = sp.sympify(self.args[0])._eval_evalf(prec)
+        if x is None:
+            return None
+        return self._eval_rewrite_as_log(x)._eval_evalf(prec)
+
+
+class stirling_bregman(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``loggamma(b) - loggamma(a) - (b - a) digamma(a) - (b log(b / a) - b + a)``; see
+    :func:`verify._special.stirling_bregman`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", positive=True)
+        >>> stirling_bregman(a, a)
+        0
+        >>> h = stirling_bregman(a, b)
+        >>> sp.simplify(h.diff(a) - h.rewrite(sp.log).diff(a))
+        0
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return b / a - 1 - (b - a) * sp.polygamma(1, a)
+        if argindex == 2:
+            return sp.digamma(b) - sp.digamma(a) - sp.log(b / a)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return sp.loggamma(b) - sp.loggamma(a) - (b - a) * sp.digamma(a) - b * sp.log(b / a) + b - a
+
+    def _eval_evalf(self, prec):
+        a, b = (sp.sympify(v)._eval_evalf(prec) for v in self.args)
+        if a is None or b is None:
+            return None
+        return self._eval_rewrite_as_log(a, b)._eval_evalf(prec)

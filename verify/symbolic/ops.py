@@ -181,3 +181,31 @@ class _SympyOps:
 
 
 sympy_ops = _SympyOps()
+
+
+# --- cont: Gamma-family helpers and exact constants (verify.symbolic.functions)
+from verify.symbolic.functions import (  # noqa: E402 - appended per branch
+    digamma_stirling,
+    lgamma_stirling,
+    stirling_bregman,
+)
+
+
+def _lgamma_bregman(a, b):
+    """``lgamma(b) - lgamma(a) - (b - a) digamma(a)``: the same two parts as in JAX."""
+    return kl_div_delta(a, b - a) + stirling_bregman(a, b)
+
+
+def _ratio_gap(a_p, b_p, a_q, b_q):
+    return 1 - a_p * b_q / (a_q * b_p)
+
+
+_SympyOps.lgamma_stirling = staticmethod(_elementwise(lgamma_stirling))
+_SympyOps.digamma_stirling = staticmethod(_elementwise(digamma_stirling))
+_SympyOps.stirling_bregman = staticmethod(_elementwise(stirling_bregman))
+_SympyOps.lgamma_bregman = staticmethod(_elementwise(_lgamma_bregman))
+_SympyOps.ratio_gap = staticmethod(_elementwise(_ratio_gap))
+_SympyOps.e_inv = sp.exp(-1)
+_SympyOps.sqrt_pi_2 = sp.sqrt(sp.pi / 2)
+_SympyOps.sqrt_pie_2 = sp.sqrt(sp.pi * sp.E / 2)
+_SympyOps.log_full_range = staticmethod(_elementwise(sp.log))
