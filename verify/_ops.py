@@ -226,3 +226,20 @@ class _JaxOps:
 
 
 jax_ops = _JaxOps()
+
+
+# --- unit: Beta, Dirichlet, ContinuousBernoulli
+_JaxOps.lgamma_bregman = staticmethod(_special.lgamma_bregman)
+_JaxOps.binet_bregman = staticmethod(_special.binet_bregman)
+_JaxOps.ratio_kl = staticmethod(_special.ratio_kl)
+_JaxOps.log_sinhc = staticmethod(_special.log_sinhc)
+_JaxOps.langevin = staticmethod(_special.langevin)
+_JaxOps.log_sinhc_bregman = staticmethod(_special.log_sinhc_bregman)
+
+
+def _expand_event(value):
+    """A per-distribution value (shape ``(...)``) as ``(..., 1)``, against an event axis."""
+    return jnp.asarray(value)[..., None]
+
+
+_JaxOps.expand_event = staticmethod(_expand_event)

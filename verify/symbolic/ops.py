@@ -181,3 +181,23 @@ class _SympyOps:
 
 
 sympy_ops = _SympyOps()
+
+
+# --- unit: Beta, Dirichlet, ContinuousBernoulli
+def _add_unit_functions():
+    from verify.symbolic import functions
+
+    for name in (
+        "lgamma_bregman",
+        "binet_bregman",
+        "ratio_kl",
+        "log_sinhc",
+        "langevin",
+        "log_sinhc_bregman",
+    ):
+        setattr(_SympyOps, name, staticmethod(_elementwise(getattr(functions, name))))
+    # A scalar already broadcasts against a column of entries.
+    _SympyOps.expand_event = staticmethod(lambda value: value)
+
+
+_add_unit_functions()
