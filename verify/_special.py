@@ -1065,9 +1065,11 @@ def binet_bregman(a, b, delta):
     cancellation between the parameters' divergences), and this is the rest.
 
     For ``a, b >= 12`` it is the sum of the divergences of the terms of Stirling's
-    series, each without cancellation; below, ``lgamma_bregman`` (shifted to
-    ``>= 12``) minus the two Stirling parts at ``a``, which loses at most a few
-    ulp of ``lgamma_bregman``.
+    series, each without cancellation. Below, for ``|b - a| <= a / 2``,
+    ``lgamma_bregman`` (shifted to ``>= 12``) minus the two Stirling parts at
+    ``a``, which loses at most a few ulp of ``lgamma_bregman``; farther apart,
+    ``omega(b) - omega(a) - (b - a) omega'(a)`` from ``omega`` and ``omega'``
+    summed as series of one sign (no cancellation of ``lgamma``'s size).
 
     Args:
         a, b: positive arrays.
@@ -1083,8 +1085,53 @@ def binet_bregman(a, b, delta):
     a, b, delta = jnp.broadcast_arrays(a, b, delta)
     shifted, big_a, main, binet = _lgamma_parts(a, b, delta)
     main_here = kl_div_delta(a, delta) + ratio_kl(b, a, delta) / 2
-    shifted_case = shifted + main + binet - main_here
-    return jnp.where(big_a == a, binet, shifted_case)
+    near = shifted + main + binet - main_here
+    omega_b, _ = _binet(b)
+    omega_a, slope_a = _binet(a)
+    far = omega_b - omega_a - delta * slope_a
+    return jnp.where(big_a == a, binet, jnp.where(jnp.abs(delta) <= a / 2, near, far))
+
+
+def _binet_step(y):
+    """``h(y) = omega(y) - omega(y + 1) = (y + 1/2) log1p(1/y) - 1 > 0`` and ``h'(y)``.
+
+    With ``z = 1 / (2y + 1)``, ``h = atanh(z) / z - 1 = sum_k z**2k / (2k + 1)`` and
+    ``h' = -2 sum_k 2k z**(2k+1) / (2k + 1)`` (k >= 1): series of one sign for ``y >= 1``.
+    """
+    series = y >= 1
+    z = 1 / (2 * jnp.where(series, y, 1) + 1)
+    zz = z * z
+    terms = 18 if jnp.finfo(y.dtype).bits > 32 else 8
+    value, slope = jnp.zeros_like(y), jnp.zeros_like(y)
+    for k in range(terms, 0, -1):
+        value = value * zz + 1 / (2 * k + 1)
+        slope = slope * zz + 2 * k / (2 * k + 1)
+    value, slope = value * zz, -2 * slope * zz * z
+    y_d = jnp.where(series, 1, y)
+    direct = (y_d + 0.5) * log1p(1 / y_d) - 1
+    direct_slope = log1p(1 / y_d) - (y_d + 0.5) / (y_d * (y_d + 1))
+    return jnp.where(series, value, direct), jnp.where(series, slope, direct_slope)
+
+
+def _binet(x):
+    """Binet's function ``omega(x)`` and ``omega'(x)`` for ``x > 0``, as sums of one sign.
+
+    ``omega(x) = omega(x + n) + sum_k h(x + k)`` takes ``x`` to ``>= 12``, where
+    Stirling's series (decreasing terms) gives ``omega`` and ``omega'``.
+    """
+    top = _STIRLING_FROM
+    n = jax.lax.stop_gradient(jnp.clip(jnp.ceil(top - x), 0, top))
+    value, slope = jnp.zeros_like(x), jnp.zeros_like(x)
+    for k in range(top):
+        h, dh = _binet_step(x + k)
+        value = value + jnp.where(k < n, h, 0)
+        slope = slope + jnp.where(k < n, dh, 0)
+    inverse = 1 / (x + n)
+    for j, c in enumerate(_STIRLING):
+        m = 2 * j + 1
+        value = value + float(c) * inverse**m
+        slope = slope - float(c) * m * inverse ** (m + 1)
+    return value, slope
 
 
 _LOG_SINHC_SERIES_TO = 2.0
