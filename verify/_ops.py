@@ -243,3 +243,4 @@ def _expand_event(value):
 
 
 _JaxOps.expand_event = staticmethod(_expand_event)
+_JaxOps.multiply = staticmethod(jnp.multiply)

@@ -196,6 +196,7 @@ def _add_unit_functions():
         "log_sinhc_bregman",
     ):
         setattr(_SympyOps, name, staticmethod(_elementwise(getattr(functions, name))))
+    _SympyOps.multiply = staticmethod(_elementwise(lambda x, y: x * y))
     # A scalar already broadcasts against a column of entries.
     _SympyOps.expand_event = staticmethod(lambda value: value)
 
