@@ -524,3 +524,27 @@ def test_unit_functions_derivatives_match_their_sympy_twins(function, args):
         assert rel_err(total, exact) <= 1e-12, (function.__name__, i)
     # binet_bregman below 12 is accurate relative to lgamma_bregman (tested above)
     assert rel_err(function(*args), sp.N(expr.subs(point).rewrite(sp.log), 30)) <= 32 * EPS
+
+
+def _exact_logit(p):
+    p = _exact(p)
+    return mpmath.log(p) - mpmath.log1p(-p)
+
+
+@pytest.mark.parametrize(
+    "p", [1e-300, 1e-10, 0.1, 0.2499, 0.25, 0.3, 0.5 - 1e-12, 0.5, 0.5 + 2**-40, 0.9, 1 - 2**-53]
+)
+def test_logit_against_mpmath_also_near_one_half(p):
+    with mpmath.workdps(60):
+        assert rel_err(_special.logit(p), _exact_logit(p)) <= 4 * EPS
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-5, 0.25, 0.3, 0.5, 0.5 + 1e-13, 0.99, 1 - 2**-53])
+@pytest.mark.parametrize("step", [1e-12, -1e-9, 1e-4, -0.3, 0.5, 3.0, -0.9999])
+def test_logit_gap_against_mpmath(p, step):
+    q = p + step * min(p, 1 - p)
+    if not 0 < q < 1 or abs(q - p) < np.finfo(np.float64).tiny:
+        return  # XLA on CPU reads a subnormal difference as 0
+    with mpmath.workdps(60):
+        exact = _exact_logit(q) - _exact_logit(p)
+        assert rel_err(_special.logit_gap(p, q), exact) <= 8 * EPS

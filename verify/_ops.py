@@ -244,3 +244,5 @@ def _expand_event(value):
 
 _JaxOps.expand_event = staticmethod(_expand_event)
 _JaxOps.multiply = staticmethod(jnp.multiply)
+_JaxOps.logit = staticmethod(_special.logit)
+_JaxOps.logit_gap = staticmethod(_special.logit_gap)

@@ -550,3 +550,51 @@ __all__ += [
     "log_sinhc_bregman",
     "ratio_kl",
 ]
+
+
+class logit(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(p) - log(1 - p)``; see :func:`verify._special.logit`.
+
+    Example:
+        >>> import sympy as sp
+        >>> logit(sp.Symbol("p", positive=True)).rewrite(sp.log)
+        log(p) - log(1 - p)
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, p):
+        if p == sp.Rational(1, 2):
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, p):
+        return sp.log(p) - sp.log(1 - p)
+
+
+class logit_gap(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``logit(q) - logit(p)``; see :func:`verify._special.logit_gap`.
+
+    Example:
+        >>> import sympy as sp
+        >>> p, q = sp.symbols("p q", positive=True)
+        >>> logit_gap(p, q).rewrite(sp.log)
+        -log(p) + log(q) + log(1 - p) - log(1 - q)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, p, q):
+        if p == q:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, p, q):
+        return logit.elementary(q) - logit.elementary(p)
+
+
+__all__ += ["logit", "logit_gap"]

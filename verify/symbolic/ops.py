@@ -194,6 +194,8 @@ def _add_unit_functions():
         "log_sinhc",
         "langevin",
         "log_sinhc_bregman",
+        "logit",
+        "logit_gap",
     ):
         setattr(_SympyOps, name, staticmethod(_elementwise(getattr(functions, name))))
     _SympyOps.multiply = staticmethod(_elementwise(lambda x, y: x * y))
