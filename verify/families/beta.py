@@ -104,9 +104,10 @@ class Beta(Distribution):
         return jax.random.beta(key, a, b, shape, self.dtype)
 
     @classmethod
-    def symbolic(cls, suffix="", **dims):
+    def symbolic(cls, suffix="", parameterisation=None, **dims):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         a = sp.Symbol(f"concentration1{s}", positive=True)
