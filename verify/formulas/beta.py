@@ -21,6 +21,11 @@ function's divergence; grouped across the parameters these are
 
 The differences ``da = a' - a`` and ``db = b' - b`` are exact for close
 parameters (Sterbenz) and carry the digits the parameters would lose.
+Measured against mpmath: <= 1.2e-14 relative on near-equal and far pairs with
+concentrations 1e-8 ... 1e12 within a factor 100 of each other. Known limit:
+with one concentration far below the other (``min / max < 1e-2``) and the larger
+one changed, its terms and the sum's cancel: relative error about ``eps max /
+min`` (5e-7 at 1e-9).
 
 Entropy is ``-KL(P || Beta(1, 1))`` (the uniform distribution has entropy 0 and
 cross-entropy 0 from any P), the same stable form; cross-entropy is ``KL(P || Q)
