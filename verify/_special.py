@@ -662,18 +662,21 @@ def _xlogx_jvp(primals, tangents):
 # KL divergence, entropy and cross-entropy of categorical distributions given by
 # logits, over the last axis. Shared notation: p = softmax(a), q = softmax(b),
 # delta = b - a (exact where a and b are close), mu = E_p[delta], t = delta - mu.
-# Then KL(p || q) = log E_p[exp(t)] - E_p[t] for any mu, and with
-# A = E_p[expm1(t)], B = E_p[t], F = E_p[expm1(t) - t] = A - B >= 0 term by term:
+# Then KL(p || q) = log E_p[exp(t)] - E_p[t], and with mu = E_p[b - a] (so
+# that B = E_p[t] = 0 up to rounding), A = E_p[expm1(t)], F = E_p[expm1(t) - t]
+# = A - B >= 0 term by term:
 #
 #     KL = F + log1pmx(A)                   (near: |A| <= 1/2; no cancellation)
-#        = LSE_k(log p_k + t_k) - B          (far: KL >= log(3/2) - |B|)
+#        = LSE(b) - LSE(a) - mu             (far: KL >= log(3/2) - |B|)
 #
-# Three passes over the [..., V] inputs (the maxima; the normaliser and mu; the
-# four sums), each a set of row reductions of elementwise terms; the gradient is
-# a custom VJP that recomputes p and t in one more pass from the inputs and
-# per-row statistics: autodiff would keep [..., V] intermediates for the
-# backward pass. (XLA:CPU in jax 0.10 still materialises some reduction
-# operands: benchmarks/README.md, "Vocabulary scale".)
+# Two passes over the [..., V] inputs give the far value (the maxima; both
+# normalisers and mu: two exponentials per logit, as a log_softmax form); a
+# third, the sums A and F, runs only when some row of the call is near
+# (lax.cond; under vmap both branches run). The gradient is a custom VJP that
+# recomputes p and t in one more pass from the inputs and per-row statistics:
+# autodiff would keep [..., V] intermediates for the backward pass. (XLA:CPU in
+# jax 0.10 still materialises some reduction operands: benchmarks/README.md,
+# "Vocabulary scale".)
 # Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
 # through log(p_k e^t_k) = b_k - LSE(a) - mu, never through 0 * inf. A class
 # with a > -inf = b makes the divergence +inf (and its gradient 0).
@@ -733,46 +736,58 @@ def _factorial(k):
 
 
 def _kl_statistics(a, b):
-    """Per-row statistics of KL(softmax(a) || softmax(b)), a and b in the working dtype."""
+    """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
+
+    The maxima; then both normalisers and ``mu = E_p[b - a]``. Returns ``LSE(a)``,
+    ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
+    ``+inf`` exactly where a class has ``a > -inf = b`` (its ``b - a = -inf``
+    enters ``mu`` with a positive weight).
+    """
     top_a, top_b = _rowmax(a), _rowmax(b)
-    infinite = _infinite(a, b)
     weights = jnp.exp(a - top_a)
-    live = weights > 0
-    delta = b - a
     normaliser = _rowsum(weights)
-    mu = _rowsum(jnp.where(live, weights * delta, 0)) / normaliser
+    mu = _rowsum(jnp.where(weights > 0, weights * (b - a), 0)) / normaliser
     log_normaliser = top_a + jnp.log(normaliser)
-    return infinite, top_b, log_normaliser, mu
+    log_normaliser_b = top_b + jnp.log(_rowsum(jnp.exp(b - top_b)))
+    return log_normaliser, mu, log_normaliser_b, log_normaliser_b - log_normaliser - mu
 
 
 def _kl_terms(a, b, log_normaliser, mu):
-    """p, t (0 where p = 0), x = log(p e^t), live (p > 0)."""
-    log_p = a - log_normaliser
-    p = jnp.exp(log_p)
+    """p, t (0 where p = 0) and live (p > 0)."""
+    p = jnp.exp(a - log_normaliser)
     live = p > 0
-    t = jnp.where(live, (b - a) - mu, 0)
-    x = jnp.where(live, t + log_p, b - log_normaliser - mu)
-    return p, t, x, live
+    return p, jnp.where(live, (b - a) - mu, 0), live
+
+
+def _near_sums(a, b, log_normaliser, mu):
+    """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0), one more pass."""
+    p, t, _ = _kl_terms(a, b, log_normaliser, mu)
+    gap = _rowsum(p * _expm1mx(t))
+    return gap + _rowsum(p * t), gap
+
+
+def _near_rows(log_mean):
+    """Rows that may take the near branch: ``|E_p[e^t] - 1| <= 1/2``, with a margin."""
+    return (log_mean >= -0.8) & (log_mean <= 0.5)
 
 
 def _softmax_kl_forward(a, b):
     dtype = a.dtype
     a, b = _working(a), _working(b)
-    infinite, top_b, log_normaliser, mu = _kl_statistics(a, b)
-    p, t, x, live = _kl_terms(a, b, log_normaliser, mu)
-    small = live & (t < 1)
-    excess = jnp.where(small, p * jnp.expm1(t), jnp.exp(x) - p)  # p (e^t - 1)
-    pt = p * t
-    big_a = _rowsum(excess)
-    gap = _rowsum(jnp.where(small, p * _expm1mx(t), excess - pt))  # F, every term >= 0
-    big_b = _rowsum(pt)
-    shift = top_b - log_normaliser - mu  # max_k x_k
-    log_mean = shift + jnp.log(_rowsum(jnp.exp(x - shift)))  # log E_p[e^t]
-    near = jnp.abs(big_a) <= 0.5
+    log_normaliser, mu, log_normaliser_b, log_mean = _kl_statistics(a, b)
+    candidates = _near_rows(log_mean)
+    zeros = jnp.zeros_like(log_mean)
+    # The third pass only when some row is near (under vmap both branches run).
+    big_a, gap = jax.lax.cond(
+        jnp.any(candidates),
+        lambda: _near_sums(a, b, log_normaliser, mu),
+        lambda: (zeros, zeros),
+    )
+    near = candidates & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
-    value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean - big_b)
-    value = jnp.where(infinite, jnp.inf, value)[..., 0].astype(dtype)
-    return value, (infinite, log_normaliser, mu, big_a, log_mean, near)
+    value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
+    value = value[..., 0].astype(dtype)
+    return value, (log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
 
 
 @jax.custom_vjp
@@ -783,8 +798,8 @@ def softmax_kl(a, b):
     one softmax underflowing (``q`` rounds to 0 where ``p`` has mass: the exact
     divergence is finite and so is this), very wide logits and ``-inf`` logits
     (classes of probability 0) are all computed to a few ulp of the exact value
-    for the given inputs; see the comment above for the method. Three passes
-    over the inputs forward, one backward.
+    for the given inputs; see the comment above for the method. Two passes
+    over the inputs forward (three where some row is near-equal), one backward.
 
     Args:
         a, b: logits of the same shape ``(..., V)``, finite or ``-inf`` (not
@@ -810,18 +825,23 @@ def _softmax_kl_fwd(a, b):
 
 
 def _softmax_kl_bwd(residuals, cotangent):
-    a_in, b_in, (infinite, log_normaliser, mu, big_a, log_mean, near) = residuals
+    a_in, b_in, (log_normaliser, mu, log_normaliser_b, log_mean, big_a, near) = residuals
     a, b = _working(a_in), _working(b_in)
-    g = jnp.where(infinite, 0, cotangent[..., None].astype(a.dtype))
-    p, t, x, live = _kl_terms(a, b, log_normaliser, mu)
+    g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
+    p, t, live = _kl_terms(a, b, log_normaliser, mu)
     grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
-    # d KL / d b_k = q_k - p_k, with q_k = p_k e^t_k / (1 + A): near, the difference
-    # p_k (expm1(t_k) - A) / (1 + A) has no cancellation; far, exp(x_k - LSE(x)).
-    small = near & live & (t < 1)
-    a_near = jnp.where(near, big_a, 0)
-    grad_b = g * jnp.where(
-        small, p * ((jnp.expm1(t) - a_near) / (1 + a_near)), jnp.exp(x - log_mean) - p
-    )
+
+    # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
+    # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
+    def far():
+        return jnp.exp(b - log_normaliser_b) - p
+
+    def near_or_far():
+        a_near = jnp.where(near, big_a, 0)
+        small = near & live & (t < 1)
+        return jnp.where(small, p * ((jnp.expm1(t) - a_near) / (1 + a_near)), far())
+
+    grad_b = g * jax.lax.cond(jnp.any(near), near_or_far, far)
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
 
 
