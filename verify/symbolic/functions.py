@@ -490,7 +490,9 @@ class log_sinhc(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
 
     @classmethod
     def elementary(cls, t):
-        return sp.log(sp.exp(2 * t) - 1) - t - sp.log(2 * t)
+        # One factored fraction inside the logarithm (at t = logit(p) / 2: -(2p - 1)/(p - 1)),
+        # as the mixed-pair proof writes the logits derivation at converted parameters.
+        return sp.log(sp.factor(sp.together(sp.exp(2 * t) - 1))) - t - sp.log(2 * t)
 
 
 class langevin(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
