@@ -467,7 +467,7 @@ class binet_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirr
 
 
 class log_sinhc(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
-    """``log(sinh(t) / t)``, written ``log(exp(2 t) - 1) - t - log(2 t)``.
+    """``log(sinh(t) / t)``, written ``log(exp(2 t) - 1) - t - log(2 t)`` (the argument factored).
 
     See :func:`verify._special.log_sinhc`.
 
@@ -475,7 +475,7 @@ class log_sinhc(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
         >>> import sympy as sp
         >>> t = sp.Symbol("t", real=True)
         >>> log_sinhc(t).rewrite(sp.log)
-        -t - log(2*t) + log(exp(2*t) - 1)
+        -t - log(2*t) + log((exp(t) - 1)*(exp(t) + 1))
         >>> sp.series(log_sinhc(t).rewrite(sp.log), t, 0, 4)
         t**2/6 + O(t**4)
     """
