@@ -466,3 +466,203 @@ def test_log_full_range_keeps_float32():
 def test_ratio_gap_derivatives():
     # The value goes through frexp; the derivatives come from the JVP rule, to second order.
     check_grads(_special.ratio_gap, (2.0, 3.0, 2.5, 3.5), order=2, modes=["fwd", "rev"])
+
+
+# --- unit: Bregman divergences of lgamma, Binet's function and log(sinh(t)/t)
+def exact_lgamma_bregman(a, b):
+    a, b = mpf(a), mpf(b)
+    return mpmath.loggamma(b) - mpmath.loggamma(a) - (b - a) * mpmath.digamma(a)
+
+
+def exact_binet_bregman(a, b):
+    a, b = mpf(a), mpf(b)
+    d = b - a
+    main = b * mpmath.log(b / a) - d + (d / a - mpmath.log(b / a)) / 2
+    return exact_lgamma_bregman(a, b) - main
+
+
+GAMMA_ARGS = [1e-30, 1e-5, 0.01, 0.3, 0.5, 1.0, 1.7, 3.0, 9.5, 10.0, 10.5, 30.0, 1e3, 1e6, 1e15]
+GAMMA_STEPS = [1e-12, -1e-12, 1e-8, 1e-4, -1e-3, 0.1, -0.3, 1.0, -0.999, 3.0, 1e5]
+
+
+def _gamma_pairs(args):
+    pairs = [(a, a * (1 + r)) for a in args for r in GAMMA_STEPS]
+    return pairs + [(a, b) for a in args for b in args if a != b]
+
+
+def _delta(a, b):
+    return float(mpf(b) - mpf(a))
+
+
+@pytest.mark.parametrize("function", [_special.lgamma_bregman])
+def test_lgamma_bregman_against_mpmath_everywhere(function):
+    """A sum of non-negative terms: a few ulp for all arguments, near-equal or far apart."""
+    pairs = _gamma_pairs(GAMMA_ARGS)
+    a, b = np.array(pairs).T
+    delta = np.array([_delta(*p) for p in pairs])
+    values = np.asarray(jax.jit(function)(a, b, delta))
+    with mpmath.workdps(150):  # the reference itself cancels
+        errors = [rel_err(v, exact_lgamma_bregman(*p)) for v, p in zip(values, pairs)]
+    assert max(errors) <= 32 * EPS, pairs[int(np.argmax(errors))]
+
+
+def test_binet_bregman_against_mpmath_where_stirling_applies():
+    """From 12 on, the divergence of each term of Stirling's series: a few ulp."""
+    pairs = [(a, b) for a, b in _gamma_pairs([12.0, 12.5, 30.0, 1e3, 1e6, 1e15]) if b >= 12]
+    a, b = np.array(pairs).T
+    delta = np.array([_delta(*p) for p in pairs])
+    values = np.asarray(_special.binet_bregman(a, b, delta))
+    with mpmath.workdps(300):
+        exact = [exact_binet_bregman(*p) for p in pairs]
+        errors = [rel_err(v, e) for v, e in zip(values, exact) if b_ok(e)]
+    assert max(errors) <= 32 * EPS
+    assert np.all(values >= 0)
+
+
+def b_ok(exact):
+    return abs(exact) > 1e-300  # below, the exact value underflows
+
+
+def test_binet_bregman_below_ten_is_accurate_relative_to_lgamma_bregman():
+    """Below 12 it is lgamma_bregman minus Stirling's main parts: error ~ eps lgamma_bregman."""
+    pairs = _gamma_pairs([1e-30, 1e-5, 0.3, 1.0, 3.0, 9.5, 11.9])
+    a, b = np.array(pairs).T
+    delta = np.array([_delta(*p) for p in pairs])
+    values = np.asarray(_special.binet_bregman(a, b, delta))
+    with mpmath.workdps(150):
+        for v, p in zip(values, pairs):
+            scale = abs(exact_lgamma_bregman(*p))
+            assert abs(mpf(v) - exact_binet_bregman(*p)) <= 64 * EPS * scale, p
+
+
+def test_ratio_kl_outside_the_float_range_of_the_ratio():
+    for x, y in [(1e-300, 1e12), (1e300, 1e10), (1.0, 1.0 + 1e-12), (3.0, 2.0)]:
+        with mpmath.workdps(100):
+            exact = mpf(x) / mpf(y) - 1 - mpmath.log(mpf(x) / mpf(y))
+            assert rel_err(_special.ratio_kl(x, y, _delta(y, x)), exact) <= 4 * EPS
+    assert float(_special.ratio_kl(1e300, 1e-10, 1e300)) == np.inf  # beyond the range
+
+
+def _exact(x):
+    return x if isinstance(x, mpmath.mpf) else mpf(x)
+
+
+def exact_log_sinhc(t):
+    t = _exact(t)
+    return mpmath.log(mpmath.sinh(t) / t) if t != 0 else mpmath.mpf(0)
+
+
+def exact_langevin(t):
+    t = _exact(t)
+    return mpmath.coth(t) - 1 / t if t != 0 else mpmath.mpf(0)
+
+
+def exact_log_sinhc_bregman(t, d):
+    y = mpf(t) + mpf(d)
+    return exact_log_sinhc(y) - exact_log_sinhc(t) - mpf(d) * exact_langevin(t)
+
+
+SINHC_POINTS = [0.0, 1e-300, 1e-12, 1e-5, 0.1, 0.5, 0.99, 1.0, 1.5, 1.51, 2.0, 2.01, 5.0, 20.0]
+SINHC_POINTS += [355.0, 1e4, 1e300]
+
+
+@pytest.mark.parametrize("t", SINHC_POINTS + [-t for t in SINHC_POINTS])
+def test_log_sinhc_and_langevin_against_mpmath(t):
+    with mpmath.workdps(60):
+        assert rel_err(_special.log_sinhc(t), exact_log_sinhc(t)) <= 4 * EPS
+        assert rel_err(_special.langevin(t), exact_langevin(t)) <= 4 * EPS
+        if abs(t) < 1e300:
+            derivative = jax.grad(_special.log_sinhc)(t)
+            assert rel_err(derivative, exact_langevin(t)) <= 8 * EPS
+
+
+def _sinhc_bregman_cases():
+    """Dense near t = 0 (probabilities near 1/2, the region of tensorflow/probability#1511)."""
+    near_half = np.concatenate([-np.logspace(-16, 0.3, 60), [0.0], np.logspace(-16, 0.3, 60)])
+    steps = [1e-12, -1e-9, 1e-6, -1e-3, 0.05, -0.4, 1.0, -3.0]
+    cases = [(t, d) for t in near_half for d in steps]
+    cases += [(t, r * t) for t in near_half if t for r in (1e-12, -1e-6, 0.3, -1.0, -2.0, 5.0)]
+    far = [0.99, 1.5, 2.5, 20.0, 355.0, 1e4]
+    far += [-t for t in far]
+    cases += [(t, d) for t in far for d in (1e-12, -1e-6, 0.1, -0.5, 1.0, -2.0, 40.0, -3e4)]
+    cases += [(t, r * t) for t in far for r in (1e-12, -1e-6, 0.3, -1.0, -2.0, 5.0)]
+    return [(t, d) for t, d in cases if d != 0]
+
+
+def test_log_sinhc_bregman_against_mpmath_densely_near_one_half():
+    cases = _sinhc_bregman_cases()
+    t, d = np.array(cases).T
+    values = np.asarray(jax.jit(_special.log_sinhc_bregman)(t, d))
+    with mpmath.workdps(250):
+        errors = [rel_err(v, exact_log_sinhc_bregman(*c)) for v, c in zip(values, cases)]
+    worst = int(np.argmax(errors))
+    assert errors[worst] <= 32 * EPS, (cases[worst], errors[worst])
+    near = [e for e, (t, d) in zip(errors, cases) if abs(t) <= 1 and abs(t + d) <= 1]
+    assert max(near) <= 4 * EPS
+
+
+def test_log_sinhc_bregman_float32():
+    cases = [(t, d) for t, d in _sinhc_bregman_cases() if abs(t) < 1e30 and abs(d) < 1e30]
+    t, d = np.array(cases, np.float32).T
+    values = np.asarray(_special.log_sinhc_bregman(t, d))
+    assert values.dtype == np.float32
+    with mpmath.workdps(250):
+        exact = [exact_log_sinhc_bregman(*c) for c in zip(t, d)]
+    # values below float32's normal range (d**2 / 6 at d = 1e-28) underflow
+    errors = [rel_err(v, e) for v, e in zip(values, exact) if e > 1e-36]
+    assert max(errors) <= 1e-5
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (_special.lgamma_bregman, (0.7, 2.5, 1.8)),
+        (_special.lgamma_bregman, (12.0, 11.0, -1.0)),
+        (_special.binet_bregman, (0.7, 2.5, 1.8)),
+        (_special.binet_bregman, (12.0, 31.0, 19.0)),
+        (_special.log_sinhc_bregman, (0.3, -0.2)),
+        (_special.log_sinhc_bregman, (1.7, 0.6)),
+        (_special.log_sinhc_bregman, (0.2, 4.0)),
+    ],
+)
+def test_unit_functions_derivatives_match_their_sympy_twins(function, args):
+    """jax.grad of each function against SymPy's derivative of its twin (hints have none)."""
+    twin = getattr(symbolic, function.__name__)
+    symbols = sp.symbols(f"x0:{len(args)}", real=True)
+    expr = twin(*symbols)
+    point = {s: sp.Rational(v) for s, v in zip(symbols, args)}  # exact: no 15-digit rounding
+    grads = jax.grad(lambda *v: function(*v), argnums=tuple(range(len(args))))(*args)
+    hints = len(args) == 3  # delta = b - a: its derivative belongs to b
+    for i, symbol in enumerate(symbols):
+        exact = sp.N(sp.diff(expr, symbol).subs(point).rewrite(sp.log), 30)
+        total = float(grads[i]) + (float(grads[2]) if hints and i == 1 else 0.0)
+        total -= float(grads[2]) if hints and i == 0 else 0.0
+        if hints and i == 2:
+            continue
+        assert rel_err(total, exact) <= 1e-12, (function.__name__, i)
+    # binet_bregman below 12 is accurate relative to lgamma_bregman (tested above)
+    assert rel_err(function(*args), sp.N(expr.subs(point).rewrite(sp.log), 30)) <= 32 * EPS
+
+
+def _exact_logit(p):
+    p = _exact(p)
+    return mpmath.log(p) - mpmath.log1p(-p)
+
+
+@pytest.mark.parametrize(
+    "p", [1e-300, 1e-10, 0.1, 0.2499, 0.25, 0.3, 0.5 - 1e-12, 0.5, 0.5 + 2**-40, 0.9, 1 - 2**-53]
+)
+def test_logit_against_mpmath_also_near_one_half(p):
+    with mpmath.workdps(60):
+        assert rel_err(_special.logit(p), _exact_logit(p)) <= 4 * EPS
+
+
+@pytest.mark.parametrize("p", [1e-300, 1e-5, 0.25, 0.3, 0.5, 0.5 + 1e-13, 0.99, 1 - 2**-53])
+@pytest.mark.parametrize("step", [1e-12, -1e-9, 1e-4, -0.3, 0.5, 3.0, -0.9999])
+def test_logit_gap_against_mpmath(p, step):
+    q = p + step * min(p, 1 - p)
+    if not 0 < q < 1 or abs(q - p) < np.finfo(np.float64).tiny:
+        return  # XLA on CPU reads a subnormal difference as 0
+    with mpmath.workdps(60):
+        exact = _exact_logit(q) - _exact_logit(p)
+        assert rel_err(_special.logit_gap(p, q), exact) <= 8 * EPS

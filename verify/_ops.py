@@ -232,11 +232,28 @@ jax_ops = _JaxOps()
 _JaxOps.lgamma_stirling = staticmethod(_special.lgamma_stirling)
 _JaxOps.digamma_stirling = staticmethod(_special.digamma_stirling)
 _JaxOps.stirling_bregman = staticmethod(_special.stirling_bregman)
-_JaxOps.lgamma_bregman = staticmethod(
-    lambda a, b: _special.kl_div_delta(a, b - a) + _special.stirling_bregman(a, b)
-)
 _JaxOps.ratio_gap = staticmethod(_special.ratio_gap)
 _JaxOps.e_inv = _special.E_INV
 _JaxOps.sqrt_pi_2 = _special.SQRT_PI_2
 _JaxOps.sqrt_pie_2 = _special.SQRT_PIE_2
 _JaxOps.log_full_range = staticmethod(_special.log_full_range)
+
+
+# --- unit: Beta, Dirichlet, ContinuousBernoulli
+_JaxOps.lgamma_bregman = staticmethod(_special.lgamma_bregman)
+_JaxOps.binet_bregman = staticmethod(_special.binet_bregman)
+_JaxOps.ratio_kl = staticmethod(_special.ratio_kl)
+_JaxOps.log_sinhc = staticmethod(_special.log_sinhc)
+_JaxOps.langevin = staticmethod(_special.langevin)
+_JaxOps.log_sinhc_bregman = staticmethod(_special.log_sinhc_bregman)
+
+
+def _expand_event(value):
+    """A per-distribution value (shape ``(...)``) as ``(..., 1)``, against an event axis."""
+    return jnp.asarray(value)[..., None]
+
+
+_JaxOps.expand_event = staticmethod(_expand_event)
+_JaxOps.multiply = staticmethod(jnp.multiply)
+_JaxOps.logit = staticmethod(_special.logit)
+_JaxOps.logit_gap = staticmethod(_special.logit_gap)

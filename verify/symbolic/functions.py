@@ -449,3 +449,257 @@ class stirling_bregman(sp.Function):  # noqa: N801 - the name of the JAX functio
         if a is None or b is None:
             return None
         return self._eval_rewrite_as_log(a, b)._eval_evalf(prec)
+
+
+# --- unit: Beta, Dirichlet, ContinuousBernoulli
+def _derivative_of_rewrite(function, argindex):
+    """d/d(argument) of ``function``'s elementary form, at its own arguments."""
+    dummies = [sp.Dummy(f"a{i}") for i in range(len(function.args))]
+    expr = type(function)(*dummies).rewrite(sp.log)
+    derivative = sp.diff(expr, dummies[argindex - 1])
+    return derivative.subs(dict(zip(dummies, function.args)))
+
+
+class _Twin(sp.Function):
+    """A JAX special function's twin: its value is :meth:`elementary`, evaluated
+    and differentiated through it; a hint argument (``delta`` = a difference the
+    caller computes accurately) has derivative 0."""
+
+    _hints: tuple[int, ...] = ()
+
+    @classmethod
+    def elementary(cls, *args):
+        raise NotImplementedError
+
+    def _eval_rewrite_as_log(self, *args, **kwargs):
+        return self.elementary(*args)
+
+    def fdiff(self, argindex=1):
+        if not 1 <= argindex <= len(self.args):
+            raise sp.ArgumentIndexError(self, argindex)
+        if argindex in self._hints:
+            return sp.S.Zero
+        return _derivative_of_rewrite(self, argindex)
+
+    def _eval_evalf(self, prec):
+        args = [sp.sympify(a)._eval_evalf(prec) for a in self.args]
+        if any(a is None for a in args):
+            return None
+        return sp.sympify(self.elementary(*args))._eval_evalf(prec)
+
+
+class lgamma_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``loggamma(b) - loggamma(a) - (b - a) digamma(a)``; ``delta = b - a`` is a hint.
+
+    See :func:`verify._special.lgamma_bregman`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", positive=True)
+        >>> lgamma_bregman(a, b, b - a).rewrite(sp.log)
+        -(-a + b)*polygamma(0, a) - loggamma(a) + loggamma(b)
+    """
+
+    nargs = 3
+    _hints = (3,)
+
+    @classmethod
+    def eval(cls, a, b, delta):
+        if delta.is_zero or a == b:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, a, b, delta):
+        return sp.loggamma(b) - sp.loggamma(a) - (b - a) * sp.polygamma(0, a)
+
+
+class ratio_kl(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``x / y - 1 - log(x / y)``; ``delta = x - y`` is a hint (:func:`verify._special.ratio_kl`).
+
+    Example:
+        >>> import sympy as sp
+        >>> x, y = sp.symbols("x y", positive=True)
+        >>> ratio_kl(x, y, x - y).rewrite(sp.log)
+        x/y - log(x) + log(y) - 1
+    """
+
+    nargs = 3
+    _hints = (3,)
+
+    @classmethod
+    def eval(cls, x, y, delta):
+        if delta.is_zero or x == y:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, x, y, delta):
+        return x / y - 1 - sp.log(x) + sp.log(y)
+
+
+class binet_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """The Bregman divergence of Binet's function; see :func:`verify._special.binet_bregman`.
+
+    ``lgamma_bregman(a, b) - (b log(b/a) - b + a) - ratio_kl(b, a) / 2``.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", positive=True)
+        >>> w = binet_bregman(a, b, b - a)
+        >>> sp.simplify(w.rewrite(sp.log).subs({a: 2, b: 3}) - w.subs({a: 2, b: 3}).rewrite(sp.log))
+        0
+    """
+
+    nargs = 3
+    _hints = (3,)
+
+    @classmethod
+    def eval(cls, a, b, delta):
+        if delta.is_zero or a == b:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, a, b, delta):
+        return (
+            lgamma_bregman.elementary(a, b, delta)
+            - (b * (sp.log(b) - sp.log(a)) - b + a)
+            - ratio_kl.elementary(b, a, delta) / 2
+        )
+
+
+class log_sinhc(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(sinh(t) / t)``, written ``log(exp(2 t) - 1) - t - log(2 t)`` (the argument factored).
+
+    See :func:`verify._special.log_sinhc`.
+
+    Example:
+        >>> import sympy as sp
+        >>> t = sp.Symbol("t", real=True)
+        >>> log_sinhc(t).rewrite(sp.log)
+        -t - log(2*t) + log((exp(t) - 1)*(exp(t) + 1))
+        >>> sp.series(log_sinhc(t).rewrite(sp.log), t, 0, 4)
+        t**2/6 + O(t**4)
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, t):
+        if t.is_zero:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, t):
+        # One factored fraction inside the logarithm (at t = logit(p) / 2: -(2p - 1)/(p - 1)),
+        # as the mixed-pair proof writes the logits derivation at converted parameters.
+        return sp.log(sp.factor(sp.together(sp.exp(2 * t) - 1))) - t - sp.log(2 * t)
+
+
+class langevin(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``coth(t) - 1/t``, the derivative of :class:`log_sinhc`.
+
+    Example:
+        >>> import sympy as sp
+        >>> t = sp.Symbol("t", real=True)
+        >>> sp.simplify(langevin(t).rewrite(sp.log) - sp.diff(log_sinhc(t).rewrite(sp.log), t))
+        0
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, t):
+        if t.is_zero:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, t):
+        return 2 * sp.exp(2 * t) / (sp.exp(2 * t) - 1) - 1 - 1 / t
+
+
+class log_sinhc_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log_sinhc(t + d) - log_sinhc(t) - d langevin(t)``.
+
+    See :func:`verify._special.log_sinhc_bregman`.
+
+    Example:
+        >>> import sympy as sp
+        >>> t, d = sp.symbols("t d", real=True)
+        >>> sp.series(log_sinhc_bregman(0, d).rewrite(sp.log), d, 0, 4)
+        d**2/6 + O(d**4)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, t, d):
+        if d.is_zero:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, t, d):
+        # Through the functions, which are 0 at t = 0 (their elementary forms are 0/0 there).
+        return (log_sinhc(t + d) - log_sinhc(t) - d * langevin(t)).rewrite(sp.log)
+
+
+__all__ += [
+    "binet_bregman",
+    "langevin",
+    "lgamma_bregman",
+    "log_sinhc",
+    "log_sinhc_bregman",
+    "ratio_kl",
+]
+
+
+class logit(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(p) - log(1 - p)``; see :func:`verify._special.logit`.
+
+    Example:
+        >>> import sympy as sp
+        >>> logit(sp.Symbol("p", positive=True)).rewrite(sp.log)
+        log(p) - log(1 - p)
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, p):
+        if p == sp.Rational(1, 2):
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, p):
+        return sp.log(p) - sp.log(1 - p)
+
+
+class logit_gap(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``logit(q) - logit(p)``; see :func:`verify._special.logit_gap`.
+
+    Example:
+        >>> import sympy as sp
+        >>> p, q = sp.symbols("p q", positive=True)
+        >>> logit_gap(p, q).rewrite(sp.log)
+        -log(p) + log(q) + log(1 - p) - log(1 - q)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, p, q):
+        if p == q:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, p, q):
+        return logit.elementary(q) - logit.elementary(p)
+
+
+__all__ += ["logit", "logit_gap"]

@@ -191,11 +191,6 @@ from verify.symbolic.functions import (  # noqa: E402 - appended per branch
 )
 
 
-def _lgamma_bregman(a, b):
-    """``lgamma(b) - lgamma(a) - (b - a) digamma(a)``: the same two parts as in JAX."""
-    return kl_div_delta(a, b - a) + stirling_bregman(a, b)
-
-
 def _ratio_gap(a_p, b_p, a_q, b_q):
     return 1 - a_p * b_q / (a_q * b_p)
 
@@ -203,9 +198,31 @@ def _ratio_gap(a_p, b_p, a_q, b_q):
 _SympyOps.lgamma_stirling = staticmethod(_elementwise(lgamma_stirling))
 _SympyOps.digamma_stirling = staticmethod(_elementwise(digamma_stirling))
 _SympyOps.stirling_bregman = staticmethod(_elementwise(stirling_bregman))
-_SympyOps.lgamma_bregman = staticmethod(_elementwise(_lgamma_bregman))
 _SympyOps.ratio_gap = staticmethod(_elementwise(_ratio_gap))
 _SympyOps.e_inv = sp.exp(-1)
 _SympyOps.sqrt_pi_2 = sp.sqrt(sp.pi / 2)
 _SympyOps.sqrt_pie_2 = sp.sqrt(sp.pi * sp.E / 2)
 _SympyOps.log_full_range = staticmethod(_elementwise(sp.log))
+
+
+# --- unit: Beta, Dirichlet, ContinuousBernoulli
+def _add_unit_functions():
+    from verify.symbolic import functions
+
+    for name in (
+        "lgamma_bregman",
+        "binet_bregman",
+        "ratio_kl",
+        "log_sinhc",
+        "langevin",
+        "log_sinhc_bregman",
+        "logit",
+        "logit_gap",
+    ):
+        setattr(_SympyOps, name, staticmethod(_elementwise(getattr(functions, name))))
+    _SympyOps.multiply = staticmethod(_elementwise(lambda x, y: x * y))
+    # A scalar already broadcasts against a column of entries.
+    _SympyOps.expand_event = staticmethod(lambda value: value)
+
+
+_add_unit_functions()

@@ -1,0 +1,82 @@
+"""Closed forms for the Beta distribution, in nats, in numerically stable form.
+
+The Beta family is exponential with log-partition ``log B(a, b)``, so the KL
+divergence is the Bregman divergence of ``lgamma`` terms,
+``R(a) + R(b) - R(a + b)`` with ``R(x) = lgamma(x') - lgamma(x) - (x' - x)
+digamma(x)`` (``x'`` the parameter of Q). Each ``R`` is non-negative, but their
+difference is not a sum of non-negative terms: for large concentrations with
+equal means (``Q = Beta(c a, c b)``) the three cancel to a result ``(a + b)``
+times smaller (six digits at ``a, b = 1e6``). With Stirling's formula ``lgamma(x)
+= (x - 1/2) log x - x + log(2 pi)/2 + omega(x)`` each ``R`` splits into a KL
+summand ``x' log(x'/x) - x' + x``, half a ``x'/x - 1 - log(x'/x)`` and Binet's
+function's divergence; grouped across the parameters these are
+
+* ``(a' + b') KL(Bernoulli(mean_P) || Bernoulli(mean_Q))``, from the exact
+  difference of the means ``(da b - db a) / ((a + b)(a' + b'))`` (``>= 0``);
+* half a Jensen gap ``f(da/a) + f(db/b) - f(ds/s)`` of the convex ``f(u) = u -
+  log1p(u)`` (``>= 0``, and at least the smallest of ``f(da/a), f(db/b)`` in size
+  when one is not much larger than the other);
+* the Binet remainder, ``O(1/x)`` smaller than the rest for large parameters,
+  computed term by term from Stirling's series (:func:`verify._special.binet_bregman`).
+
+The differences ``da = a' - a`` and ``db = b' - b`` are exact for close
+parameters (Sterbenz) and carry the digits the parameters would lose.
+Measured against mpmath: <= 1.2e-14 relative on near-equal and far pairs with
+concentrations 1e-8 ... 1e12 within a factor 100 of each other. Known limit:
+with one concentration far below the other (``min / max < 1e-2``) and the larger
+one changed, its terms and the sum's cancel: relative error about ``eps max /
+min`` (5e-7 at 1e-9).
+
+Entropy is ``-KL(P || Beta(1, 1))`` (the uniform distribution has entropy 0 and
+cross-entropy 0 from any P), the same stable form; cross-entropy is ``KL(P || Q)
++ H(P)``, whose two terms cancel where it crosses zero.
+"""
+
+from __future__ import annotations
+
+from verify.families.beta import Beta
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
+
+
+@register_kl(Beta, Beta)
+def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q):
+    """KL(Beta(a, b) || Beta(a', b')).
+
+    Example:
+        >>> from verify._ops import jax_ops
+        >>> h = 2**-20  # equal means: lgamma's divergences cancel by 1e6
+        >>> float(kl(jax_ops, 1e6, 1e6, 1e6 * (1 + h), 1e6 * (1 + h)))  # about h**2 / 4
+        2.2737...e-13
+    """
+    a, b = concentration1_p, concentration0_p
+    da, db = concentration1_q - a, concentration0_q - b
+    s_p, s_q = a + b, concentration1_q + concentration0_q
+    ds = da + db
+    # mean_Q - mean_P, written to overflow nowhere and to be exact where the means are
+    gap = (da / s_q) * (b / s_p) - (db / s_q) * (a / s_p)
+    means = s_q * (xp.kl_div_delta(a / s_p, gap) + xp.kl_div_delta(b / s_p, -gap))
+    jensen = (
+        xp.ratio_kl(concentration1_q, a, da)
+        + xp.ratio_kl(concentration0_q, b, db)
+        - xp.ratio_kl(s_q, s_p, ds)
+    ) / 2
+    binet = (
+        xp.binet_bregman(a, concentration1_q, da)
+        + xp.binet_bregman(b, concentration0_q, db)
+        - xp.binet_bregman(s_p, s_q, ds)
+    )
+    return means + jensen + binet
+
+
+@register_entropy(Beta)
+def entropy(xp, concentration1, concentration0):
+    """Differential entropy of Beta(a, b), ``-KL(Beta(a, b) || Beta(1, 1))`` (``<= 0``)."""
+    return 0 - kl(xp, concentration1, concentration0, 1, 1)  # 0 - x: +0.0 at (1, 1)
+
+
+@register_cross_entropy(Beta, Beta)
+def cross_entropy(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q):
+    """Cross-entropy H(Beta(a, b), Beta(a', b')) = KL + H(P)."""
+    return kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q) - kl(
+        xp, concentration1_p, concentration0_p, 1, 1
+    )

@@ -1,0 +1,73 @@
+"""Closed forms for the Dirichlet distribution, in nats; K is the last axis.
+
+The same stable form as the Beta KL (:mod:`verify.formulas.beta`, the case
+``K = 2``): the Bregman divergence of ``sum_k lgamma(a_k) - lgamma(sum_k a_k)``,
+written after Stirling's formula as
+
+* ``s' KL(Categorical(mean_P) || Categorical(mean_Q))`` with ``s'`` the total
+  concentration of Q, from the differences of the means ``d_k / s' - (a_k / s)
+  (sum d / s')`` (``d = a' - a``, exact for close parameters);
+* half the Jensen gap ``sum_k f(d_k / a_k) - f(sum d / s)`` of ``f(u) = u -
+  log1p(u)`` (``>= 0``);
+* the divergences of Binet's function, ``sum_k W(a_k, a'_k) - W(s, s')``.
+
+Accuracy: the difference of the means is rounded (about ``eps |d| / s'``), and
+enters the first term squared and times ``s'``: a relative error about ``eps**2
+s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
+total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
+another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
+and of the sum cancel: a relative error about ``eps max / min``.
+
+Entropy is ``-log((K - 1)!) - KL(P || Dirichlet(1, ..., 1))`` (the uniform
+distribution on the simplex has density ``(K - 1)!``, and every P has
+cross-entropy ``-log((K - 1)!)`` with it); both terms are ``<= 0``, so nothing
+cancels. Cross-entropy is ``KL(P || Q) + H(P)``.
+"""
+
+from __future__ import annotations
+
+from verify.families.dirichlet import Dirichlet
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
+
+
+@register_kl(Dirichlet, Dirichlet)
+def kl(xp, concentration_p, concentration_q):
+    """KL(Dirichlet(a) || Dirichlet(a')).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from verify._ops import jax_ops
+        >>> a = jnp.array([1e6, 2e6, 3e6])
+        >>> float(kl(jax_ops, a, a * (1 + 2**-20)))  # equal means: about 2 h**2 / 4
+        4.547...e-13
+    """
+    d = concentration_q - concentration_p
+    s_p, s_q, ds = xp.sum(concentration_p), xp.sum(concentration_q), xp.sum(d)
+    mean_p = concentration_p / xp.expand_event(s_p)
+    gap = d / xp.expand_event(s_q) - mean_p * xp.expand_event(ds / s_q)  # mean_Q - mean_P
+    means = s_q * xp.sum(xp.kl_div_delta(mean_p, gap))
+    jensen = (
+        xp.sum(xp.ratio_kl(concentration_q, concentration_p, d)) - xp.ratio_kl(s_q, s_p, ds)
+    ) / 2
+    binet = xp.sum(xp.binet_bregman(concentration_p, concentration_q, d)) - xp.binet_bregman(
+        s_p, s_q, ds
+    )
+    return means + jensen + binet
+
+
+def _log_factorial(xp, n):
+    """``log(n!)`` as a sum of logarithms of integers (exact on SymPy, weakly typed on JAX)."""
+    return sum(xp.log(k) for k in range(2, n + 1))
+
+
+@register_entropy(Dirichlet)
+def entropy(xp, concentration):
+    """Differential entropy of Dirichlet(a), ``-log((K-1)!) - KL(P || Dirichlet(1, ..., 1))``."""
+    uniform = xp.divide(concentration, concentration)  # ones, shaped like the parameter
+    return 0 - _log_factorial(xp, xp.event_size(concentration) - 1) - kl(xp, concentration, uniform)
+
+
+@register_cross_entropy(Dirichlet, Dirichlet)
+def cross_entropy(xp, concentration_p, concentration_q):
+    """Cross-entropy H(Dirichlet(a), Dirichlet(a')) = KL + H(P)."""
+    return kl(xp, concentration_p, concentration_q) + entropy(xp, concentration_p)
