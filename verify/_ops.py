@@ -226,3 +226,9 @@ class _JaxOps:
 
 
 jax_ops = _JaxOps()
+
+
+# --- discrete
+_JaxOps.sigmoid = staticmethod(_special.sigmoid)
+_JaxOps.sigmoid_diff = staticmethod(_special.sigmoid_diff)
+_JaxOps.log_sigmoid_diff = staticmethod(_special.log_sigmoid_diff)

@@ -346,3 +346,74 @@ def to_elementary(expr):
         p*log(q)
     """
     return sp.sympify(expr).rewrite(sp.log)
+
+
+# --- discrete
+def _sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+class sigmoid_diff(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``sigmoid(b) - sigmoid(a)``; see :func:`verify._special.sigmoid_diff`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", real=True)
+        >>> sigmoid_diff(a, b).rewrite(sp.log)
+        1/(1 + exp(-b)) - 1/(1 + exp(-a))
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return -_sigmoid(a) * _sigmoid(-a)
+        if argindex == 2:
+            return _sigmoid(b) * _sigmoid(-b)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return _sigmoid(b) - _sigmoid(a)
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+class log_sigmoid_diff(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(sigmoid(b)) - log(sigmoid(a))``; see :func:`verify._special.log_sigmoid_diff`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", real=True)
+        >>> log_sigmoid_diff(a, b).rewrite(sp.log)
+        log(1 + exp(-a)) - log(1 + exp(-b))
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return -_sigmoid(-a)
+        if argindex == 2:
+            return _sigmoid(-b)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return sp.log(1 + sp.exp(-a)) - sp.log(1 + sp.exp(-b))
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)

@@ -181,3 +181,15 @@ class _SympyOps:
 
 
 sympy_ops = _SympyOps()
+
+
+# --- discrete
+def _discrete_ops():
+    from verify.symbolic.functions import log_sigmoid_diff, sigmoid_diff
+
+    _SympyOps.sigmoid = staticmethod(_elementwise(lambda x: 1 / (1 + sp.exp(-x))))
+    _SympyOps.sigmoid_diff = staticmethod(_elementwise(sigmoid_diff))
+    _SympyOps.log_sigmoid_diff = staticmethod(_elementwise(log_sigmoid_diff))
+
+
+_discrete_ops()

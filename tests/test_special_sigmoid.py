@@ -1,0 +1,93 @@
+"""sigmoid, sigmoid_diff and log_sigmoid_diff against mpmath at 50 digits, on both backends."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from jax.test_util import check_grads
+
+from verify import _special
+from verify.symbolic import functions as symbolic
+
+mpmath.mp.dps = 50
+EPS = np.finfo(np.float64).eps
+# Logits from log(tiny) (a probability of the smallest normal float64) to beyond +log(1/eps),
+# with near-equal partners at relative distances 1e-3 ... 1e-15 and 0.
+BASE = [-708.0, -300.0, -40.0, -3.0, -0.5, 0.0, 0.25, 2.0, 37.0, 300.0, 800.0]
+PAIRS = [(a, b) for a, b in itertools.product(BASE, BASE)] + [
+    (a, a + h * max(1.0, abs(a))) for a in BASE for h in (1e-3, -1e-6, 1e-9, -1e-12, 1e-15, 0.0)
+]
+
+
+def _sig(x):
+    return 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+
+
+def _rel(value, exact):
+    """Relative error; a value below the normal range only has to be as small (XLA flushes it)."""
+    value = mpmath.mpf(float(value))
+    if abs(exact) < np.finfo(np.float64).tiny:
+        return 0.0 if abs(value) < np.finfo(np.float64).tiny else np.inf
+    return float(abs((value - exact) / exact))
+
+
+@pytest.mark.parametrize("a, b", PAIRS)
+def test_values_and_derivatives_against_mpmath(a, b):
+    b = float(np.float64(b))
+    with mpmath.workdps(800):  # sigmoid(800) - sigmoid(300) cancels 350 digits
+        exact_diff = _sig(b) - _sig(a)
+        exact_log = mpmath.log(_sig(b)) - mpmath.log(_sig(a))
+    assert _rel(_special.sigmoid_diff(a, b), exact_diff) <= 4 * EPS
+    assert _rel(_special.log_sigmoid_diff(a, b), exact_log) <= 4 * EPS
+    grad_a, grad_b = jax.grad(_special.log_sigmoid_diff, argnums=(0, 1))(a, b)
+    assert _rel(grad_b, _sig(-b)) <= 4 * EPS and _rel(grad_a, -_sig(-a)) <= 4 * EPS
+    grad_a, grad_b = jax.grad(_special.sigmoid_diff, argnums=(0, 1))(a, b)
+    assert _rel(grad_b, _sig(b) * _sig(-b)) <= 8 * EPS
+    assert _rel(grad_a, -_sig(a) * _sig(-a)) <= 8 * EPS
+
+
+@pytest.mark.parametrize("x", BASE)
+def test_sigmoid_is_accurate_relative_to_its_value(x):
+    assert _rel(_special.sigmoid(x), _sig(x)) <= 2 * EPS
+
+
+def test_infinite_logits_and_float32():
+    inf = np.inf
+    assert float(_special.log_sigmoid_diff(inf, inf)) == 0.0
+    assert float(_special.log_sigmoid_diff(inf, 0.0)) == pytest.approx(-np.log(2), rel=EPS)
+    assert float(_special.sigmoid_diff(inf, 0.0)) == -0.5
+    a, b = np.float32(-80.0), np.float32(-80.0) + np.float32(2**-16)
+    got = _special.log_sigmoid_diff(a, b)
+    assert got.dtype == jnp.float32
+    exact = mpmath.log(_sig(float(b))) - mpmath.log(_sig(float(a)))
+    assert _rel(got, exact) <= 4 * np.finfo(np.float32).eps
+
+
+def test_jit_vmap_and_numerical_gradients():
+    args = (jnp.array([-3.0, 0.5, 2.0, 10.0]), jnp.array([-2.5, 0.5, -1.0, 12.0]))
+    for function in (_special.sigmoid_diff, _special.log_sigmoid_diff):
+        np.testing.assert_allclose(jax.jit(function)(*args), function(*args), rtol=4 * EPS)
+        np.testing.assert_allclose(jax.vmap(function)(*args), function(*args), rtol=4 * EPS)
+        check_grads(function, args, order=2, modes=("fwd", "rev"), eps=1e-6)
+
+
+A, B = sp.symbols("a b", real=True)
+
+
+@pytest.mark.parametrize("function", [symbolic.sigmoid_diff, symbolic.log_sigmoid_diff])
+def test_symbolic_twins(function):
+    expr = function(A, B)
+    elementary = symbolic.to_elementary(expr)
+    for symbol in (A, B):
+        difference = symbolic.to_elementary(sp.diff(expr, symbol)) - sp.diff(elementary, symbol)
+        assert sp.simplify(difference) == 0
+    values = {A: sp.Rational(-3, 7), B: sp.Rational(5, 3)}
+    assert abs(expr.subs(values).evalf(50) - elementary.subs(values).evalf(50)) < 1e-45
+    assert function(A, A) == 0
+    jax_function = getattr(_special, function.__name__)
+    exact = mpmath.mpf(str(expr.subs(values).evalf(50)))
+    assert _rel(jax_function(-3 / 7, 5 / 3), exact) <= 4 * EPS
