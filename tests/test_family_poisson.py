@@ -100,7 +100,7 @@ def test_sampling_moments():
     assert np.all((draws >= 0) & (draws == np.floor(draws)))
     assert np.all(np.abs(draws.mean(axis=0) - rates) <= 6 * np.sqrt(rates / n))
     # Var of the sample variance: (mu4 - sigma^4 (n - 3) / (n - 1)) / n, mu4 = l (1 + 3 l)
-    var_error = np.sqrt((rates * (1 + 3 * rates) - rates**2) / n)
+    var_error = np.sqrt((rates * (1 + 3 * rates) - rates**2 * (n - 3) / (n - 1)) / n)
     assert np.all(np.abs(draws.var(axis=0, ddof=1) - rates) <= 6 * var_error)
 
 
