@@ -417,3 +417,52 @@ class log_sigmoid_diff(sp.Function):  # noqa: N801 - the name of the JAX functio
 
     def _eval_evalf(self, prec):
         return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+def _poisson_series(rate, summand):
+    """``sum_k e^-rate rate^k / k! summand(k)`` over ``k >= 0``, as a SymPy ``Sum``."""
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    return sp.exp(-rate) * sp.Sum(rate**k / sp.factorial(k) * summand(k), (k, 0, sp.oo))
+
+
+class poisson_entropy(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """Entropy of Poisson(rate); see :func:`verify._special.poisson_entropy`.
+
+    Its definition, ``-sum_k p_k log p_k``, expanded:
+    ``rate - rate log(rate) + E[log K!]`` (no closed form).
+
+    Example:
+        >>> import sympy as sp
+        >>> rate = sp.Symbol("rate", positive=True)
+        >>> poisson_entropy(rate).rewrite(sp.log)
+        -rate*log(rate) + rate + exp(-rate)*Sum(rate**k*log(gamma(k + 1))/factorial(k), (k, 0, oo))
+        >>> round(float(poisson_entropy(1).evalf(30)), 12)
+        1.304842242256
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        (rate,) = self.args
+        # d/dl E[f(K)] = E[f(K + 1) - f(K)]: d/dl E[log K!] = E[log(K + 1)]
+        return -sp.log(rate) + _poisson_series(rate, lambda k: sp.log(k + 1))
+
+    def _eval_rewrite_as_log(self, rate, **kwargs):
+        return rate - rate * sp.log(rate) + _poisson_series(rate, lambda k: sp.loggamma(k + 1))
+
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        rate = sp.sympify(self.args[0])._eval_evalf(prec)
+        if rate is None or not rate.is_number:
+            return None
+        with mpmath.workprec(prec + 64):
+            lam = mpmath.mpf(rate._to_mpmath(prec + 64))
+            mode, width = int(lam), int(40 * mpmath.sqrt(lam + 1)) + 60
+            total = mpmath.mpf(0)
+            for k in range(max(0, mode - width), mode + width):
+                log_p = k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
+                total -= mpmath.exp(log_p) * log_p
+            return sp.Float(total, precision=prec)

@@ -91,3 +91,80 @@ def test_symbolic_twins(function):
     jax_function = getattr(_special, function.__name__)
     exact = mpmath.mpf(str(expr.subs(values).evalf(50)))
     assert _rel(jax_function(-3 / 7, 5 / 3), exact) <= 4 * EPS
+
+
+# ------------------------------------------------------------- poisson_entropy
+def _poisson_entropy_exact(rate):
+    """-sum_k p_k log p_k at 60 digits, summed 40 standard deviations around the mean."""
+    with mpmath.workdps(60):
+        lam = mpmath.mpf(rate)
+        mode, width = int(lam), int(40 * mpmath.sqrt(lam + 1)) + 60
+        total = mpmath.mpf(0)
+        for k in range(max(0, mode - width), mode + width):
+            log_p = k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
+            total -= mpmath.exp(log_p) * log_p
+        return total
+
+
+def _poisson_entropy_limits(rate):
+    """Where the sum is out of reach: two terms of the series in l (l tiny), or
+    1/2 log(2 pi e l) - 1/(12 l) - 1/(24 l^2) - 19/(360 l^3) (l huge, next term ~ l^-4)."""
+    with mpmath.workdps(60):
+        lam = mpmath.mpf(rate)
+        if lam < 1:
+            return lam - lam * mpmath.log(lam) + lam**2 * mpmath.log(2) / 2
+        return (
+            mpmath.log(2 * mpmath.pi * mpmath.e * lam) / 2
+            - 1 / (12 * lam)
+            - 1 / (24 * lam**2)
+            - mpmath.mpf(19) / (360 * lam**3)
+        )
+
+
+POISSON_RATES = [0.001, 0.1, 0.5, 0.999, 1.0, 3.0, 15.5, 50.0, 200.0, 999.0, 1000.0, 3000.0, 1e4]
+
+
+@pytest.mark.parametrize("rate", POISSON_RATES)
+def test_poisson_entropy_against_the_sum_at_60_digits(rate):
+    assert _rel(_special.poisson_entropy(rate), _poisson_entropy_exact(rate)) <= 1.2e-13
+
+
+@pytest.mark.parametrize("rate", [np.finfo(np.float64).tiny, 1e-300, 1e-30, 1e6, 1e30, 1e300])
+def test_poisson_entropy_at_the_ends_of_the_range(rate):
+    assert _rel(_special.poisson_entropy(rate), _poisson_entropy_limits(rate)) <= 4 * EPS
+
+
+def test_poisson_entropy_float32_and_gradient():
+    rates = np.array([1e-30, 1e-3, 0.7, 20.0, 999.0, 5e3, 1e30], np.float32)
+    got = _special.poisson_entropy(rates)
+    assert got.dtype == jnp.float32
+    for rate, value in zip(rates, got):
+        exact = (
+            _poisson_entropy_exact(float(rate))
+            if 1e-3 <= rate <= 1e4
+            else _poisson_entropy_limits(float(rate))
+        )
+        assert _rel(value, exact) <= 1e-6
+    # dH/dl = -log(l) + E[log(K + 1)], at 60 digits
+    for rate in [0.5, 10.0, 999.0, 2000.0]:
+        with mpmath.workdps(60):
+            lam = mpmath.mpf(rate)
+            width = int(40 * mpmath.sqrt(lam + 1)) + 60
+            expected = -mpmath.log(lam) + mpmath.fsum(
+                mpmath.exp(k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)) * mpmath.log(k + 1)
+                for k in range(max(0, int(lam) - width), int(lam) + width)
+            )
+        assert _rel(jax.grad(_special.poisson_entropy)(rate), expected) <= 1e-12
+
+
+def test_poisson_entropy_symbolic_twin():
+    rate = sp.Symbol("rate", positive=True)
+    expr = symbolic.poisson_entropy(rate)
+    assert float(expr.subs(rate, sp.Rational(7, 2)).evalf(30)) == pytest.approx(
+        float(_poisson_entropy_exact(3.5)), rel=1e-15
+    )
+    # its derivative is that of the value
+    h = sp.Rational(1, 10**12)
+    slope = (expr.subs(rate, 3 + h).evalf(50) - expr.subs(rate, 3 - h).evalf(50)) / (2 * h)
+    derivative = sp.diff(expr, rate).subs(rate, 3).evalf(30)
+    assert abs(slope - derivative) < 1e-15
