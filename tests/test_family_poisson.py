@@ -4,6 +4,8 @@ Literature values from SciPy (``scipy.stats.poisson``), accuracy from mpmath at
 50 digits, sampling from moments with a stated false-alarm rate.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import mpmath
@@ -49,6 +51,60 @@ def test_kl_is_the_sum_over_scipys_probabilities(rate_p, rate_q):
     log_q = scipy.stats.poisson(rate_q).logpmf(k)
     want = np.sum(np.exp(log_p) * (log_p - log_q))
     assert float(forms.kl(jax_ops, rate_p, rate_q)) == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("rate_p, rate_q", [(3.0, 5.0), (0.1, 2.0), (40.0, 35.0), (600.0, 900.0)])
+def test_entropy_and_cross_entropy_are_sums_over_scipys_probabilities(rate_p, rate_q):
+    k = np.arange(0, 4000)
+    mass = scipy.stats.poisson(rate_p).pmf(k)
+    log_q = scipy.stats.poisson(rate_q).logpmf(k)
+    assert float(forms.entropy(jax_ops, rate_p)) == pytest.approx(
+        scipy.stats.poisson(rate_p).entropy(), rel=1e-12
+    )
+    want = -np.sum(mass * log_q)
+    assert float(forms.cross_entropy(jax_ops, rate_p, rate_q)) == pytest.approx(want, rel=1e-12)
+
+
+@functools.cache
+def _exact_entropy(rate):
+    """-sum_k p_k log p_k at 60 digits (series in the rate below 1e-20, asymptotic above 1e5)."""
+    with mpmath.workdps(60):
+        lam = mpmath.mpf(rate)
+        if lam < 1e-20:
+            return lam - lam * mpmath.log(lam) + lam**2 * mpmath.log(2) / 2
+        if lam > 1e5:  # the next term is about 0.11 / l^4
+            return mpmath.log(2 * mpmath.pi * mpmath.e * lam) / 2 - (
+                1 / (12 * lam) + 1 / (24 * lam**2) + mpmath.mpf(19) / (360 * lam**3)
+            )
+        mode, width = int(lam), int(40 * mpmath.sqrt(lam + 1)) + 60
+        terms = (
+            k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
+            for k in range(max(0, mode - width), mode + width)
+        )
+        return -mpmath.fsum(mpmath.exp(t) * t for t in terms)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-5)])
+def test_entropy_and_cross_entropy_accuracy_on_adversarial_pairs(dtype, tolerance):
+    (rates_p,), (rates_q,) = Poisson.adversarial_pairs(np.random.default_rng(0))
+    info, worst = np.finfo(dtype), 0.0
+    entropies = {}
+    for p, q in zip(rates_p, rates_q):
+        if not all(info.tiny <= x <= info.max for x in (p, q)):
+            continue
+        p, q = dtype(p), dtype(q)
+        if float(p) not in entropies:
+            entropies[float(p)] = _exact_entropy(float(p))
+            value = forms.entropy(jax_ops, p)
+            assert value.dtype == dtype
+            worst = max(worst, _rel_err(value, entropies[float(p)], dtype))
+        with mpmath.workdps(60):
+            lam, mu = mpmath.mpf(float(p)), mpmath.mpf(float(q))
+            kl = lam * mpmath.log(lam / mu) - lam + mu
+        # XLA flushes results below the normal range to 0: such a KL adds nothing
+        exact = entropies[float(p)] + (kl if kl >= info.tiny else 0)
+        worst = max(worst, _rel_err(forms.cross_entropy(jax_ops, p, q), exact, dtype))
+    assert worst <= tolerance
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-5)])
@@ -108,4 +164,6 @@ def test_float32_is_kept():
     dist = Poisson(np.float32(2.5))
     assert dist.sample(jax.random.key(0), (3,)).dtype == jnp.float32
     assert dist.log_prob(2.0).dtype == jnp.float32
-    assert forms.kl(jax_ops, np.float32(2.5), np.float32(3.0)).dtype == jnp.float32
+    for form in (forms.kl, forms.cross_entropy):
+        assert form(jax_ops, np.float32(2.5), np.float32(3.0)).dtype == jnp.float32
+    assert forms.entropy(jax_ops, np.float32(2.5)).dtype == jnp.float32

@@ -12,14 +12,16 @@ over the whole range (rates from the smallest normal number to 1e300):
 * ``m > 2 l``: ``m (1 - c) + l log c`` at ``c = l / m < 1/2``, where ``a``
   could overflow; the two terms cancel by at most a factor 6 there.
 
-Entropy and cross-entropy are not registered: both contain ``E[log K!]``
-(``H = l - l log l + E[log K!]``), a series with no closed form.
+The entropy ``H = l - l log l + E[log K!]`` has no closed form: it is the
+special function :func:`verify._special.poisson_entropy` (its SymPy twin is the
+defining series), and the cross-entropy is ``H(P) + KL(P || Q)``, two
+non-negative terms (``m - l log m + E[log K!]`` would cancel for large rates).
 """
 
 from __future__ import annotations
 
 from verify.families.poisson import Poisson
-from verify.formulas import register_kl
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Poisson, Poisson)
@@ -43,3 +45,21 @@ def kl(xp, rate_p, rate_q):
     ratio_form = rate_p * xp.kl_div_log(log_a, xp.diff_ratio(rate_p, q_near, rate_p))
     far_form = q_far * xp.diff_ratio(q_far, p_far, q_far) + p_far * xp.log_ratio(p_far, q_far)
     return xp.where(near, ratio_form, far_form)
+
+
+@register_entropy(Poisson)
+def entropy(xp, rate):
+    """Entropy of Poisson(rate): ``-sum_k p_k log p_k``.
+
+    Example:
+        >>> from verify._ops import jax_ops
+        >>> round(float(entropy(jax_ops, 1.0)), 6)
+        1.304842
+    """
+    return xp.poisson_entropy(rate)
+
+
+@register_cross_entropy(Poisson, Poisson)
+def cross_entropy(xp, rate_p, rate_q):
+    """Cross-entropy H(Poisson(rate_p), Poisson(rate_q)) = H(P) + KL(P || Q)."""
+    return entropy(xp, rate_p) + kl(xp, rate_p, rate_q)
