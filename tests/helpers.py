@@ -35,13 +35,37 @@ def random_mvn(rng, dim=3):
     return verify.MultivariateNormal(rng.normal(0, 1, dim), scale_tril=random_tril(rng, dim))
 
 
-#: family name -> (class, dims for verify.derive, random member)
-FAMILIES = {
+#: The first four families, with hand-written draws and the literature values below.
+LITERATURE = {
     "normal": (verify.Normal, {}, random_normal),
     "bernoulli": (verify.Bernoulli, {}, random_bernoulli),
     "categorical": (verify.Categorical, {"num_classes": 4}, random_categorical),
     "multivariate_normal": (verify.MultivariateNormal, {"dim": 3}, random_mvn),
 }
+
+
+def registry_draw(cls):
+    """A random member of a registered family, from its ``random_params(spread="moderate")``."""
+
+    def draw(rng):
+        params = cls.random_params(rng, 1, spread="moderate")
+        return cls.from_params(*(np.asarray(x[0], np.float64) for x in params))
+
+    return draw
+
+
+def _every_family():
+    known = {cls for cls, _, _ in LITERATURE.values()}
+    others = {
+        name: (cls, {}, registry_draw(cls))
+        for name, cls in verify.FAMILIES.items()
+        if cls not in known
+    }
+    return {**LITERATURE, **others}
+
+
+#: family name -> (class, dims for verify.derive, random member): every registered family.
+FAMILIES = _every_family()
 
 
 def _mvn_arrays(dist):

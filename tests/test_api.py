@@ -215,7 +215,9 @@ def _like(dist, canonical):
     if isinstance(dist, verify.MultivariateNormal):
         tril = jnp.tril(canonical[1])
         return verify.MultivariateNormal(canonical[0], scale_tril=tril, validate_args=False)
-    return type(dist)(probs=canonical[0], validate_args=False)
+    if isinstance(dist, (verify.Bernoulli, verify.Categorical)):
+        return type(dist)(probs=canonical[0], validate_args=False)
+    return type(dist).from_params(*canonical)
 
 
 def test_grad_through_constructors_with_logits_and_covariance():

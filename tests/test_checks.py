@@ -310,3 +310,19 @@ def test_covariance_built_normals_compare_gradients_whichever_leaf_a_formula_rea
         )
     wrong = verify.check_kl(lambda p, q: via_covariance(p, q, 1.001), p, q, **FAST)
     assert wrong["gradient_closed_form"].verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: (verify.Normal(jnp.zeros(3), 1.0), verify.Normal(jnp.ones(3), 2.0)),
+        lambda: (
+            verify.MultivariateNormal(jnp.zeros((3, 2)), scale_tril=jnp.eye(2)),
+            verify.MultivariateNormal(jnp.ones(2), scale_tril=2 * jnp.eye(2)),
+        ),
+    ],
+)
+def test_parameters_broadcast_over_the_batch_are_checked(build):
+    """A parameter smaller than the batch (a scalar scale) once broke the gradient evidence."""
+    p, q = build()
+    assert verify.check_kl(verify.kl, p, q).passed

@@ -9,6 +9,7 @@ import pytest
 import sympy as sp
 from helpers import (
     FAMILIES,
+    LITERATURE,
     literature_cross_entropy,
     literature_entropy,
     literature_kl,
@@ -17,7 +18,7 @@ from helpers import (
 import verify
 from verify.symbolic import JAX_FUNCTIONS, derive, is_identically_zero, to_jax
 
-LITERATURE = {
+LITERATURE_VALUES = {
     "kl": literature_kl,
     "entropy": literature_entropy,
     "cross_entropy": literature_cross_entropy,
@@ -25,22 +26,22 @@ LITERATURE = {
 QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
 
 
-def _cases():
-    for family in FAMILIES:
+def _cases(families):
+    for family in families:
         for quantity in QUANTITIES:
             yield pytest.param(family, quantity, id=f"{quantity}-{family}")
 
 
-@pytest.mark.parametrize("family, quantity", list(_cases()))
+@pytest.mark.parametrize("family, quantity", list(_cases(LITERATURE)))
 def test_derived_form_matches_literature(family, quantity):
     """The derivation, compiled to JAX and evaluated exactly in SymPy, equals the textbook value."""
-    cls, dims, draw = FAMILIES[family]
+    cls, dims, draw = LITERATURE[family]
     derivation = derive(quantity, *[cls] * QUANTITIES[quantity], **dims)
     rng = np.random.default_rng(1)
     for _ in range(5):
         dists = [draw(rng) for _ in range(QUANTITIES[quantity])]
         values = derivation.bind(*dists)
-        expected = LITERATURE[quantity](*dists)
+        expected = LITERATURE_VALUES[quantity](*dists)
         exact = float(derivation.expr.evalf(30, subs=values))
         compiled = float(derivation.jax_function(*(values[s] for s in derivation.symbols)))
         np.testing.assert_allclose(exact, expected, rtol=1e-9, atol=1e-12)
@@ -50,7 +51,7 @@ def test_derived_form_matches_literature(family, quantity):
         )
 
 
-@pytest.mark.parametrize("family, quantity", list(_cases()))
+@pytest.mark.parametrize("family, quantity", list(_cases(FAMILIES)))
 def test_jax_grad_matches_sympy_derivative(family, quantity):
     """jax.grad of verify's formula = SymPy's diff of the derived form, rel. err <= 1e-10."""
     cls, dims, draw = FAMILIES[family]
@@ -180,7 +181,7 @@ def test_derive_errors():
         derive("kl", verify.Normal)
     with pytest.raises(NotImplementedError, match="Normal and Bernoulli"):
         derive("kl", verify.Normal, verify.Bernoulli)
-    with pytest.raises(TypeError, match="no dimensions"):
+    with pytest.raises(TypeError, match="Normal takes no size `dim`; sizes: none"):
         derive("entropy", verify.Normal, dim=3)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import sympy as sp
-from helpers import FAMILIES, random_tril
+from helpers import FAMILIES, LITERATURE, random_tril
 
 import verify
 from verify.symbolic import is_identically_zero
@@ -82,11 +82,11 @@ def test_sample_shapes(family):
     assert samples.shape == (5, 3, 2) + batch.event_shape
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("family", sorted(LITERATURE))
 def test_sample_means_match_the_distribution(family):
     """z-test of each coordinate's sample mean; false-alarm rate <= 1e-6 per family (Bonferroni)."""
     rng = np.random.default_rng(2)
-    dist = FAMILIES[family][2](rng)
+    dist = LITERATURE[family][2](rng)
     n = 200_000
     samples = np.asarray(dist.sample(jax.random.key(3), (n,)), np.float64)
     if isinstance(dist, verify.Categorical):

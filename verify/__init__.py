@@ -11,19 +11,21 @@ from verify import montecarlo
 from verify._api import cross_entropy, entropy, kl
 from verify.checks import CheckReport, check_cross_entropy, check_entropy, check_kl
 from verify.evidence import Evidence
-from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
+from verify.families import FAMILIES, Distribution, Independent
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
 from verify.montecarlo import random_distribution
+
+# Every family, as verify.Normal, verify.Gamma, ...: adding a family module adds it here.
+globals().update({cls.__name__: cls for cls in FAMILIES.values()})
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Bernoulli",
-    "Categorical",
     "CheckReport",
     "Distribution",
     "Evidence",
-    "MultivariateNormal",
-    "Normal",
+    "FAMILIES",
+    "Independent",
     "check_cross_entropy",
     "check_entropy",
     "check_kl",
@@ -33,6 +35,10 @@ __all__ = [
     "kl",
     "montecarlo",
     "random_distribution",
+    "register_cross_entropy",
+    "register_entropy",
+    "register_kl",
+    *sorted(cls.__name__ for cls in FAMILIES.values()),
 ]
 
 

@@ -25,7 +25,8 @@ def kl(p: Distribution, q: Distribution, *, base="nats"):
 
     Args:
         p: a distribution, e.g. ``verify.Normal(0.0, 1.0)``.
-        q: a distribution of the same family and event shape.
+        q: a distribution with the same event shape (of the same family, or of
+            one with a registered closed form for the pair).
         base: ``"nats"`` (default), ``"bits"``, ``"hartleys"`` or any number
             > 0 other than 1.
 
@@ -91,14 +92,28 @@ def _evaluate(quantity, distributions, base):
     for name, dist in zip("pq", distributions):
         if not isinstance(dist, Distribution):
             raise TypeError(f"`{name}` must be a verify distribution, got {dist!r}")
+    if len(distributions) == 2:
+        check_same_events(*distributions, *(d.params() for d in distributions))
+    bases, axes = zip(*(d._as_base() for d in distributions))
+    if len(set(axes)) > 1:
+        raise ValueError(
+            "`p` and `q` must reinterpret the same number of batch axes as event axes, got "
+            f"{' and '.join(str(n) for n in axes)}"
+        )
+    value = _evaluate_base(quantity, bases)
+    if axes[0]:
+        value = jnp.sum(value, axis=tuple(range(value.ndim - axes[0], value.ndim)))
+    return value if log_base is None else value / jnp.asarray(log_base, value.dtype)
+
+
+def _evaluate_base(quantity, distributions):
+    """The closed form of ``quantity`` at distributions that are their own bases, in nats."""
     form = formulas.lookup(
         quantity,
         *(type(d) for d in distributions),
         parameterisations=tuple(d.parameterisation for d in distributions),
     )
     params = [d.params() for d in distributions]
-    if len(distributions) == 2:
-        check_same_events(*distributions, *params)
     # The batch shape of every parameter of every distribution: a form that does
     # not read a parameter (the entropy ignores `loc`) still answers per member.
     batch_shape = _validate.check_batch_shapes(
@@ -106,8 +121,7 @@ def _evaluate(quantity, distributions, base):
     )
     function, flat = _by_parameterisation(quantity, distributions, form.function, params)
     dtype = np.result_type(*(x.dtype for x in flat))
-    value = jnp.broadcast_to(_compiled(function)(*(x.astype(dtype) for x in flat)), batch_shape)
-    return value if log_base is None else value / jnp.asarray(log_base, dtype)
+    return jnp.broadcast_to(_compiled(function)(*(x.astype(dtype) for x in flat)), batch_shape)
 
 
 @functools.cache
@@ -149,8 +163,20 @@ def _kl_from_covariances(xp, loc_p, tril_p, loc_q, tril_q, covariance_p, covaria
 
 
 def check_same_events(p, q, params_p, params_q):
-    """Raises unless the canonical parameters (arrays or shape structs) agree in event shape."""
-    for x, y, rank in zip(params_p, params_q, p._param_event_ranks):
+    """Raises unless P and Q have the same event shape (and, of one family, parameter events).
+
+    ``params_p``/``params_q`` are the parameters (arrays or shape structs): within a
+    family they fix sizes the samples do not show (a Categorical's K).
+    """
+    if p.event_shape != q.event_shape:
+        raise ValueError(
+            f"`p` and `q` must have the same event size, got {p!r} with event shape "
+            f"{p.event_shape} and {q!r} with {q.event_shape}"
+        )
+    base = p._as_base()[0]
+    if type(base) is not type(q._as_base()[0]):
+        return
+    for x, y, rank in zip(params_p, params_q, base._param_event_ranks):
         event_p, event_q = x.shape[x.ndim - rank :], y.shape[y.ndim - rank :]
         if event_p != event_q:
             raise ValueError(

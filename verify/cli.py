@@ -59,14 +59,13 @@ def family_class(name: str):
         >>> family_class("BERNOULLI").__name__, family_class("mvn").__name__
         ('Bernoulli', 'MultivariateNormal')
     """
-    from verify.families import BY_NAME
+    from verify.families import FAMILIES, by_name
 
-    key = name.lower().replace("-", "").replace("_", "")
-    key = {"mvn": "multivariatenormal", "gaussian": "normal"}.get(key, key)
-    if key not in BY_NAME:
-        known = ", ".join(c.__name__ for c in BY_NAME.values())
-        raise UsageError(f"unknown family {name!r}; choose from {known}")
-    return BY_NAME[key]
+    try:
+        return by_name(name.lower().replace("-", "").replace("_", ""))
+    except KeyError:
+        known = ", ".join(c.__name__ for c in FAMILIES.values())
+        raise UsageError(f"unknown family {name!r}; choose from {known}") from None
 
 
 def parse_distribution(spec: str):
@@ -84,7 +83,7 @@ def parse_distribution(spec: str):
         >>> parse_distribution("__import__('os')")
         Traceback (most recent call last):
         ...
-        verify.cli.UsageError: unknown family '__import__'; choose from Normal, ...
+        verify.cli.UsageError: unknown family '__import__'; choose from ...
     """
     try:
         tree = ast.parse(spec.strip(), mode="eval")
@@ -229,9 +228,9 @@ def _probability(text):
 
 
 def _families_help() -> str:
-    from verify.families import BY_NAME
+    from verify.families import FAMILIES
 
-    lines = [f"  {family_signature(cls)}" for cls in BY_NAME.values()]
+    lines = [f"  {family_signature(cls)}" for cls in FAMILIES.values()]
     return "families (case-insensitive; MVN for MultivariateNormal):\n" + "\n".join(lines)
 
 
@@ -306,19 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         out.add_argument(
             "--python", action="store_true", help="print the derived JAX function, imports included"
         )
-        p.add_argument(
-            "--dim", type=int, default=2, help="MultivariateNormal dimension, 1 to 4 (default 2)"
-        )
-        p.add_argument(
-            "--num-classes",
-            type=int,
-            default=3,
-            help="number of Categorical classes, 2 to 8 (default 3)",
-        )
+        for name, owners in _sizes().items():
+            ranges = (f"{c}: {d.least} to {d.most} (default {d.default})" for c, d in owners)
+            p.add_argument(f"--{name.replace('_', '-')}", type=int, help="; ".join(ranges))
         p.add_argument(
             "--logits",
             action="store_true",
-            help="Bernoulli / Categorical given by logits: the logits form",
+            help=f"{' / '.join(_with_logits())} given by logits: the logits form",
         )
 
     check = sub.add_parser(
@@ -432,18 +425,19 @@ def _closed_form(args, out) -> int:
 
     quantity = _QUANTITIES[args.command]
     classes = [family_class(name) for name in args.families]
-    if classes[0] is verify.MultivariateNormal and not 1 <= args.dim <= 4:
-        raise UsageError(f"--dim must be between 1 and 4, got {args.dim}")
-    if classes[0] is verify.Categorical and not 2 <= args.num_classes <= 8:
-        raise UsageError(f"--num-classes must be between 2 and 8, got {args.num_classes}")
     dims = {}
-    if classes[0] is verify.MultivariateNormal:
-        dims["dim"] = args.dim
-    if classes[0] is verify.Categorical:
-        dims["num_classes"] = args.num_classes
+    for cls in classes:
+        for name, dim in cls.dims.items():
+            value = getattr(args, name)
+            if value is not None and not dim.least <= value <= dim.most:
+                option = f"--{name.replace('_', '-')}"
+                raise UsageError(
+                    f"{option} must be between {dim.least} and {dim.most}, got {value}"
+                )
+            dims[name] = dim.default if value is None else value
     if args.logits:
         if any("logits" not in c.parameterisations for c in classes):
-            raise UsageError("--logits applies to Bernoulli and Categorical only")
+            raise UsageError(f"--logits applies to {', '.join(_with_logits())} only")
         dims["parameterisations"] = ("logits",) * len(classes)
     try:
         derivation = verify.derive(quantity, *classes, **dims)
@@ -570,12 +564,29 @@ def _check(args, out) -> int:
     return EXIT_OK if decision.verdict == "agree" else EXIT_DIFFERS
 
 
+def _sizes():
+    """Every size a family takes: ``{name: [(family name, Dim), ...]}`` (one option each)."""
+    from verify.families import FAMILIES
+
+    sizes = {}
+    for cls in FAMILIES.values():
+        for name, dim in cls.dims.items():
+            sizes.setdefault(name, []).append((cls.__name__, dim))
+    return sizes
+
+
+def _with_logits():
+    from verify.families import FAMILIES
+
+    return [c.__name__ for c in FAMILIES.values() if "logits" in c.parameterisations]
+
+
 def _list(args, out) -> int:
     from verify import formulas, proofs
-    from verify.families import BY_NAME
+    from verify.families import FAMILIES
 
     print("Families:", file=out)
-    for cls in BY_NAME.values():
+    for cls in FAMILIES.values():
         summary = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
         print(f"  {family_signature(cls)}\n      {summary}", file=out)
     print("\nClosed forms (derived from the densities, proved equal to the formulas):", file=out)

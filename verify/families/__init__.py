@@ -1,21 +1,46 @@
-"""Probability families: parameters, JAX log-densities, samplers, SymPy densities."""
+"""Probability families: parameters, JAX log-densities, samplers, SymPy densities.
 
-from verify.families._distribution import Distribution, SymbolicFamily
-from verify.families.bernoulli import Bernoulli
-from verify.families.categorical import Categorical
-from verify.families.multivariate_normal import MultivariateNormal
-from verify.families.normal import Normal
+Every module of this package that defines a family registers it
+(:data:`FAMILIES`, by lower-case name): adding a family is adding its module.
+"""
+
+import importlib
+import pkgutil
+
+from verify.families import supports
+from verify.families._distribution import FAMILIES, Dim, Distribution, SymbolicFamily
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+globals().update({cls.__name__: cls for cls in FAMILIES.values()})
+from verify.families.independent import Independent  # noqa: E402 - a wrapper, not a family
 
 __all__ = [
-    "Bernoulli",
-    "Categorical",
+    "FAMILIES",
+    "Dim",
+    "Independent",
     "Distribution",
-    "MultivariateNormal",
-    "Normal",
     "SymbolicFamily",
+    "by_name",
+    "supports",
+    *sorted(cls.__name__ for cls in FAMILIES.values()),
 ]
 
-#: Families by lower-case name, for the command line and error messages.
-BY_NAME = {
-    cls.__name__.lower(): cls for cls in (Normal, MultivariateNormal, Bernoulli, Categorical)
-}
+
+def by_name(name: str) -> type:
+    """The family called ``name`` (case-insensitive; aliases such as ``"mvn"`` too).
+
+    Raises:
+        KeyError: no such family.
+
+    Example:
+        >>> by_name("MVN").__name__
+        'MultivariateNormal'
+    """
+    key = name.lower()
+    for cls in FAMILIES.values():
+        if key == cls.__name__.lower() or key in cls.aliases:
+            return cls
+    raise KeyError(name)

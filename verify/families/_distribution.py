@@ -15,10 +15,29 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from verify._ops import jax_ops
 
-__all__ = ["Distribution", "SymbolicFamily"]
+__all__ = ["FAMILIES", "Dim", "Distribution", "SymbolicFamily"]
+
+#: Every family, by lower-case name, filled as the family classes are defined.
+FAMILIES: dict[str, type] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Dim:
+    """A size a family's symbolic form needs (a MultivariateNormal's ``dim``).
+
+    Attributes:
+        default: the size derivations and proofs use unless told otherwise.
+        least: the smallest valid size.
+        most: the largest size the command line offers (SymPy's time grows with it).
+    """
+
+    default: int
+    least: int = 1
+    most: int = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,10 +124,25 @@ class Distribution:
     _param_event_ranks: ClassVar[tuple[int, ...]]
     #: The ways the family can be parameterised; closed forms are registered per tuple.
     parameterisations: ClassVar[tuple[str, ...]] = ("canonical",)
+    #: ``sample`` is differentiable in the parameters (pathwise Monte Carlo gradients).
+    reparameterized: ClassVar[bool] = False
+    #: Default Monte Carlo samples for one distribution (about a second on two CPU cores).
+    mc_samples: ClassVar[int] = 2**22
+    #: Numbers per sample in the largest per-sample array at which ``mc_samples`` was measured.
+    mc_reference_event_size: ClassVar[int] = 1
+    #: The sizes the symbolic form takes, by keyword (``{"dim": Dim(2)}``).
+    dims: ClassVar[dict[str, Dim]] = {}
+    #: ``(given, wanted)`` parameterisations :meth:`convert` rewrites (a mixed pair's route).
+    conversions: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Other names the command line accepts (lower case).
+    aliases: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, abstract: bool = False, **kwargs):
+        """Registers the family (a pytree, and in :data:`FAMILIES` unless ``abstract``)."""
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_pytree_node(cls, cls._tree_flatten, cls._tree_unflatten)
+        if not abstract and not cls.__name__.startswith("_"):
+            FAMILIES[cls.__name__.lower()] = cls
 
     # Leaves live in the instance dict under their field names, so that a family
     # may expose a field through a property (Categorical.probs computed from logits).
@@ -195,6 +229,75 @@ class Distribution:
     def _no_dims(cls, dims):
         if dims:
             raise TypeError(f"{cls.__name__}.symbolic takes no dimensions, got {sorted(dims)}")
+
+    @property
+    def support(self):
+        """Where the distribution puts its mass, a :mod:`verify.families.supports` value."""
+        raise NotImplementedError
+
+    # -------------------------------------------------- building and drawing
+    @classmethod
+    def from_params(cls, *params, parameterisation=None):
+        """A (batch of) distribution(s) from parameters in ``parameterisation``.
+
+        Example:
+            >>> import verify
+            >>> verify.Normal.from_params(0.0, 2.0)
+            Normal(loc=0.0, scale=2.0)
+        """
+        cls._check_parameterisation(parameterisation)
+        return cls(*params)
+
+    @classmethod
+    def _check_parameterisation(cls, parameterisation):
+        if parameterisation is not None and parameterisation not in cls.parameterisations:
+            raise ValueError(
+                f"`parameterisation` must be one of {cls.parameterisations}, "
+                f"got {parameterisation!r}"
+            )
+
+    @classmethod
+    def random_params(cls, rng: np.random.Generator, n: int, *, spread="wide", **dims):
+        """``n`` random parameter sets, float64 arrays with a leading axis ``n``.
+
+        In the family's first parameterisation. ``spread="wide"`` covers the
+        parameter space (proofs, tests); ``"moderate"`` keeps two independent
+        draws Monte Carlo-friendly (light-tailed log-ratios, KL of a few nats).
+        """
+        raise NotImplementedError(f"{cls.__name__} draws no random parameters")
+
+    @classmethod
+    def adversarial_pairs(cls, rng: np.random.Generator, **dims):
+        """``(params_p, params_q)`` where naive formulas fail: near-equal and extreme."""
+        raise NotImplementedError(f"{cls.__name__} has no adversarial parameters")
+
+    @staticmethod
+    def convert(xp, params, given, wanted):
+        """``params`` in parameterisation ``given`` rewritten in ``wanted`` (backend-generic)."""
+        if given == wanted:
+            return params
+        raise NotImplementedError(f"no conversion from {given!r} to {wanted!r}")
+
+    # ------------------------------------------------ gradient coordinates
+    def _gradient_projection(self, field, grad):
+        """The gradient restricted to the directions ``field`` can move in."""
+        del field
+        return grad
+
+    def _free_mask(self, field):
+        """Boolean mask of the entries of ``field`` that are free parameters (None: all)."""
+        del field
+
+    def _outcomes_with_mass(self):
+        """Per outcome, whether it has positive probability (None: a density, or every one)."""
+        return None
+
+    def _as_base(self):
+        """``(distribution, n)``: the closed forms of ``distribution``, summed over ``n`` axes.
+
+        Every family is its own base (``n = 0``); :class:`~verify.Independent` is not.
+        """
+        return self, 0
 
     # ------------------------------------------------------------ formulas
     def entropy(self, base="nats"):

@@ -10,24 +10,28 @@ may have underflowed is ever passed to a logarithm. Both ``probs`` and
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from verify import _validate
 from verify._ops import jax_ops
-from verify.families._distribution import Distribution
+from verify.families._distribution import Distribution, SymbolicFamily
 
 __all__ = ["ProbsOrLogits"]
 
 
-class ProbsOrLogits(Distribution):
+class ProbsOrLogits(Distribution, abstract=True):
     """Base of the discrete families parameterised by ``probs`` or ``logits``.
 
     Subclasses define ``log_density`` (in probs) and ``log_density_logits``,
-    ``_probs_from_logits``, ``_logits_from_probs``, ``_check_probs``,
-    ``_check_logits``, ``_check_shape``, ``_in_support`` and ``_value_dtype``.
+    ``_probs_from_logits``, ``logits_from_probs`` (backend-generic),
+    ``_check_probs``, ``_check_logits``, ``_check_shape``, ``_in_support``,
+    ``_value_dtype``, ``_symbols`` (the symbolic parameter) and ``_outcomes``
+    (per outcome, which probabilities are positive).
     """
 
     _fields = ("probs", "logits")
     parameterisations = ("probs", "logits")
+    conversions = (("probs", "logits"),)
 
     def __init__(self, probs=None, logits=None, *, validate_args: bool = True):
         _validate.check_exactly_one(probs=probs, logits=logits)
@@ -54,7 +58,63 @@ class ProbsOrLogits(Distribution):
     def logits(self):
         """The logits (``log`` of the probabilities if those were given: 0 gives ``-inf``)."""
         given = self.__dict__["logits"]
-        return given if given is not None else self._logits_from_probs(self.__dict__["probs"])
+        if given is not None:
+            return given
+        return self.logits_from_probs(jax_ops, self.__dict__["probs"])
+
+    @staticmethod
+    def logits_from_probs(xp, probs):
+        """The logits of the distribution with probabilities ``probs`` (backend-generic)."""
+        raise NotImplementedError
+
+    @classmethod
+    def convert(cls, xp, params, given, wanted):
+        """Probabilities to logits (a mixed pair runs the logits forms); never the reverse.
+
+        Example:
+            >>> import verify, sympy as sp
+            >>> from verify.symbolic.ops import sympy_ops
+            >>> verify.Bernoulli.convert(sympy_ops, (sp.Symbol("p"),), "probs", "logits")
+            (log(p) - xlog1py(1, -p),)
+        """
+        if given == wanted:
+            return params
+        if (given, wanted) != ("probs", "logits"):
+            raise NotImplementedError(f"{cls.__name__}: no conversion from {given!r} to {wanted!r}")
+        return (cls.logits_from_probs(xp, params[0]),)
+
+    @classmethod
+    def from_params(cls, *params, parameterisation=None):
+        cls._check_parameterisation(parameterisation)
+        (param,) = params
+        return cls(**{parameterisation or "probs": param})
+
+    @classmethod
+    def symbolic(cls, suffix="", parameterisation="probs", **dims):
+        """The family in SymPy, from ``probs`` (on the simplex) or from ``logits``."""
+        cls._check_parameterisation(parameterisation)
+        param, latex_names, assumptions = cls._symbols(parameterisation, suffix, **dims)
+        import sympy as sp
+
+        return SymbolicFamily(
+            name=cls.__name__,
+            params=(param,),
+            variable=sp.Symbol("x", integer=True, nonnegative=True),
+            density_code=cls.log_density if parameterisation == "probs" else cls.log_density_logits,
+            support=cls._symbolic_support(**dims),
+            latex_names=latex_names,
+            assumptions=assumptions,
+            parameterisation=parameterisation,
+        )
+
+    def _outcomes_with_mass(self):
+        """Read from the parameter given: a ``-inf`` logit is probability 0, a finite one is not."""
+        given = self._leaves()
+        if given["probs"] is not None:
+            probs = np.asarray(given["probs"], np.float64)
+            return self._outcomes(probs > 0, probs < 1)
+        logits = np.asarray(given["logits"], np.float64)
+        return self._outcomes(logits > -np.inf, logits < np.inf)
 
     def params_as(self, parameterisation):
         super().params_as(parameterisation)  # checks the name

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 
-from verify import _special, _validate
+from verify import _validate
 from verify.families import supports
-from verify.families._distribution import SymbolicFamily
 from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
 __all__ = ["Bernoulli"]
@@ -35,6 +34,7 @@ class Bernoulli(ProbsOrLogits):
     """
 
     _param_event_ranks = (0,)
+    mc_samples = 2**25
 
     @staticmethod
     def _check_shape(name, value):
@@ -55,8 +55,9 @@ class Bernoulli(ProbsOrLogits):
         return jax.nn.sigmoid(logits)
 
     @staticmethod
-    def _logits_from_probs(probs):
-        return jnp.log(probs) - _special.log1p(-probs)
+    def logits_from_probs(xp, probs):
+        """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1."""
+        return xp.log(probs) - xp.xlog1py(1, -probs)
 
     def _value_dtype(self):
         return self.dtype
@@ -80,31 +81,39 @@ class Bernoulli(ProbsOrLogits):
         probs = self.probs
         return (jax.random.uniform(key, shape, param.dtype) < probs).astype(param.dtype)
 
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation="probs", **dims):
+    @property
+    def support(self):
+        return supports.integers(0, 1)
+
+    @staticmethod
+    def _symbolic_support():
+        return supports.integers(0, 1)
+
+    @staticmethod
+    def _symbols(parameterisation, suffix):
         import sympy as sp
 
-        cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
-        x = sp.Symbol("x", integer=True, nonnegative=True)
         if parameterisation == "logits":
             logits = sp.Symbol(f"logits{s}", real=True)
-            return SymbolicFamily(
-                name="Bernoulli",
-                params=(logits,),
-                variable=x,
-                density_code=cls.log_density_logits,
-                support=supports.integers(0, 1),
-                latex_names={logits: rf"\ell{s}"},
-                parameterisation="logits",
-            )
+            return logits, {logits: rf"\ell{s}"}, ()
         probs = sp.Symbol(f"probs{s}", positive=True)
-        return SymbolicFamily(
-            name="Bernoulli",
-            params=(probs,),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.integers(0, 1),
-            latex_names={probs: f"p{s}"},
-            parameterisation="probs",
-        )
+        return probs, {probs: f"p{s}"}, ()
+
+    @staticmethod
+    def _outcomes(low, high):
+        """Outcome 1 has mass where ``low`` (probs > 0), outcome 0 where ``high`` (probs < 1)."""
+        return np.stack([high, low], axis=-1)
+
+    @classmethod
+    def random_params(cls, rng, n, *, spread="wide"):
+        low, high = (0.0, 1.0) if spread == "wide" else (0.1, 0.9)
+        return (rng.uniform(low, high, n),)
+
+    @classmethod
+    def adversarial_pairs(cls, rng):
+        eps = np.array([1e-3, 1e-6, 1e-8, 1e-10, 1e-12, 0.0])
+        (probs,) = cls.random_params(rng, eps.size)
+        p = np.concatenate([probs, [1e-12, 1 - 1e-12, 0.5, 1e-300, 0.999999]])
+        q = np.concatenate([probs * (1 + eps), [2e-12, 1 - 2e-12, 0.5 + 1e-15, 1e-290, 1e-6]])
+        return (p,), (q,)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import SymbolicFamily
+from verify.families._distribution import Dim
 from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
 __all__ = ["Categorical"]
@@ -38,6 +39,9 @@ class Categorical(ProbsOrLogits):
     """
 
     _param_event_ranks = (1,)
+    mc_samples = 2**23
+    mc_reference_event_size = 4
+    dims = {"num_classes": Dim(default=3, least=2, most=8)}
 
     @staticmethod
     def _check_shape(name, value):
@@ -67,8 +71,9 @@ class Categorical(ProbsOrLogits):
         return jax.nn.softmax(logits, axis=-1)
 
     @staticmethod
-    def _logits_from_probs(probs):
-        return jnp.log(probs)
+    def logits_from_probs(xp, probs):
+        """``log(probs)``: logits of the same distribution (``-inf`` for a zero)."""
+        return xp.log(probs)
 
     @staticmethod
     def _value_dtype():
@@ -94,32 +99,50 @@ class Categorical(ProbsOrLogits):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return jax.random.categorical(key, self.logits, axis=-1, shape=shape)
 
-    @classmethod
-    def symbolic(cls, suffix="", num_classes=3, parameterisation="probs"):
+    @property
+    def support(self):
+        return supports.integers(0, self.num_classes - 1)
+
+    @staticmethod
+    def _symbolic_support(num_classes=3):
+        return supports.integers(0, num_classes - 1)
+
+    @staticmethod
+    def _symbols(parameterisation, suffix, num_classes=3):
         import sympy as sp
 
         s = f"_{suffix}" if suffix else ""
-        x = sp.Symbol("x", integer=True, nonnegative=True)
         if parameterisation == "logits":
             prefix = f"{suffix}," if suffix else ""
             logits = sp.Matrix([sp.Symbol(f"logits{s}_{k}", real=True) for k in range(num_classes)])
-            return SymbolicFamily(
-                name="Categorical",
-                params=(logits,),
-                variable=x,
-                density_code=cls.log_density_logits,
-                support=supports.integers(0, num_classes - 1),
-                latex_names={e: rf"\ell_{{{prefix}{k}}}" for k, e in enumerate(logits)},
-                parameterisation="logits",
-            )
+            return logits, {e: rf"\ell_{{{prefix}{k}}}" for k, e in enumerate(logits)}, ()
         probs = sp.Matrix([sp.Symbol(f"probs{s}_{k}", positive=True) for k in range(num_classes)])
-        return SymbolicFamily(
-            name="Categorical",
-            params=(probs,),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.integers(0, num_classes - 1),
-            latex_names={e: f"p{s}_{{{k}}}" for k, e in enumerate(probs)},
-            assumptions=(sp.Add(*probs) - 1,),
-            parameterisation="probs",
-        )
+        names = {e: f"p{s}_{{{k}}}" for k, e in enumerate(probs)}
+        return probs, names, (sp.Add(*probs) - 1,)
+
+    @staticmethod
+    def _outcomes(low, high):
+        del high
+        return low
+
+    def _gradient_projection(self, field, grad):
+        """Probabilities move on the simplex: only sums-to-zero directions."""
+        if field == "probs":
+            return grad - jnp.mean(grad, axis=-1, keepdims=True)
+        return grad
+
+    @classmethod
+    def random_params(cls, rng, n, *, spread="wide", num_classes=3):
+        flat = rng.dirichlet(np.ones(num_classes), n)
+        return (flat if spread == "wide" else (flat + 1 / num_classes) / 2,)
+
+    @classmethod
+    def adversarial_pairs(cls, rng, num_classes=3):
+        eps = np.array([1e-3, 1e-6, 1e-8, 1e-10, 1e-12, 0.0])
+        (probs,) = cls.random_params(rng, eps.size, num_classes=num_classes)
+        tilted = probs * (1 + eps[:, None] * np.arange(num_classes))
+        tiny = np.full((2, num_classes), 1e-15)
+        tiny[:, 0] = 1 - (num_classes - 1) * 1e-15
+        p = np.concatenate([probs, tiny])
+        q = np.concatenate([tilted / tilted.sum(-1, keepdims=True), np.flip(tiny, axis=1)])
+        return (p,), (q,)

@@ -8,7 +8,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily, _short
+from verify.families._distribution import Dim, Distribution, SymbolicFamily, _short
 
 __all__ = ["MultivariateNormal"]
 
@@ -40,6 +40,11 @@ class MultivariateNormal(Distribution):
     # the KL of two such distributions is computed from their exact difference.
     _fields = ("loc", "scale_tril", "_covariance")
     _param_event_ranks = (1, 2)
+    reparameterized = True
+    mc_samples = 2**22
+    mc_reference_event_size = 9
+    dims = {"dim": Dim(default=2, least=1, most=4)}
+    aliases = ("mvn",)
 
     def __init__(self, loc, covariance_matrix=None, scale_tril=None, *, validate_args=True):
         _validate.check_exactly_one(covariance_matrix=covariance_matrix, scale_tril=scale_tril)
@@ -124,10 +129,51 @@ class MultivariateNormal(Distribution):
         z = jax.random.normal(key, shape, self.dtype)
         return self.loc + jnp.einsum("...ij,...j->...i", self.scale_tril, z)
 
+    @property
+    def support(self):
+        return supports.RealVector(self.event_shape[0])
+
     @classmethod
-    def symbolic(cls, suffix="", dim=2):
+    def from_params(cls, *params, parameterisation=None):
+        """From ``(loc, scale_tril)``, the parameters the closed forms take."""
+        cls._check_parameterisation(parameterisation)
+        loc, scale_tril = params
+        return cls(loc, scale_tril=scale_tril)
+
+    @classmethod
+    def random_params(cls, rng, n, *, spread="wide", dim=2):
+        if spread == "wide":
+            loc = rng.normal(0.0, 1.0, (n, dim))
+            below, diagonal = (
+                rng.normal(0.0, 0.5, (n, dim, dim)),
+                np.exp(rng.normal(0, 0.5, (n, dim))),
+            )
+        else:
+            loc = rng.uniform(-1.0, 1.0, (n, dim))
+            below = rng.normal(0.0, 0.3, (n, dim, dim))
+            diagonal = np.exp(rng.uniform(np.log(0.5), np.log(2.0), (n, dim)))
+        return loc, np.tril(below, -1) + diagonal[..., None] * np.eye(dim)
+
+    @classmethod
+    def adversarial_pairs(cls, rng, dim=2):
+        eps = np.array([1e-3, 1e-6, 1e-8, 1e-10, 1e-12, 0.0])
+        loc, tril = cls.random_params(rng, eps.size, dim=dim)
+        return (loc, tril), (loc + eps[:, None], tril * (1 + eps[:, None, None]))
+
+    def _gradient_projection(self, field, grad):
+        """A ``scale_tril`` moves in its lower triangle only."""
+        return jnp.tril(grad) if field == "scale_tril" else grad
+
+    def _free_mask(self, field):
+        if field == "scale_tril":
+            return np.tril(np.ones(self.scale_tril.shape[-2:], bool))
+        return None
+
+    @classmethod
+    def symbolic(cls, suffix="", parameterisation=None, dim=2):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         s = f"_{suffix}" if suffix else ""
         loc = sp.Matrix([sp.Symbol(f"loc{s}_{i}", real=True) for i in range(dim)])
 

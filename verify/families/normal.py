@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 from verify import _validate
 from verify.families import supports
@@ -29,6 +30,9 @@ class Normal(Distribution):
 
     _fields = ("loc", "scale")
     _param_event_ranks = (0, 0)
+    reparameterized = True
+    mc_samples = 2**24
+    aliases = ("gaussian",)
 
     def __init__(self, loc, scale, *, validate_args: bool = True):
         loc, scale = _validate.as_float_arrays(validate_args=validate_args, loc=loc, scale=scale)
@@ -51,10 +55,32 @@ class Normal(Distribution):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
 
+    @property
+    def support(self):
+        return supports.real
+
     @classmethod
-    def symbolic(cls, suffix="", **dims):
+    def random_params(cls, rng, n, *, spread="wide"):
+        if spread == "wide":
+            return rng.normal(0.0, 2.0, n), np.exp(rng.uniform(-2.0, 2.0, n))
+        return rng.uniform(-2.0, 2.0, n), np.exp(rng.uniform(np.log(0.5), np.log(2.0), n))
+
+    @classmethod
+    def adversarial_pairs(cls, rng):
+        eps = np.array([1e-3, 1e-6, 1e-8, 1e-10, 1e-12, 0.0])
+        loc, scale = cls.random_params(rng, eps.size)
+        p = np.concatenate([loc, [0.0, 0.0, 1e3]]), np.concatenate([scale, [1e-3, 1e3, 1.0]])
+        q = (
+            np.concatenate([loc + eps * scale, [1.0, -1.0, -1e3]]),
+            np.concatenate([scale * (1 + eps), [1e3, 1e-3, 1.0]]),
+        )
+        return p, q
+
+    @classmethod
+    def symbolic(cls, suffix="", parameterisation=None, **dims):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         loc = sp.Symbol(f"loc{s}", real=True)

@@ -1,22 +1,40 @@
-"""The registry of closed forms: one place maps families and parameterisations to formulas.
+"""The registry of closed forms: families and parameterisations to formulas.
 
 A closed form is a backend-generic function (see :mod:`verify._ops`) of the
 families' parameters, first those of P, then those of Q, in the
-parameterisation each distribution was given (``Categorical(logits=...)``
-takes the logits forms; a pair of probs and logits, the logits forms with the
-probs side as ``log(probs)``).
+parameterisation each distribution was given. Each module of this package
+registers its forms with the decorators below; :func:`lookup` finds a form
+through the classes' MROs (a subclass of ``Normal`` takes ``Normal``'s forms),
+and a pair of parameterisations with no form of its own (P from probs, Q from
+logits) runs a registered form after :meth:`Distribution.convert`.
+
+Example:
+    >>> import verify
+    >>> from verify.formulas import lookup
+    >>> lookup("kl", verify.Bernoulli, verify.Bernoulli,
+    ...        parameterisations=("probs", "logits")).parameterisations
+    ('probs', 'logits')
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import itertools
+import pkgutil
 from collections.abc import Callable
 
-from verify.families import Bernoulli, Categorical, MultivariateNormal, Normal
-from verify.formulas import bernoulli, categorical, multivariate_normal, normal
+from verify.families import Distribution
 
-__all__ = ["QUANTITIES", "ClosedForm", "lookup", "registered"]
+__all__ = [
+    "QUANTITIES",
+    "ClosedForm",
+    "lookup",
+    "register_cross_entropy",
+    "register_entropy",
+    "register_kl",
+    "registered",
+]
 
 #: The quantities with closed forms, and how many distributions each takes.
 QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
@@ -24,12 +42,13 @@ QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
 
 @dataclasses.dataclass(frozen=True)
 class ClosedForm:
-    """One registered closed form.
+    """One closed form, as :func:`lookup` returns it.
 
     Attributes:
         quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
         families: the family classes it takes, in argument order.
-        function: ``function(xp, *params_p[, *params_q])``, in nats.
+        function: ``function(xp, *params_p[, *params_q])``, in nats, taking
+            each family's parameters in ``parameterisations``.
         parameterisations: the parameterisation of each family, e.g.
             ``("probs", "logits")``.
     """
@@ -40,62 +59,86 @@ class ClosedForm:
     parameterisations: tuple[str, ...]
 
 
-_MODULES = {
-    Normal: normal,
-    MultivariateNormal: multivariate_normal,
-    Bernoulli: bernoulli,
-    Categorical: categorical,
-}
-
-
-def _mixed(module, quantity, parameterisations):
-    """The logits form, with each probs argument turned into logits first."""
-    logits_form = getattr(module, f"{quantity}_logits")
-
-    def form(xp, *params):
-        return logits_form(
-            xp,
-            *(
-                x if kind == "logits" else module.logits_from_probs(xp, x)
-                for x, kind in zip(params, parameterisations)
-            ),
-        )
-
-    form.__name__ = f"{quantity}_{'_'.join(parameterisations)}"
-    form.__doc__ = f"{quantity} from {' and '.join(parameterisations)}, via the logits form."
-    return form
-
-
-def _function(module, quantity, parameterisations):
-    if len(set(parameterisations)) == 1 and parameterisations[0] != "logits":
-        return getattr(module, quantity)
-    if set(parameterisations) == {"logits"}:
-        return getattr(module, f"{quantity}_logits")
-    return _mixed(module, quantity, parameterisations)
-
-
 _REGISTRY: dict[tuple[str, tuple[type, ...], tuple[str, ...]], ClosedForm] = {}
-for _family, _module in _MODULES.items():
-    for _quantity, _arity in QUANTITIES.items():
-        _families = (_family,) * _arity
-        for _kinds in itertools.product(_family.parameterisations, repeat=_arity):
-            _REGISTRY[_quantity, _families, _kinds] = ClosedForm(
-                _quantity, _families, _function(_module, _quantity, _kinds), _kinds
-            )
 
 
-def module_of(family: type):
-    """The module of ``family``'s closed forms (e.g. for ``logits_from_probs``)."""
-    return _MODULES[family]
+def _register(quantity, families, parameterisations):
+    if len(families) != QUANTITIES[quantity]:
+        raise TypeError(f"{quantity} takes {QUANTITIES[quantity]} families, got {len(families)}")
+    for family in families:
+        if not (isinstance(family, type) and issubclass(family, Distribution)):
+            raise TypeError(f"expected family classes such as verify.Normal, got {family!r}")
+    if parameterisations is None:
+        parameterisations = tuple(f.parameterisations[0] for f in families)
+    parameterisations = tuple(parameterisations)
+    for family, kind in zip(families, parameterisations):
+        family._check_parameterisation(kind)
+
+    def decorator(function):
+        key = quantity, tuple(families), parameterisations
+        _REGISTRY[key] = ClosedForm(quantity, tuple(families), function, parameterisations)
+        return function
+
+    return decorator
+
+
+def register_kl(p_family: type, q_family: type, *, parameterisations=None):
+    """Registers ``function(xp, *params_p, *params_q)`` as KL(P || Q) for these families.
+
+    The function is written against a backend ``xp`` (:mod:`verify._ops`), so
+    that the code that runs is the code SymPy proves equal to
+    ``verify.derive("kl", p_family, q_family)``. A later registration for the
+    same families and parameterisations replaces the earlier one.
+
+    Args:
+        p_family, q_family: family classes (subclasses inherit the form).
+        parameterisations: one name per family (default: each family's first).
+
+    Example:
+        >>> import verify
+        >>> class Scaled(verify.Normal):
+        ...     pass
+        >>> @verify.register_kl(Scaled, Scaled)
+        ... def kl(xp, loc_p, scale_p, loc_q, scale_q):
+        ...     return verify.formulas.normal.kl(xp, loc_p, scale_p, loc_q, scale_q)
+        >>> float(verify.kl(Scaled(0.0, 1.0), Scaled(1.0, 1.0)))
+        0.5
+    """
+    return _register("kl", (p_family, q_family), parameterisations)
+
+
+def register_entropy(family: type, *, parameterisations=None):
+    """Registers ``function(xp, *params)`` as the entropy of ``family``; see :func:`register_kl`."""
+    return _register("entropy", (family,), parameterisations)
+
+
+def register_cross_entropy(p_family: type, q_family: type, *, parameterisations=None):
+    """Registers the cross-entropy H(P, Q) for these families; see :func:`register_kl`."""
+    return _register("cross_entropy", (p_family, q_family), parameterisations)
 
 
 def registered() -> list[ClosedForm]:
-    """Every registered closed form, in a stable order."""
-    return list(_REGISTRY.values())
+    """Every closed form the registry holds, and every mixed pair it converts to one."""
+    forms = list(_REGISTRY.values())
+    for quantity, families, _ in {(k[0], k[1], None) for k in _REGISTRY}:
+        kinds = itertools.product(*(f.parameterisations for f in families))
+        for kind in kinds:
+            if (quantity, families, kind) not in _REGISTRY:
+                try:
+                    forms.append(lookup(quantity, *families, parameterisations=kind))
+                except NotImplementedError:
+                    pass
+    return sorted(
+        forms, key=lambda f: (f.quantity, [c.__name__ for c in f.families], f.parameterisations)
+    )
 
 
 def lookup(quantity: str, *families: type, parameterisations=None) -> ClosedForm:
     """The closed form of ``quantity`` for these family classes and parameterisations.
+
+    Searches the classes' MROs, the nearest registration first (least total
+    distance, then P's MRO before Q's); for each, a form in exactly these
+    parameterisations, else one reached by converting some of them.
 
     Args:
         quantity: ``"kl"``, ``"entropy"`` or ``"cross_entropy"``.
@@ -111,13 +154,63 @@ def lookup(quantity: str, *families: type, parameterisations=None) -> ClosedForm
         raise ValueError(f"`quantity` must be one of {sorted(QUANTITIES)}, got {quantity!r}")
     if parameterisations is None:
         parameterisations = tuple(f.parameterisations[0] for f in families)
+    parameterisations = tuple(parameterisations)
     for family, kind in zip(families, parameterisations):
-        if kind not in getattr(family, "parameterisations", (kind,)):
-            raise ValueError(
-                f"{family.__name__} has parameterisations {family.parameterisations}, got {kind!r}"
-            )
-    try:
-        return _REGISTRY[quantity, tuple(families), tuple(parameterisations)]
-    except KeyError:
-        names = " and ".join(f.__name__ for f in families)
-        raise NotImplementedError(f"no closed form for {quantity} between {names}") from None
+        family._check_parameterisation(kind)
+    for ancestors in _by_distance(families):
+        form = _REGISTRY.get((quantity, ancestors, parameterisations))
+        if form is not None:
+            return ClosedForm(quantity, tuple(families), form.function, parameterisations)
+        converted = _converted(quantity, ancestors, families, parameterisations)
+        if converted is not None:
+            return converted
+    names = " and ".join(f.__name__ for f in families)
+    raise NotImplementedError(f"no closed form for {quantity} between {names}")
+
+
+def _by_distance(families):
+    """Tuples of ancestors (Distribution subclasses), nearest first."""
+    mros = [
+        [c for c in f.__mro__ if issubclass(c, Distribution) and c is not Distribution]
+        for f in families
+    ]
+    candidates = itertools.product(*(enumerate(m) for m in mros))
+    ordered = sorted(candidates, key=lambda c: (sum(i for i, _ in c), [i for i, _ in c]))
+    return [tuple(cls for _, cls in c) for c in ordered]
+
+
+def _converted(quantity, ancestors, families, parameterisations):
+    """A registered form of ``ancestors`` reached by converting parameters, or None."""
+    for (q, fams, kinds), form in _REGISTRY.items():
+        if (q, fams) == (quantity, ancestors) and all(
+            given == wanted or (given, wanted) in family.conversions
+            for family, given, wanted in zip(families, parameterisations, kinds)
+        ):
+            function = _via(form, families, parameterisations)
+            return ClosedForm(quantity, tuple(families), function, parameterisations)
+    return None
+
+
+def _via(form, families, parameterisations):
+    """``form`` with each distribution's parameters first converted to the form's."""
+
+    def converted(xp, *params):
+        args, start = [], 0
+        for family, given, wanted in zip(families, parameterisations, form.parameterisations):
+            count = len(family._param_event_ranks)
+            group = tuple(params[start : start + count])
+            start += count
+            args.extend(family.convert(xp, group, given, wanted))
+        return form.function(xp, *args)
+
+    converted.__name__ = f"{form.quantity}_{'_'.join(parameterisations)}"
+    converted.__doc__ = (
+        f"{form.quantity} from {' and '.join(parameterisations)}, via the "
+        f"{' and '.join(form.parameterisations)} form."
+    )
+    return converted
+
+
+for _module in pkgutil.iter_modules(__path__):
+    if not _module.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_module.name}")

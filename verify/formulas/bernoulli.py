@@ -25,7 +25,11 @@ The conventions of the definition hold: ``0 log(0/q) = 0`` and ``p log(p/0) =
 
 from __future__ import annotations
 
+from verify.families.bernoulli import Bernoulli
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
 
+
+@register_kl(Bernoulli, Bernoulli)
 def kl(xp, probs_p, probs_q):
     """KL(Bernoulli(probs_p) || Bernoulli(probs_q)).
 
@@ -39,21 +43,19 @@ def kl(xp, probs_p, probs_q):
     return xp.kl_div_delta(probs_q, gap) + xp.kl_div_delta(1 - probs_q, -gap)
 
 
+@register_entropy(Bernoulli)
 def entropy(xp, probs):
     """Entropy of Bernoulli(probs)."""
     return 0 - (xp.xlogx(probs) + xp.xlog1py(1 - probs, -probs))  # 0 - x: +0.0, never -0.0
 
 
+@register_cross_entropy(Bernoulli, Bernoulli)
 def cross_entropy(xp, probs_p, probs_q):
     """Cross-entropy H(Bernoulli(probs_p), Bernoulli(probs_q))."""
     return 0 - (xp.xlogy(probs_p, probs_q) + xp.xlog1py(1 - probs_p, -probs_q))
 
 
-def logits_from_probs(xp, probs):
-    """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1 (for mixed pairs)."""
-    return xp.log(probs) - xp.xlog1py(1, -probs)
-
-
+@register_kl(Bernoulli, Bernoulli, parameterisations=("logits", "logits"))
 def kl_logits(xp, logits_p, logits_q):
     """KL(Bernoulli(logits=logits_p) || Bernoulli(logits=logits_q)).
 
@@ -66,11 +68,13 @@ def kl_logits(xp, logits_p, logits_q):
     return xp.softmax_kl(xp.logit_pair(logits_p), xp.logit_pair(logits_q))
 
 
+@register_entropy(Bernoulli, parameterisations=("logits",))
 def entropy_logits(xp, logits):
     """Entropy of Bernoulli(logits=logits)."""
     return xp.softmax_entropy(xp.logit_pair(logits))
 
 
+@register_cross_entropy(Bernoulli, Bernoulli, parameterisations=("logits", "logits"))
 def cross_entropy_logits(xp, logits_p, logits_q):
     """Cross-entropy H(Bernoulli(logits=logits_p), Bernoulli(logits=logits_q))."""
     return xp.softmax_cross_entropy(xp.logit_pair(logits_p), xp.logit_pair(logits_q))

@@ -30,7 +30,11 @@ cross-entropy +inf; classes with P(x) = 0 contribute ``0 log 0 = 0``.
 
 from __future__ import annotations
 
+from verify.families.categorical import Categorical
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
 
+
+@register_kl(Categorical, Categorical)
 def kl(xp, probs_p, probs_q):
     """KL(Categorical(probs_p) || Categorical(probs_q)).
 
@@ -44,21 +48,19 @@ def kl(xp, probs_p, probs_q):
     return xp.sum(xp.kl_div_delta(probs_q, probs_p - probs_q))
 
 
+@register_entropy(Categorical)
 def entropy(xp, probs):
     """Entropy of Categorical(probs)."""
     return 0 - xp.sum(xp.xlogx(probs))  # 0 - x: +0.0, never -0.0
 
 
+@register_cross_entropy(Categorical, Categorical)
 def cross_entropy(xp, probs_p, probs_q):
     """Cross-entropy H(Categorical(probs_p), Categorical(probs_q))."""
     return 0 - xp.sum(xp.xlogy(probs_p, probs_q))
 
 
-def logits_from_probs(xp, probs):
-    """``log(probs)``: logits of the same distribution (``-inf`` for a zero), for mixed pairs."""
-    return xp.log(probs)
-
-
+@register_kl(Categorical, Categorical, parameterisations=("logits", "logits"))
 def kl_logits(xp, logits_p, logits_q):
     """KL(Categorical(logits=logits_p) || Categorical(logits=logits_q)).
 
@@ -73,11 +75,13 @@ def kl_logits(xp, logits_p, logits_q):
     return xp.softmax_kl(logits_p, logits_q)
 
 
+@register_entropy(Categorical, parameterisations=("logits",))
 def entropy_logits(xp, logits):
     """Entropy of Categorical(logits=logits)."""
     return xp.softmax_entropy(logits)
 
 
+@register_cross_entropy(Categorical, Categorical, parameterisations=("logits", "logits"))
 def cross_entropy_logits(xp, logits_p, logits_q):
     """Cross-entropy H(Categorical(logits=logits_p), Categorical(logits=logits_q))."""
     return xp.softmax_cross_entropy(logits_p, logits_q)

@@ -36,6 +36,9 @@ The entropy ``sum_i log(L[i, i] sqrt(2 pi e))`` and the cross-entropy use
 
 from __future__ import annotations
 
+from verify.families.multivariate_normal import MultivariateNormal
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
+
 
 def _unit_system(xp, scale_tril_q):
     """``D^-1 L_q`` with ``D = diag(L_q)``: the triangular system with a unit diagonal."""
@@ -53,6 +56,7 @@ def _whitened(xp, unit, matrix_p, matrix_q, scale_tril_q):
     return xp.solve_lower(unit, xp.diff_ratio(matrix_p, matrix_q, xp.row_diagonal(scale_tril_q)))
 
 
+@register_kl(MultivariateNormal, MultivariateNormal)
 def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """KL(N(loc_p, L_p L_p^T) || N(loc_q, L_q L_q^T))."""
     unit = _unit_system(xp, scale_tril_q)
@@ -63,11 +67,13 @@ def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     return quadratic + xp.sum(xp.kl_div_log(log_ratio, -xp.diagonal(gap)))
 
 
+@register_entropy(MultivariateNormal)
 def entropy(xp, loc, scale_tril):
     """Differential entropy of N(loc, L L^T)."""
     return xp.sum(xp.log_mul(xp.diagonal(scale_tril), xp.sqrt_2pie))
 
 
+@register_cross_entropy(MultivariateNormal, MultivariateNormal)
 def cross_entropy(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """Cross-entropy H(N(loc_p, L_p L_p^T), N(loc_q, L_q L_q^T))."""
     unit = _unit_system(xp, scale_tril_q)

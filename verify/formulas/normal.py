@@ -27,7 +27,11 @@ float is ``inf``, as IEEE rounding of the exact value would give.
 
 from __future__ import annotations
 
+from verify.families.normal import Normal
+from verify.formulas import register_cross_entropy, register_entropy, register_kl
 
+
+@register_kl(Normal, Normal)
 def kl(xp, loc_p, scale_p, loc_q, scale_q):
     """KL(N(loc_p, scale_p^2) || N(loc_q, scale_q^2)).
 
@@ -43,11 +47,13 @@ def kl(xp, loc_p, scale_p, loc_q, scale_q):
     return d * (d / 2) + b * (b / 2) + xp.kl_div_log(xp.log_ratio(scale_p, scale_q), b)
 
 
+@register_entropy(Normal)
 def entropy(xp, loc, scale):
     """Differential entropy of N(loc, scale^2), ``log(scale * sqrt(2 pi e))``."""
     return xp.log_mul(scale, xp.sqrt_2pie)
 
 
+@register_cross_entropy(Normal, Normal)
 def cross_entropy(xp, loc_p, scale_p, loc_q, scale_q):
     """Cross-entropy H(N(loc_p, scale_p^2), N(loc_q, scale_q^2))."""
     d = xp.diff_ratio(loc_p, loc_q, scale_q)

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from verify import _api, _validate
-from verify.families import Bernoulli, Categorical, Distribution, MultivariateNormal, Normal
+from verify.families import Distribution
 from verify.montecarlo import _engine, _statistics
 
 __all__ = [
@@ -29,15 +29,11 @@ ESTIMATORS = {
     "cross_entropy": ("plain",),
 }
 
-#: Samples drawn by default for one distribution (about a second on two CPU
-#: cores; see ``benchmarks/montecarlo_throughput.py``), by family. A batch of
-#: ``b`` distributions gets ``1/b`` of it per distribution, at least 2**14.
-DEFAULT_SAMPLES = {Normal: 2**24, MultivariateNormal: 2**22, Bernoulli: 2**25, Categorical: 2**23}
-_DEFAULT_SAMPLES_OTHER = 2**22
+#: Samples drawn by default for one distribution are the family's ``mc_samples``
+#: (about a second on two CPU cores; see ``benchmarks/montecarlo_throughput.py``),
+#: measured at its ``mc_reference_event_size``. A batch of ``b`` distributions
+#: gets ``1/b`` of it per distribution, at least this many:
 _MIN_DEFAULT_SAMPLES = 2**14
-#: The event size at which ``DEFAULT_SAMPLES`` was measured (numbers per sample
-#: in the largest per-sample array; see :func:`event_size`).
-_REFERENCE_EVENT_SIZE = {MultivariateNormal: 9, Categorical: 4}
 #: The default budget of one Monte Carlo run, in planned seconds (:func:`plan_seconds`).
 DEFAULT_MAX_SECONDS = 600.0
 #: k3 is trusted only while the sample mean of q/p is within this many
@@ -141,7 +137,7 @@ class _Integrand:
 def default_num_samples(p: Distribution) -> int:
     """The default sample count for a distribution (or batch), about 1 s of work.
 
-    :data:`DEFAULT_SAMPLES` for the family, fewer in proportion to an event
+    the family's ``mc_samples``, fewer in proportion to an event
     size beyond the one measured (:func:`plan_seconds`), shared by the batch
     members, but at least ``2**14`` per member: a batch of more than about
     1,000 distributions takes proportionally longer (and a budget applies).
@@ -153,7 +149,7 @@ def default_num_samples(p: Distribution) -> int:
         >>> default_num_samples(verify.Normal([0.0] * 4, 1.0))
         4194304
     """
-    total = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER) / _event_scale(p)
+    total = p.mc_samples / _event_scale(p)
     return max(_MIN_DEFAULT_SAMPLES, int(total) // max(1, math.prod(p.batch_shape)))
 
 
@@ -178,7 +174,7 @@ def event_size(p: Distribution) -> int:
 def plan_seconds(p: Distribution, num_samples: int, batch_size: int = 1) -> float:
     """Planned run time of ``num_samples`` samples of a batch, at the reference rates.
 
-    The reference rate of a family is :data:`DEFAULT_SAMPLES` samples per
+    The reference rate of a family is its ``mc_samples`` samples per
     second for one distribution (measured on a 2-core CPU by
     ``benchmarks/montecarlo_throughput.py``), slower in proportion to the event
     size beyond the one measured (K = 4 classes, d = 3 dimensions). A GPU runs
@@ -189,12 +185,12 @@ def plan_seconds(p: Distribution, num_samples: int, batch_size: int = 1) -> floa
         >>> plan_seconds(verify.Normal(0.0, 1.0), 2**24)
         1.0
     """
-    rate = DEFAULT_SAMPLES.get(type(p), _DEFAULT_SAMPLES_OTHER)
+    rate = p.mc_samples
     return num_samples * max(1, batch_size) * _event_scale(p) / rate
 
 
 def _event_scale(p):
-    return max(1.0, event_size(p) / _REFERENCE_EVENT_SIZE.get(type(p), 1))
+    return max(1.0, event_size(p) / p.mc_reference_event_size)
 
 
 def check_max_seconds(max_seconds):
@@ -232,9 +228,9 @@ def check_num_samples(num_samples, name="num_samples"):
 def check_distributions(quantity, p, q):
     """Validates the quantity and the distributions; returns the batch shape.
 
-    P and Q must be of one family, with the same event size (classes of a
-    Categorical, dimension of a MultivariateNormal) and batch shapes that
-    broadcast.
+    P and Q must have the same event size (classes of a Categorical,
+    dimension of a MultivariateNormal) and batch shapes that broadcast; of two
+    families, a closed form registered for the pair.
     """
     if quantity not in ESTIMATORS:
         raise ValueError(f"`quantity` must be one of {sorted(ESTIMATORS)}, got {quantity!r}")
@@ -246,8 +242,11 @@ def check_distributions(quantity, p, q):
         return _nonempty(tuple(p.batch_shape))
     if not isinstance(q, Distribution):
         raise TypeError(f"`q` must be a verify distribution for {quantity}, got {q!r}")
-    if type(q) is not type(p):
-        raise ValueError(f"`p` and `q` must be of one family, got {p!r} and {q!r}")
+    if p.support.discrete != q.support.discrete:
+        raise ValueError(
+            "`p` and `q` must both have densities or both have mass functions (a log-ratio "
+            f"of a density and a probability is no quantity), got {p!r} and {q!r}"
+        )
     shapes = [jax.eval_shape(lambda d: d.canonical(), d) for d in (p, q)]
     _api.check_same_events(p, q, *shapes)
     return _nonempty(tuple(_validate.check_batch_shapes(p=p.batch_shape, q=q.batch_shape)))

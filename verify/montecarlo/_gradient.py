@@ -38,12 +38,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify.families import Bernoulli, Categorical, MultivariateNormal, Normal
 from verify.montecarlo import _decision, _engine, _estimate
 
 __all__ = ["compare_gradient", "gradient_components", "project_gradient", "undefined_components"]
 
-_REPARAMETERIZED = (Normal, MultivariateNormal)
 #: Default samples of a Monte Carlo gradient, divided among a batch (at least 2**12).
 DEFAULT_GRADIENT_SAMPLES = 2**20
 
@@ -69,14 +67,6 @@ def _compared_leaves(dist, grad=None):
             yield field, value, grads[field]
 
 
-def _project_leaf(dist, field, grad):
-    if isinstance(dist, MultivariateNormal) and field == "scale_tril":
-        return jnp.tril(grad)
-    if isinstance(dist, Categorical) and field == "probs":
-        return grad - jnp.mean(grad, axis=-1, keepdims=True)
-    return grad
-
-
 def project_gradient(dists, grads):
     """Flattens the gradients w.r.t. each distribution's parameters into one vector.
 
@@ -94,7 +84,7 @@ def project_gradient(dists, grads):
             if value is None:
                 continue
             value = jnp.broadcast_to(value, jnp.shape(given))
-            projected = _project_leaf(dist, field, value)
+            projected = dist._gradient_projection(field, value)
             parts.append(projected.reshape(-1)[jnp.asarray(_keep(dist, field))])
     return jnp.concatenate(parts)
 
@@ -102,8 +92,9 @@ def project_gradient(dists, grads):
 def _keep(dist, field):
     shape = jnp.shape(dist._leaves()[field])
     keep = np.ones(shape, bool)
-    if isinstance(dist, MultivariateNormal) and field == "scale_tril":
-        keep &= np.tril(np.ones(shape[-2:], bool))
+    free = dist._free_mask(field)
+    if free is not None:
+        keep &= free
     return np.flatnonzero(keep.reshape(-1))
 
 
@@ -130,25 +121,6 @@ def default_gradient_samples(batch_size: int) -> int:
     return max(2**12, DEFAULT_GRADIENT_SAMPLES // max(1, batch_size))
 
 
-def _support(dist):
-    """Per outcome, whether it has positive probability (None: every outcome, or a density).
-
-    Read from the parameter the distribution was given: a logit of ``-inf`` (a masked
-    class) is an outcome of probability 0, while a finite logit is not, even where its
-    probability underflows.
-    """
-    if not isinstance(dist, (Bernoulli, Categorical)):
-        return None
-    given = dist._leaves()
-    if given["probs"] is not None:
-        probs = np.asarray(given["probs"], np.float64)
-        low, high = probs > 0, probs < 1
-    else:
-        logits = np.asarray(given["logits"], np.float64)
-        low, high = logits > -np.inf, logits < np.inf
-    return np.stack([high, low], axis=-1) if isinstance(dist, Bernoulli) else low
-
-
 def _at_boundary(dist):
     """Per batch member: given by probabilities, one of which is exactly 0.
 
@@ -156,15 +128,17 @@ def _at_boundary(dist):
     class (``-inf``) is no boundary: the quantities are smooth in the finite
     logits, and their derivative in the masked one is 0.
     """
-    support = _support(dist)
-    if support is None or dist._leaves()["probs"] is None:
+    support = dist._outcomes_with_mass()
+    if support is None or dist._leaves().get("probs") is None:
         return np.zeros(dist.batch_shape, bool)
     return ~support.all(axis=-1)
 
 
 def _mass_outside(p, q):
     """Per batch member: P puts mass where Q has none (the value is +inf)."""
-    inside_p, inside_q = _support(p), _support(q)
+    if type(p) is not type(q):
+        return not p.support.within(q.support)
+    inside_p, inside_q = p._outcomes_with_mass(), q._outcomes_with_mass()
     if inside_q is None:
         return False
     inside_p = np.ones_like(inside_q) if inside_p is None else inside_p
@@ -178,6 +152,13 @@ def _reduce_to(mask, shape):
     mask = mask.any(axis=tuple(range(extra))) if extra else mask
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and mask.shape[i] != 1)
     return mask.any(axis=axes, keepdims=True) if axes else mask
+
+
+def _leaf_batch_shape(dist, field, shape):
+    """The batch part of a stored parameter's ``shape`` (a broadcast parameter's may be smaller)."""
+    ranks = dict(zip(dist._fields, dist._param_event_ranks))
+    rank = ranks.get(field, dist._param_event_ranks[-1])  # logits, a covariance: as the last
+    return shape[: len(shape) - rank]
 
 
 def undefined_components(quantity, dists):
@@ -197,6 +178,8 @@ def undefined_components(quantity, dists):
         >>> undefined_components("kl", (p, q)).tolist()
         [True, True, True, False, False, False]
     """
+    # Per member of the base batch: an Independent's components are its base's.
+    dists = tuple(d._as_base()[0] for d in dists)
     p = dists[0]
     batch_shape = np.broadcast_shapes(*(d.batch_shape for d in dists))
     infinite = np.zeros(batch_shape, bool)
@@ -211,7 +194,7 @@ def undefined_components(quantity, dists):
     for dist, bad in zip(dists, (p_bad, infinite)):
         for field, value, _ in _compared_leaves(dist):
             shape = np.shape(value)
-            member = _reduce_to(bad, dist.batch_shape)
+            member = _reduce_to(bad, _leaf_batch_shape(dist, field, shape))
             member = member.reshape(member.shape + (1,) * (len(shape) - member.ndim))
             parts.append(np.broadcast_to(member, shape).reshape(-1)[_keep(dist, field)])
     return np.concatenate(parts) if parts else np.zeros(0, bool)
@@ -234,7 +217,7 @@ class _GradientIntegrand:
 
     def surrogate(self, args, key):
         p, q = args
-        reparameterized = isinstance(p, _REPARAMETERIZED)
+        reparameterized = p.reparameterized
         x = p.sample(key)
         if not reparameterized:
             x = jax.lax.stop_gradient(x)
@@ -334,7 +317,7 @@ def compare_gradient(
             out_shape=(1, num_components),
             progress=progress,
         )
-    estimator = "reparameterized" if isinstance(p, _REPARAMETERIZED) else "score"
+    estimator = "reparameterized" if p.reparameterized else "score"
     est = _estimate._from_moments(
         f"d {quantity}", estimator, num_samples, *(field[0] for field in moments)
     )

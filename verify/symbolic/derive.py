@@ -31,7 +31,7 @@ import numbers
 import sympy as sp
 
 from verify import formulas
-from verify.families import BY_NAME, SymbolicFamily
+from verify.families import SymbolicFamily, by_name
 from verify.symbolic.functions import to_elementary, xlogy
 from verify.symbolic.jaxify import to_jax
 from verify.symbolic.ops import sympy_ops
@@ -191,7 +191,7 @@ class Derivation:
         """True if SymPy proves the evaluation form equal to the derived form.
 
         A mixed pair (one distribution from probs, one from logits) runs the
-        logits form with the probs side as ``logits_from_probs(probs)`` (see
+        logits form with the probs side converted (``Family.convert``; see
         :mod:`verify.formulas`). Its proof: the logits form equals the
         logits-logits derivation (proved), and that derivation, at those
         logits, equals the mixed derivation (proved here).
@@ -211,9 +211,7 @@ class Derivation:
             return False
         values = {}
         for mine, theirs, cls in zip(self.families, all_logits.families, classes):
-            (param,) = mine.params
-            if mine.parameterisation == "probs":
-                param = formulas.module_of(cls).logits_from_probs(sympy_ops, param)
+            (param,) = cls.convert(sympy_ops, mine.params, mine.parameterisation, "logits")
             (logits,) = theirs.params
             pairs = zip(logits, param) if hasattr(logits, "shape") else [(logits, param)]
             values.update(dict(pairs))
@@ -228,15 +226,11 @@ class Derivation:
 
 
 def _family_class(name):
-    return BY_NAME[name.lower()]
-
-
-#: The smallest value of each size argument of :func:`derive`.
-_MIN_DIMS = {"dim": 1, "num_classes": 2}
+    return by_name(name)
 
 
 def _check_arguments(families, dims):
-    """Raises unless ``families`` are family classes and ``dims`` are sizes in range."""
+    """Raises unless ``families`` are family classes and ``dims`` sizes one of them takes."""
     from verify.families import Distribution
 
     for family in families:
@@ -244,12 +238,21 @@ def _check_arguments(families, dims):
             raise TypeError(
                 f"`families` must be family classes such as verify.Normal, got {family!r}"
             )
+    takes = {name: dim for family in families for name, dim in family.dims.items()}
     for name, value in dims.items():
-        least = _MIN_DIMS.get(name)
-        if least is None:
-            continue  # the family names what it does not take
+        if name not in takes:
+            names = " and ".join(f.__name__ for f in families)
+            verb = "takes" if len(families) == 1 else "take"
+            raise TypeError(f"{names} {verb} no size `{name}`; sizes: {sorted(takes) or 'none'}")
+        least = takes[name].least
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
             raise ValueError(f"`{name}` must be an integer >= {least}, got {value!r}")
+
+
+def _symbolic(cls, suffix, parameterisation, dims):
+    """``cls.symbolic`` with the sizes it takes (each family reads its own from ``dims``)."""
+    own = {name: dims[name] for name in cls.dims if name in dims}
+    return cls.symbolic(suffix, parameterisation=parameterisation, **own)
 
 
 @functools.cache
@@ -293,9 +296,7 @@ def derive(quantity: str, *families: type, parameterisations=None, **dims) -> De
     form = formulas.lookup(quantity, *families, parameterisations=parameterisations)
     suffixes = ("p", "q") if expected == 2 else ("",)
     symbolic = tuple(
-        cls.symbolic(s, **dims)
-        if kind == cls.parameterisations[0]
-        else cls.symbolic(s, parameterisation=kind, **dims)
+        _symbolic(cls, s, kind, dims)
         for cls, s, kind in zip(families, suffixes, form.parameterisations)
     )
     p = symbolic[0]
