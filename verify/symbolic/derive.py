@@ -31,12 +31,21 @@ import numbers
 import sympy as sp
 
 from verify import formulas
-from verify.families import SymbolicFamily, by_name
+from verify.families import SymbolicFamily, by_name, supports
+from verify.symbolic import exponential_family
 from verify.symbolic.functions import to_elementary, xlogy
 from verify.symbolic.jaxify import to_jax
+from verify.symbolic.kernels import separate
 from verify.symbolic.ops import sympy_ops
 
-__all__ = ["Derivation", "derive", "expected_log", "is_identically_zero"]
+__all__ = [
+    "Derivation",
+    "choose_route",
+    "derive",
+    "derive_from",
+    "expected_log",
+    "is_identically_zero",
+]
 
 
 # ------------------------------------------------------------------ expectations
@@ -61,25 +70,76 @@ def _check_standardisation(family: SymbolicFamily, z, x_of_z):
         raise ArithmeticError(f"{family.name}: x = loc + L z does not standardise the density")
 
 
-def expected_log(family: SymbolicFamily, log_g):
+#: The routes, in the words :attr:`Derivation.route` reports.
+SUM = "sum over the support with 0 log(.) = 0"
+INTEGRAL = "integral over the support of p(x) times the expanded logarithm"
+STANDARDISED = (
+    "integral over R^d after the change of variables x = loc + L z (checked to standardise "
+    "the density), as moments of the standard normal"
+)
+EXPONENTIAL_FAMILY = (
+    "exponential family: log-partition A by integrating h(x) exp(<eta, T(x)>) over the support "
+    "(proved equal to the density's normaliser), E[T(X)] = grad A (KL: the Bregman divergence "
+    "of A), other terms by the Mellin transform d/ds E[X^s] at s = 0 or by moments"
+)
+OUTSIDE_SUPPORT = "support of P not within that of Q"
+
+
+def choose_route(family: SymbolicFamily) -> str:
+    """The route :func:`expected_log` takes for ``family``, from its support and density.
+
+    Finite numeric ranges are summed point by point, ``R^d`` standardised, the
+    real line integrated directly (fast for polynomial log-densities); every
+    other support goes through the exponential-family split when the density
+    has one, else direct integration.
+    """
+    support = family.support
+    if isinstance(support, supports.RealVector):
+        return STANDARDISED
+    if isinstance(support, supports.Integers) and isinstance(support.high, numbers.Real):
+        if support.finite:  # numeric ends: point by point (a symbolic end needs a series)
+            return SUM
+    if support == supports.real:
+        return INTEGRAL
+    if exponential_family.split(family) is not None:
+        return EXPONENTIAL_FAMILY
+    if isinstance(support, supports.Interval):
+        return INTEGRAL
+    raise NotImplementedError(
+        f"{family.name}: no derivation route for a density that is not an exponential family "
+        f"on {type(support).__name__}"
+    )
+
+
+def expected_log(family: SymbolicFamily, log_g, route: str | None = None):
     """E_P[log g(X)] for X ~ ``family``, derived from its density.
 
     Args:
         family: the distribution P, as :meth:`Distribution.symbolic` gives it.
         log_g: a function of the variable returning ``log g(x)``; for discrete
             families it is called at each support point.
+        route: one of the routes (default: :func:`choose_route`); a test
+            derives one quantity by two routes to prove them equal.
 
     Returns:
         A SymPy expression in the parameters.
     """
-    if family.discrete:
+    route = route or choose_route(family)
+    if route == SUM:
         terms = []
         for point in family.support:
             mass = sp.exp(family.log_density(point))
             terms.append(xlogy(mass, sp.exp(log_g(point))))
         return sp.Add(*terms)
     x = family.variable
-    if not isinstance(x, sp.MatrixBase):
+    if route == EXPONENTIAL_FAMILY:
+        exponential_family.check_normaliser(family)
+        variables = list(x) if isinstance(x, sp.MatrixBase) else [x]
+        constant, groups = separate(log_g(x), variables)
+        return exponential_family.gamma_names(constant) + sp.Add(
+            *(c * exponential_family.expectation(family, u) for u, c in groups.items())
+        )
+    if route == INTEGRAL:
         density = sp.exp(family.log_density())
         integrand = _expand(log_g(x))
         return sp.Add(
@@ -100,6 +160,14 @@ def expected_log(family: SymbolicFamily, log_g):
     return total
 
 
+def _within(support, other) -> bool:
+    """``support.within(other)``; True where it is undecided (a symbolic bound: ``n_p <= n_q``)."""
+    try:
+        return bool(support.within(other))
+    except TypeError:
+        return True
+
+
 # -------------------------------------------------------------------- proofs
 def is_identically_zero(expr, relations=()) -> bool:
     """True if SymPy proves ``expr == 0`` for all parameter values.
@@ -107,9 +175,33 @@ def is_identically_zero(expr, relations=()) -> bool:
     Special functions are rewritten into elementary ones, logarithms expanded
     (parameters carry positivity assumptions), then the rational remainder is
     simplified. ``relations`` are expressions known to be zero (e.g.
-    ``sum(probs) - 1``), used to eliminate a symbol each.
+    ``sum(probs) - 1``), used to eliminate a symbol each. Where that is not
+    enough, Gamma functions are brought to one argument per family of shifts
+    (:func:`_unshift_gamma`: ``loggamma(a + 1) = loggamma(a) + log(a)``,
+    ``digamma(a + 1) = digamma(a) + 1/a``) and logarithms of sums to
+    logarithms of factors, and the test is repeated. False means "not
+    proved": no numerical check stands in for a proof.
+
+    Example:
+        >>> import sympy as sp
+        >>> a = sp.Symbol("a", positive=True)
+        >>> is_identically_zero(sp.loggamma(a + 1) - sp.loggamma(a) - sp.log(a))
+        True
+        >>> is_identically_zero(sp.digamma(a + 2) - sp.digamma(a) - 1 / a - 1 / (a + 1))
+        True
+        >>> is_identically_zero(sp.loggamma(a + 1) - sp.loggamma(a))
+        False
     """
-    expr = _expand(to_elementary(expr))
+    expr = to_elementary(expr)
+    if _is_zero(expr, relations):
+        return True
+    if not expr.has(sp.loggamma, sp.polygamma, sp.gamma, sp.log):
+        return False
+    return _is_zero(_factor_logarithms(_unshift_gamma(expr)), relations)
+
+
+def _is_zero(expr, relations):
+    expr = _expand(expr)
     for relation in relations:
         symbol = sorted(relation.free_symbols, key=str)[-1]
         (solution,) = sp.solve(relation, symbol)
@@ -117,6 +209,59 @@ def is_identically_zero(expr, relations=()) -> bool:
     if expr == 0:
         return True
     return sp.simplify(sp.cancel(sp.together(expr))) == 0
+
+
+def _unshift_gamma(expr):
+    """Gamma functions of ``z + n`` (``n`` an integer) as functions of ``z``.
+
+    ``log(gamma(z))`` becomes ``loggamma(z)`` (the parameters are positive),
+    ``loggamma(z + n) = loggamma(z) + sum_{k<n} log(z + k)``, and ``polygamma``
+    shifts by :func:`sympy.expand_func` (``digamma(z + 1) = digamma(z) + 1/z``).
+    """
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.gamma),
+        lambda e: sp.loggamma(e.args[0].args[0]),
+    )
+
+    def unshift(e):
+        shift, z = e.args[0].as_coeff_Add()
+        if not shift.is_Integer or shift == 0 or z == 0:
+            return e
+        n = int(shift)
+        if n > 0:
+            return sp.loggamma(z) + sp.Add(*(sp.log(z + k) for k in range(n)))
+        return sp.loggamma(z) - sp.Add(*(sp.log(z - k) for k in range(1, -n + 1)))
+
+    expr = expr.replace(lambda e: isinstance(e, sp.loggamma), unshift)
+    return expr.replace(lambda e: isinstance(e, sp.polygamma), sp.expand_func)
+
+
+def _factor_logarithms(expr):
+    """``log(1 + p/(1 - p))`` as ``log(1/(1 - p))``: one fraction, which ``expand_log`` splits.
+
+    A logarithm's argument is positive; where factoring leaves a negative
+    coefficient (``-1/(p - 1)``), the sign goes into a factor of odd power
+    (``1/(1 - p)``), so that no ``log(-1)`` appears.
+    """
+
+    def factored(e):
+        numerator, denominator = sp.fraction(sp.together(e.args[0]))
+        try:
+            c_num, top = sp.factor_list(numerator)
+            c_den, bottom = sp.factor_list(denominator)
+        except sp.PolynomialError:
+            return e
+        coefficient = c_num / c_den
+        factors = top + [(base, -power) for base, power in bottom]
+        if coefficient.is_negative:
+            for i, (base, power) in enumerate(factors):
+                if power % 2:
+                    factors[i] = (-base, power)
+                    coefficient = -coefficient
+                    break
+        return sp.log(coefficient * sp.Mul(*(base**power for base, power in factors)))
+
+    return expr.replace(lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Add), factored)
 
 
 # ------------------------------------------------------------------ derive
@@ -299,20 +444,36 @@ def derive(quantity: str, *families: type, parameterisations=None, **dims) -> De
         _symbolic(cls, s, kind, dims)
         for cls, s, kind in zip(families, suffixes, form.parameterisations)
     )
-    p = symbolic[0]
+    return derive_from(quantity, *symbolic, dims=tuple(sorted(dims.items())))
+
+
+def derive_from(quantity: str, *families: SymbolicFamily, dims: tuple = ()) -> Derivation:
+    """Derives ``quantity`` between symbolic families (what :func:`derive` does after lookup).
+
+    Example:
+        >>> import verify
+        >>> from verify.symbolic.derive import derive_from
+        >>> p, q = verify.Normal.symbolic("p"), verify.Normal.symbolic("q")
+        >>> derive_from("kl", p, q).route
+        'integral over the support of p(x) times the expanded logarithm'
+    """
+    p = families[0]
+    if quantity != "entropy" and not _within(p.support, families[1].support):
+        # P puts mass where q = 0: E_P[-log q(X)] = +inf
+        return Derivation(quantity, families, sp.oo, OUTSIDE_SUPPORT, dims)
+    route = choose_route(p)
+    for family in families[1:]:  # Q's normaliser enters through log q
+        if choose_route(family) == EXPONENTIAL_FAMILY:
+            exponential_family.check_normaliser(family)
     if quantity == "entropy":
         expr = -expected_log(p, p.log_density)
     elif quantity == "cross_entropy":
-        expr = -expected_log(p, symbolic[1].log_density)
+        expr = -expected_log(p, families[1].log_density)
     else:
-        q = symbolic[1]
-        if p.discrete:
+        q = families[1]
+        if route == SUM:
             # sum_x P(x) log(P(x)/Q(x)) with 0 log(0/q) = 0 and p log(p/0) = +inf
             expr = expected_log(p, p.log_density) - expected_log(p, q.log_density)
-        else:
+        else:  # one expectation: what p and q share (log h, log x!) cancels inside it
             expr = expected_log(p, lambda x: p.log_density(x) - q.log_density(x))
-    route = {
-        True: "sum over the support with 0 log(.) = 0",
-        False: "integral over the support of p(x) times the expanded logarithm",
-    }[p.discrete]
-    return Derivation(quantity, symbolic, expr, route, tuple(sorted(dims.items())))
+    return Derivation(quantity, families, expr, route, dims)
