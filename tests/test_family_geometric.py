@@ -108,7 +108,7 @@ def test_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, quantity
             if kind == "probs":
                 args, exact_p, exact_q = (p, q), mpmath.mpf(float(p)), mpmath.mpf(float(q))
             else:
-                args = tuple(Geometric._logits_from_probs(jnp.asarray(x)) for x in (p, q))
+                args = tuple(Geometric.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
                 exact_p, exact_q = (_sigmoid(a) for a in args)  # what the float logits stand for
             if quantity == "entropy":
                 args, exact_q = args[:1], exact_p

@@ -85,18 +85,13 @@ class Geometric(ProbsOrLogits):
         return _special.sigmoid(logits)
 
     @staticmethod
-    def _logits_from_probs(probs):
-        return jnp.log(probs) - _special.log1p(-probs)
+    def logits_from_probs(xp, probs):
+        """``log(p) - log(1 - p)``: ``+inf`` at ``p = 1`` (a mixed pair runs the logits forms)."""
+        return xp.log(probs) - xp.xlog1py(1, -probs)
 
-    @staticmethod
-    def convert(xp, params, given, wanted):
-        """The parameters in ``wanted`` (``"probs"`` or ``"logits"``), on backend ``xp``."""
-        (value,) = params
-        if given == wanted:
-            return (value,)
-        if wanted == "logits":
-            return (xp.log(value) - xp.xlog1py(1, -value),)  # +inf at probs 1
-        return (xp.sigmoid(value),)
+    def _outcomes_with_mass(self):
+        """None: the support is infinite (every outcome has mass unless ``p = 1``)."""
+        return None
 
     def _value_dtype(self):
         return self.dtype
