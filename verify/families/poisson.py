@@ -69,9 +69,10 @@ class Poisson(Distribution):
         return jax.random.poisson(key, self.rate, shape).astype(self.dtype)
 
     @classmethod
-    def symbolic(cls, suffix="", **dims):
+    def symbolic(cls, suffix="", parameterisation=None, **dims):
         import sympy as sp
 
+        cls._check_parameterisation(parameterisation)
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         rate = sp.Symbol(f"rate{s}", positive=True)
