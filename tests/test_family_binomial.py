@@ -131,7 +131,7 @@ def test_kl_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind)
                 value = forms.kl(jax_ops, n, p, n, q)
                 exact_p, exact_q = mpmath.mpf(float(p)), mpmath.mpf(float(q))
             else:
-                lp, lq = (Binomial._logits_from_probs(jnp.asarray(x)) for x in (p, q))
+                lp, lq = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
                 value = forms.kl_logits(jax_ops, n, lp, n, lq)
                 exact_p, exact_q = _sigmoid(lp), _sigmoid(lq)
             assert value.dtype == dtype
@@ -190,3 +190,19 @@ def test_float32_is_kept():
     assert dist.log_prob(2.0).dtype == jnp.float32
     kl = forms.kl(jax_ops, np.float32(5.0), np.float32(0.25), np.float32(5.0), np.float32(0.5))
     assert kl.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_kl_is_proved_for_a_symbolic_number_of_trials_shared_by_p_and_q(kind):
+    """The derivation for one symbol n (the Bregman divergence of n log(1 + e^eta)), and the
+    form that runs equal to it: what ``derive(..., total_count=3)`` shows at n = 3, for all n."""
+    import sympy as sp
+
+    from verify.symbolic.derive import derive_from, is_identically_zero
+    from verify.symbolic.ops import sympy_ops
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    p, q = (Binomial.symbolic(s, kind, total_count=n) for s in "pq")
+    derivation = derive_from("kl", p, q)
+    form = forms.kl if kind == "probs" else forms.kl_logits
+    assert is_identically_zero(form(sympy_ops, n, p.params[1], n, q.params[1]) - derivation.expr)

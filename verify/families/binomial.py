@@ -8,7 +8,7 @@ import numpy as np
 
 from verify import _special, _validate
 from verify.families import supports
-from verify.families._distribution import SymbolicFamily
+from verify.families._distribution import Dim, SymbolicFamily
 from verify.families._probs_or_logits import ProbsOrLogits, check_logits
 
 __all__ = ["Binomial"]
@@ -33,7 +33,7 @@ class Binomial(ProbsOrLogits):
     Example:
         >>> import verify
         >>> float(verify.Binomial(4, probs=0.5).log_prob(2.0))  # log(6 / 16)
-        -0.980829...
+        -0.980828...
         >>> float(verify.Binomial(4, logits=0.0).log_prob(5.0))
         -inf
     """
@@ -42,7 +42,8 @@ class Binomial(ProbsOrLogits):
     _param_event_ranks = (0, 0)
     reparameterized = False
     mc_samples = 2**22
-    dims: dict = {}
+    #: The number of trials of the symbolic form: a derivation sums over {0, ..., n}.
+    dims = {"total_count": Dim(default=3, least=1, most=8)}
 
     def __init__(self, total_count=1, probs=None, logits=None, *, validate_args: bool = True):
         _validate.check_exactly_one(probs=probs, logits=logits)
@@ -89,18 +90,24 @@ class Binomial(ProbsOrLogits):
         return _special.sigmoid(logits)
 
     @staticmethod
-    def _logits_from_probs(probs):
-        return jnp.log(probs) - _special.log1p(-probs)
+    def logits_from_probs(xp, probs):
+        """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1."""
+        return xp.log(probs) - xp.xlog1py(1, -probs)
 
-    @staticmethod
-    def convert(xp, params, given, wanted):
-        """``(total_count, probs or logits)`` in ``wanted``, on backend ``xp``."""
+    @classmethod
+    def convert(cls, xp, params, given, wanted):
+        """``(total_count, probs)`` to ``(total_count, logits)`` (a mixed pair's route)."""
         total_count, value = params
-        if given == wanted:
-            return total_count, value
-        if wanted == "logits":
-            return total_count, xp.log(value) - xp.xlog1py(1, -value)
-        return total_count, xp.sigmoid(value)
+        return (total_count, *super().convert(xp, (value,), given, wanted))
+
+    @classmethod
+    def from_params(cls, total_count, param, parameterisation=None):
+        cls._check_parameterisation(parameterisation)
+        return cls(total_count, **{parameterisation or "probs": param})
+
+    def _outcomes_with_mass(self):
+        """None: the outcomes {0, ..., n} differ in number across a batch."""
+        return None
 
     def _value_dtype(self):
         return self.dtype
@@ -133,7 +140,12 @@ class Binomial(ProbsOrLogits):
     # -------------------------------------------------------------- symbolic
     @classmethod
     def symbolic(cls, suffix="", parameterisation="probs", total_count=None, **dims):
-        """The family in SymPy; ``total_count`` a number (a finite sum), else a symbol."""
+        """The family in SymPy.
+
+        ``total_count``: a number (derivations sum over {0, ..., n}, as
+        :func:`verify.derive` does with ``total_count=3``), a SymPy expression
+        (e.g. one symbol shared by P and Q), or None: a symbol of its own.
+        """
         import sympy as sp
 
         cls._no_dims(dims)
@@ -141,7 +153,7 @@ class Binomial(ProbsOrLogits):
         if total_count is None:
             n = sp.Symbol(f"total_count{s}", integer=True, nonnegative=True)
         else:
-            n = sp.Integer(total_count)
+            n = sp.sympify(total_count)
         if parameterisation == "logits":
             param = sp.Symbol(f"logits{s}", real=True)
             latex, code = rf"\ell{s}", cls.log_density_logits
