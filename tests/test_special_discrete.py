@@ -168,3 +168,77 @@ def test_poisson_entropy_symbolic_twin():
     slope = (expr.subs(rate, 3 + h).evalf(50) - expr.subs(rate, 3 - h).evalf(50)) / (2 * h)
     derivative = sp.diff(expr, rate).subs(rate, 3).evalf(30)
     assert abs(slope - derivative) < 1e-15
+
+
+# ------------------------------------------------------------ binomial_entropy
+def _binomial_entropy_exact(n, p):
+    """-sum_k P(k) log P(k) at 60 digits, 40 standard deviations around the mean."""
+    with mpmath.workdps(60):
+        p = mpmath.mpf(p)
+        if p in (0, 1) or n == 0:
+            return mpmath.mpf(0)
+        mean, sd = n * p, mpmath.sqrt(n * p * (1 - p))
+        width = int(40 * sd) + 60
+        total = mpmath.mpf(0)
+        for k in range(max(0, int(mean) - width), min(n, int(mean) + width) + 1):
+            log_p = (
+                mpmath.log(mpmath.binomial(n, k)) + k * mpmath.log(p) + (n - k) * mpmath.log1p(-p)
+            )
+            total -= mpmath.exp(log_p) * log_p
+        return total
+
+
+BINOMIAL_CASES = [
+    (1, 0.5),
+    (3, 1e-300),  # n p < 1: running products
+    (3, 0.2),
+    (10, 0.3),
+    (10, 0.7),
+    (40, 0.02),
+    (1000, 0.001),
+    (3, 1 - 1e-9),
+    (100, 0.5),  # window of k
+    (2000, 0.3),
+    (3999, 0.5),
+    (4000, 0.5),  # variance 1000: the trapezoid integral
+    (5000, 0.3),
+    (20_000, 0.5),
+]
+
+
+@pytest.mark.parametrize("n, p", BINOMIAL_CASES)
+def test_binomial_entropy_against_the_sum_at_60_digits(n, p):
+    value = _special.binomial_entropy(float(n), p, 1 - p)
+    assert _rel(value, _binomial_entropy_exact(n, p)) <= 1e-13
+
+
+def test_binomial_entropy_edges_float32_and_gradient():
+    assert [float(_special.binomial_entropy(n, p, 1 - p)) for n, p in [(7, 0.0), (7, 1.0)]] == [
+        0.0,
+        0.0,
+    ]
+    assert float(_special.binomial_entropy(0.0, 0.4, 0.6)) == 0.0
+    # sigmoid(40) rounds to 1; its complement sigmoid(-40) carries the entropy
+    tiny_q = float(_special.sigmoid(-40.0))
+    exact = _binomial_entropy_exact(5, mpmath.mpf(tiny_q))  # symmetric in p and 1 - p
+    assert _rel(_special.binomial_entropy(5.0, 1.0, tiny_q), exact) <= 1e-13
+    got = _special.binomial_entropy(np.float32(10.0), np.float32(0.3), np.float32(0.7))
+    assert got.dtype == jnp.float32 and _rel(got, _binomial_entropy_exact(10, 0.3)) <= 1e-6
+    for n, p in [(10.0, 0.3), (2000.0, 0.3), (3.0, 0.01)]:
+        h = 1e-8
+        with mpmath.workdps(60):
+            slope = (
+                _binomial_entropy_exact(int(n), mpmath.mpf(p) + h)
+                - _binomial_entropy_exact(int(n), mpmath.mpf(p) - h)
+            ) / (2 * h)
+        assert _rel(jax.grad(_special.binomial_entropy, argnums=1)(n, p, 1 - p), slope) <= 1e-9
+
+
+def test_binomial_entropy_symbolic_twin():
+    p = sp.Symbol("p", positive=True)
+    expr = symbolic.binomial_entropy(4, p, 1 - p)
+    value = expr.subs(p, sp.Rational(3, 10)).evalf(40)
+    assert abs(value - _binomial_entropy_exact(4, mpmath.mpf(3) / 10)) < 1e-35
+    derivative = sp.diff(expr, p).subs(p, sp.Rational(3, 10)).evalf(30)
+    elementary = sp.diff(symbolic.to_elementary(expr), p).subs(p, sp.Rational(3, 10)).evalf(30)
+    assert abs(derivative - elementary) < 1e-25

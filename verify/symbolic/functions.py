@@ -473,3 +473,57 @@ class poisson_entropy(sp.Function):  # noqa: N801 - the name of the JAX function
                 log_p = k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
                 total -= mpmath.exp(log_p) * log_p
             return sp.Float(total, precision=prec)
+
+
+class binomial_entropy(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """Entropy of Binomial(n, p); ``q = 1 - p`` is a numerical hint (value and derivative
+    are those of ``p``). See :func:`verify._special.binomial_entropy`.
+
+    The rewrite is the definition ``-sum_x P(x) log P(x)`` over {0, ..., n} with
+    ``P`` the family's density, as the derivations write it: explicit terms for
+    a number ``n``, a ``Sum`` for a symbol.
+
+    Example:
+        >>> import sympy as sp
+        >>> p = sp.Symbol("p", positive=True)
+        >>> sp.expand(binomial_entropy(1, p, 1 - p).rewrite(sp.log))
+        -p*log(p) + p*log(1 - p) - log(1 - p)
+    """
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        n, p, _ = self.args
+        if argindex == 1:
+            raise sp.ArgumentIndexError(self, argindex)  # n is an integer
+        if argindex == 3:
+            return sp.S.Zero
+        x = sp.Symbol("x", integer=True, nonnegative=True)
+        log_p = _binomial_log_density(x, n, p)
+        # d/dp of -sum P log P = -sum P' log P, with P' = P (x / p - (n - x) / (1 - p))
+        return -_binomial_sum(n, x, sp.exp(log_p) * (x / p - (n - x) / (1 - p)) * log_p)
+
+    def _eval_rewrite_as_log(self, n, p, q, **kwargs):
+        x = sp.Symbol("x", integer=True, nonnegative=True)
+        log_p = _binomial_log_density(x, n, p)
+        return (-_binomial_sum(n, x, xlogy(sp.exp(log_p), sp.exp(log_p)))).rewrite(sp.log)
+
+    def _eval_evalf(self, prec):
+        n = sp.sympify(self.args[0])
+        if not n.is_Integer:
+            return None
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+def _binomial_log_density(x, n, p):
+    from verify.families.binomial import Binomial
+    from verify.symbolic.ops import sympy_ops
+
+    return Binomial.log_density(sympy_ops, x, n, p)
+
+
+def _binomial_sum(n, x, summand):
+    """``sum_{x=0}^{n}``: the terms for a number ``n``, a ``Sum`` for a symbol."""
+    if sp.sympify(n).is_Integer:
+        return sp.Add(*(summand.subs(x, k) for k in range(int(n) + 1)))
+    return sp.Sum(summand, (x, 0, n))
