@@ -1051,11 +1051,26 @@ def _minus_p_log_p(p, log_p):
     return jnp.where(p > 0, p * -log_p, jnp.zeros_like(p))
 
 
+def _running_products(first, factor):
+    """``[first, first * factor(1), first * factor(1) * factor(2), ...]`` on a new last axis.
+
+    A loop of multiplications (each term to a few ulps); ``jnp.cumprod``'s
+    gradient compiles an associative scan several times slower.
+    """
+
+    def step(term, j):
+        term = term * factor(j)
+        return term, term
+
+    j = jnp.arange(1, _POISSON_SMALL_TERMS, dtype=first.dtype)
+    _, rest = jax.lax.scan(step, first, j)
+    return jnp.concatenate([first[..., None], jnp.moveaxis(rest, 0, -1)], axis=-1)
+
+
 def _poisson_entropy_small(rate):
     lam = rate[..., None]
     k = jnp.arange(_POISSON_SMALL_TERMS, dtype=rate.dtype)
-    factors = jnp.where(k == 0, jnp.exp(-lam), lam / jnp.maximum(k, 1))
-    p = jnp.cumprod(factors, axis=-1)
+    p = _running_products(jnp.exp(-rate), lambda j: rate / j)
     log_factorial = jnp.where(k < 2, jnp.zeros_like(k), jss.gammaln(k + 1))  # 0! = 1! = 1 exactly
     log_p = k * jnp.log(lam) - lam - log_factorial
     return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
@@ -1142,9 +1157,9 @@ def _binomial_log_p(n, r, k):
 def _binomial_entropy_small(n, r):
     k = jnp.arange(_POISSON_SMALL_TERMS, dtype=r.dtype)
     nn, rr = n[..., None], r[..., None]
-    odds = rr / (1 - rr)
-    factors = jnp.where(k == 0, jnp.exp(nn * log1p(-rr)), (nn - k + 1) / jnp.maximum(k, 1) * odds)
-    p = jnp.cumprod(jnp.where(k <= nn, factors, 0), axis=-1)
+    odds = r / (1 - r)
+    # (n - j + 1) is 0 at j = n + 1: the terms beyond n vanish
+    p = _running_products(jnp.exp(n * log1p(-r)), lambda j: jnp.maximum(n - j + 1, 0) / j * odds)
     log_p = _binomial_log_p(nn, rr, jnp.minimum(k, nn))
     return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
 
