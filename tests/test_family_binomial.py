@@ -206,3 +206,34 @@ def test_kl_is_proved_for_a_symbolic_number_of_trials_shared_by_p_and_q(kind):
     derivation = derive_from("kl", p, q)
     form = forms.kl if kind == "probs" else forms.kl_logits
     assert is_identically_zero(form(sympy_ops, n, p.params[1], n, q.params[1]) - derivation.expr)
+
+
+@pytest.mark.parametrize("n, p, q", [(10, 0.3, 0.6), (25, 0.03, 0.2), (6, 0.5, 0.5), (1, 0.9, 0.1)])
+def test_entropy_and_cross_entropy_from_scipy(n, p, q):
+    k = np.arange(0, n + 1)
+    mass, log_q = scipy.stats.binom(n, p).pmf(k), scipy.stats.binom(n, q).logpmf(k)
+    want_entropy, want_cross = scipy.stats.binom(n, p).entropy(), -np.sum(mass * log_q)
+    for entropy, cross, (a, b) in (
+        (forms.entropy, forms.cross_entropy, (p, q)),
+        (forms.entropy_logits, forms.cross_entropy_logits, (_logit(p), _logit(q))),
+    ):
+        assert float(entropy(jax_ops, n * 1.0, a)) == pytest.approx(want_entropy, rel=1e-12)
+        got = cross(jax_ops, n * 1.0, a, n * 1.0, b)
+        assert float(got) == pytest.approx(want_cross, rel=1e-12)
+
+
+def test_entropy_from_logits_where_the_probability_rounds_to_one():
+    # logits 40: p = 1 - 4.2e-18 rounds to 1; the entropy (about 5 * 4.2e-18 * 41) does not vanish
+    logit = 40.0
+    with mpmath.workdps(60):
+        small = 1 / (1 + mpmath.exp(mpmath.mpf(logit)))  # 1 - p
+        exact = -sum(
+            mpmath.binomial(5, k)
+            * (1 - small) ** (5 - k)
+            * small**k
+            * mpmath.log(mpmath.binomial(5, k) * (1 - small) ** (5 - k) * small**k)
+            for k in range(6)
+        )
+    got = forms.entropy_logits(jax_ops, 5.0, logit)
+    assert float(abs((mpmath.mpf(float(got)) - exact) / exact)) <= 1e-13
+    assert float(forms.entropy(jax_ops, 5.0, 1.0)) == 0.0  # the point mass itself

@@ -105,6 +105,12 @@ class Binomial(ProbsOrLogits):
         cls._check_parameterisation(parameterisation)
         return cls(total_count, **{parameterisation or "probs": param})
 
+    def _free_mask(self, field):
+        """``total_count`` is an integer: no gradient is taken or compared in it."""
+        if field == "total_count":
+            return np.zeros(jnp.shape(self.total_count), bool)
+        return None
+
     def _outcomes_with_mass(self):
         """None: the outcomes {0, ..., n} differ in number across a batch."""
         return None

@@ -1,4 +1,4 @@
-"""KL divergence between binomial distributions, in nats.
+"""KL divergence, entropy and cross-entropy of binomial distributions, in nats.
 
 With equal numbers of trials ``n`` the binomial is ``n`` independent Bernoulli
 trials and ``KL = n KL_Bernoulli(p || q)``, computed by the stable Bernoulli
@@ -14,15 +14,18 @@ round to probability 1). With different numbers of trials ``n_p != n_q``:
   reduces. The form returns NaN there (torch raises NotImplementedError for any
   ``n_p != n_q``); Monte Carlo (``verify.check_kl``) still applies.
 
-Entropy and cross-entropy are not registered: they contain ``E[log C(n, K)]``,
-which has no closed form either (torch sums over the support for one common
-``n``).
+The entropy contains ``E[log C(n, K)]``, which has no closed form either: it is
+the special function :func:`verify._special.binomial_entropy` (its SymPy twin is
+the defining sum over {0, ..., n}; torch sums over the support for one common
+``n``), given ``p`` and ``1 - p`` (from logits: ``sigmoid(l)`` and
+``sigmoid(-l)``, never ``1 - sigmoid(l)``). The cross-entropy is ``H(P) +
+KL(P || Q)``, two non-negative terms, with the cases of the KL.
 """
 
 from __future__ import annotations
 
 from verify.families.binomial import Binomial, log_binomial_coefficient, times_softplus
-from verify.formulas import bernoulli, register_kl
+from verify.formulas import bernoulli, register_cross_entropy, register_entropy, register_kl
 
 
 def _by_cases(xp, total_count_p, total_count_q, same, at_zero, at_top, p_zero, p_one, q_edge):
@@ -88,4 +91,38 @@ def kl_logits(xp, total_count_p, logits_p, total_count_q, logits_q):
         logits_p == -inf,
         logits_p == inf,
         q_edge,
+    )
+
+
+@register_entropy(Binomial)
+def entropy(xp, total_count, probs):
+    """Entropy of Binomial(total_count, probs).
+
+    Example:
+        >>> from verify._ops import jax_ops
+        >>> round(float(entropy(jax_ops, 10.0, 0.3)), 6)
+        1.779079
+    """
+    return xp.binomial_entropy(total_count, probs, 1 - probs)
+
+
+@register_entropy(Binomial, parameterisations=("logits",))
+def entropy_logits(xp, total_count, logits):
+    """Entropy of Binomial(total_count, logits=logits)."""
+    return xp.binomial_entropy(total_count, xp.sigmoid(logits), xp.sigmoid(-logits))
+
+
+@register_cross_entropy(Binomial, Binomial)
+def cross_entropy(xp, total_count_p, probs_p, total_count_q, probs_q):
+    """Cross-entropy H(P, Q) = H(P) + KL(P || Q) (NaN where the KL has no closed form)."""
+    return entropy(xp, total_count_p, probs_p) + kl(
+        xp, total_count_p, probs_p, total_count_q, probs_q
+    )
+
+
+@register_cross_entropy(Binomial, Binomial, parameterisations=("logits", "logits"))
+def cross_entropy_logits(xp, total_count_p, logits_p, total_count_q, logits_q):
+    """Cross-entropy from logits: ``H(P) + KL(P || Q)``."""
+    return entropy_logits(xp, total_count_p, logits_p) + kl_logits(
+        xp, total_count_p, logits_p, total_count_q, logits_q
     )
