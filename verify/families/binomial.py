@@ -148,18 +148,17 @@ class Binomial(ProbsOrLogits):
     def symbolic(cls, suffix="", parameterisation="probs", total_count=None, **dims):
         """The family in SymPy.
 
-        ``total_count``: a number (derivations sum over {0, ..., n}, as
-        :func:`verify.derive` does with ``total_count=3``), a SymPy expression
-        (e.g. one symbol shared by P and Q), or None: a symbol of its own.
+        ``total_count``: a number (derivations sum over {0, ..., n}; default
+        ``dims["total_count"].default``, 3), or a SymPy expression, e.g. one
+        symbol shared by P and Q (the KL then has its closed form in ``n``).
         """
         import sympy as sp
 
         cls._no_dims(dims)
         s = f"_{suffix}" if suffix else ""
         if total_count is None:
-            n = sp.Symbol(f"total_count{s}", integer=True, nonnegative=True)
-        else:
-            n = sp.sympify(total_count)
+            total_count = cls.dims["total_count"].default
+        n = sp.sympify(total_count)
         if parameterisation == "logits":
             param = sp.Symbol(f"logits{s}", real=True)
             latex, code = rf"\ell{s}", cls.log_density_logits
