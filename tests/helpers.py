@@ -69,6 +69,8 @@ FAMILIES = _every_family()
 
 
 def _mvn_arrays(dist):
+    if not isinstance(dist, verify.MultivariateNormal):
+        raise TypeError(f"no literature value typed for {type(dist).__name__}")
     loc = np.asarray(dist.loc, np.float64)
     tril = np.asarray(dist.scale_tril, np.float64)
     return loc, tril @ tril.T

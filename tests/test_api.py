@@ -412,3 +412,21 @@ def test_nan_parameters_under_jit_give_nan(family, quantity):
     assert np.isnan(jax.jit(f)(0.0, np.nan))
     if quantity != "entropy":
         assert np.isnan(jax.jit(f)(np.nan, 1.0))
+
+
+def test_nan_from_a_form_at_concrete_numbers_is_an_error_not_a_result(isolated_registry):
+    """A form returns NaN only where its quantity has no closed form: that is said."""
+
+    class Partial(verify.Normal):
+        pass
+
+    @verify.register_kl(Partial, Partial)
+    def kl(xp, loc_p, scale_p, loc_q, scale_q):
+        exact = verify.formulas.normal.kl(xp, loc_p, scale_p, loc_q, scale_q)
+        return xp.where(loc_p > 1, float("nan"), exact)
+
+    p, q = Partial(jnp.array([0.0, 2.0]), 1.0), Partial(0.0, 1.0)
+    with pytest.raises(NotImplementedError, match=r"no closed form at batch index \(1,\)"):
+        verify.kl(p, q)
+    assert float(verify.kl(Partial(0.0, 1.0), q)) == 0.0
+    assert bool(jnp.isnan(jax.jit(verify.kl)(p, q)[1]))  # traced: not checked, documented

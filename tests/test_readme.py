@@ -119,7 +119,9 @@ def run_python_block(source, line, namespace):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("line, source", PYTHON, ids=[f"line{n}" for n, _ in PYTHON])
-def test_python_block_runs_and_its_commented_results_hold(tmp_path, monkeypatch, line, source):
+def test_python_block_runs_and_its_commented_results_hold(
+    tmp_path, monkeypatch, isolated_registry, line, source
+):
     monkeypatch.chdir(tmp_path)
     with jax.enable_x64(False), jax.numpy_dtype_promotion("standard"):
         run_python_block(source, line, {"__name__": "__readme__"})

@@ -15,9 +15,7 @@ from verify.families import FAMILIES, Distribution, SymbolicFamily, supports
 
 
 @pytest.fixture
-def rayleigh():
-    saved_families, saved_forms = dict(FAMILIES), dict(formulas._REGISTRY)
-
+def rayleigh(isolated_registry):
     class Rayleigh(Distribution):
         """Rayleigh distribution with scale ``scale`` (a toy family of the tests)."""
 
@@ -71,11 +69,7 @@ def rayleigh():
         ratio = (scale_p / scale_q) ** 2
         return ratio - 1 - xp.log(ratio)
 
-    yield Rayleigh
-    FAMILIES.clear()
-    FAMILIES.update(saved_families)
-    formulas._REGISTRY.clear()
-    formulas._REGISTRY.update(saved_forms)
+    return Rayleigh
 
 
 def test_a_family_registers_itself_and_its_forms(rayleigh):

@@ -35,7 +35,9 @@ def kl(p: Distribution, q: Distribution, *, base="nats"):
         ``+inf`` where P is not absolutely continuous with respect to Q.
 
     Raises:
-        NotImplementedError: no closed form for this pair of families.
+        NotImplementedError: no closed form for this pair of families, or (for
+            concrete parameters) none at some batch member, where the form gives
+            NaN (two binomials with ``0 < n_p < n_q``).
         ValueError: different event shapes, batch shapes that do not
             broadcast, or a bad ``base``.
 
@@ -121,7 +123,28 @@ def _evaluate_base(quantity, distributions):
     )
     function, flat = _by_parameterisation(quantity, distributions, form.function, params)
     dtype = np.result_type(*(x.dtype for x in flat))
-    return jnp.broadcast_to(_compiled(function)(*(x.astype(dtype) for x in flat)), batch_shape)
+    value = jnp.broadcast_to(_compiled(function)(*(x.astype(dtype) for x in flat)), batch_shape)
+    _check_defined(quantity, distributions, flat, value)
+    return value
+
+
+def _check_defined(quantity, distributions, params, value):
+    """Raises where a concrete call gives NaN from parameters that are numbers.
+
+    A form returns NaN only where its quantity has no closed form (two binomials
+    with ``0 < n_p < n_q``): said, never returned. Traced calls are not checked.
+    """
+    if not _validate.is_concrete(value, *params):
+        return
+    nan = np.isnan(np.asarray(value))
+    if not nan.any() or any(np.isnan(np.asarray(x)).any() for x in params):
+        return
+    where = [tuple(int(i) for i in index) for index in np.argwhere(nan)[:3]]
+    names = " and ".join(repr(d) for d in distributions)
+    raise NotImplementedError(
+        f"{quantity} of {names} has no closed form at batch index {', '.join(map(str, where))}"
+        f"{' ...' if nan.sum() > 3 else ''}; estimate it by sampling (verify.montecarlo.estimate)"
+    )
 
 
 @functools.cache

@@ -20,6 +20,7 @@ __all__ = [
     "FAMILIES",
     "adversarial_pairs",
     "assign",
+    "families_with",
     "derive",
     "exact_values",
     "make",
@@ -28,6 +29,26 @@ __all__ = [
 
 #: The families the proofs cover: every registered family.
 FAMILIES = tuple(verify.FAMILIES.values())
+
+
+def families_with(*quantities):
+    """The families with a registered closed form of every one of ``quantities``.
+
+    Example:
+        >>> verify.Normal in families_with("kl", "entropy")
+        True
+    """
+    from verify import formulas
+
+    def registered(quantity, family):
+        try:
+            formulas.lookup(quantity, *[family] * formulas.QUANTITIES[quantity])
+        except NotImplementedError:
+            return False
+        return True
+
+    return tuple(f for f in FAMILIES if all(registered(q, f) for q in quantities))
+
 
 #: Batch sizes of the float64 checks. The formulas compile once per shape, so the
 #: proofs share these few sizes instead of each choosing its own.

@@ -37,6 +37,8 @@ def decomposition(family):
         argument)`` with kind ``"phi"`` (weight·φ(argument)) or ``"square"``
         (weight·argument²); every weight is positive, so every term is ≥ 0,
         and it is zero exactly when argument = 1 (φ) or argument = 0 (square).
+        ``expression`` is None for a family without such a closed-form
+        decomposition (:func:`gibbs` covers it).
     """
     derivation = _shared.derive("kl", family, family)
     p, q = derivation.families
@@ -61,6 +63,8 @@ def decomposition(family):
         terms = [("phi", sp.S.Half, ratio[i, i] ** 2) for i in range(d)]
         terms += [("square", sp.S.Half, ratio[i, j]) for i in range(d) for j in range(i)]
         terms += [("square", sp.S.Half, offset[i]) for i in range(d)]
+    else:
+        return derivation, None, []
     expression = sp.Add(*(w * (phi(arg) if kind == "phi" else arg**2) for kind, w, arg in terms))
     return derivation, expression, terms
 
@@ -86,17 +90,24 @@ def phi_is_nonnegative(ctx):
     )
 
 
-@proof.step("Each family's KL is a positive combination of φ terms and squares")
+@proof.step("Each family's KL is a positive combination of φ terms and squares, or E_P[φ(q/p)]")
 def decompositions(ctx):
     """The closed form derived from the densities is proved equal to a sum whose
     every term is ≥ 0: weight·φ(ratio) with weight > 0, or ½·(something)². So
     D ≥ 0; and D = 0 forces every ratio to 1 and every square to 0, which makes
     the parameters of Q those of P (for the multivariate normal A = L_q⁻¹L_p = I
     and L_q⁻¹(μ_p − μ_q) = 0). Where P puts no mass (p_k = 0) the term p_k·φ is
-    read as its limit q_k ≥ 0, and the conclusion is unchanged."""
+    read as its limit q_k ≥ 0, and the conclusion is unchanged. For the other
+    families Gibbs' argument is carried out on the density: Q's density is
+    proved to integrate (or sum) to 1 over the support, so E_P[q(X)/p(X)] = 1
+    and D(P‖Q) = E_P[−log(q/p)] = E_P[φ(q(X)/p(X))] ≥ 0, zero only where q = p
+    P-almost surely."""
     evidence = []
     for family in _shared.FAMILIES:
         derivation, expression, terms = decomposition(family)
+        if expression is None:
+            evidence.append(gibbs(family))
+            continue
         p, q = derivation.families
         weights_positive = all(_positive_weight(w) for _, w, _ in terms)
         shown = (
@@ -121,6 +132,26 @@ def decompositions(ctx):
         if not weights_positive:
             evidence.append(Evidence("symbolic", f"{family.__name__}: weights > 0", False))
     return evidence
+
+
+def gibbs(family) -> Evidence:
+    """Q's density integrates to 1 over P's support (SymPy), so D = E_P[φ(q/p)] ≥ 0."""
+    from verify.symbolic import exponential_family
+
+    derivation = _shared.derive("kl", family, family)
+    p, q = derivation.families
+    statement = (
+        f"{family.__name__}: Q's density sums/integrates to 1 over the support "
+        f"{p.support!r}, so D(P‖Q) = E_P[φ(q(X)/p(X))] ≥ 0"
+    )
+    if not q.support == p.support or exponential_family.split(q) is None:
+        return Evidence("symbolic", statement + " (not shown: no normaliser route)", None)
+    try:
+        exponential_family.check_normaliser(q)
+    except ArithmeticError as error:
+        return Evidence("symbolic", statement, False, figures={"SymPy": str(error)})
+    shown = sp.Eq(sp.Symbol("D(P‖Q)"), sp.Symbol("E_P[φ(q(X)/p(X))] ≥ 0"))
+    return facts.symbolic_fact(statement, True, shown)
 
 
 def _positive_weight(weight):

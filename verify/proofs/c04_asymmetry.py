@@ -30,6 +30,19 @@ def swapped(derivation):
     return derivation.expr.xreplace(swap)
 
 
+def _short_rational(value):
+    """A rational with few digits near ``value``, on the same side of 0 and 1 as it.
+
+    Rounding to two decimals keeps the figures short; where that would move a
+    parameter onto 0 or 1 (an edge of its domain), more digits are kept.
+    """
+    for digits in (2, 4, 8):
+        short = sp.Rational(str(round(value, digits)))
+        if (short > 0) == (value > 0) and (short < 1) == (value < 1) and short != 0:
+            return short
+    return sp.Rational(value)
+
+
 def _q_symbols_equal_to(derivation, values):
     """``{q symbol: expression}`` setting Q's parameters to ``values`` (flattened)."""
     return dict(zip(derivation.families[1].symbols(), values))
@@ -52,15 +65,10 @@ def counterexamples(ctx):
         values = {}
         for fam, params in zip(derivation.families, (p, q)):
             row = _shared.assign(fam, [np.asarray(x)[0] for x in params])
-            values.update({s: sp.Rational(str(round(v, 2))) for s, v in row.items()})
-        if family is verify.Categorical:
-            for fam in derivation.families:  # keep the rationals on the simplex
+            values.update({s: _short_rational(v) for s, v in row.items()})
+            if fam.assumptions:  # on the simplex: the last entry makes the sum exactly 1
                 last = fam.symbols()[-1]
                 values[last] = 1 - sum(values[s] for s in fam.symbols()[:-1])
-        if family is verify.Bernoulli:
-            values = {
-                s: min(max(v, sp.Rational(1, 100)), sp.Rational(99, 100)) for s, v in values.items()
-            }
         exact = difference.subs(values).evalf(50)
         shown = sp.Eq(sp.Symbol("D(P‖Q) − D(Q‖P)"), exact.evalf(12), evaluate=False)
         evidence.append(

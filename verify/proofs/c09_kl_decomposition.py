@@ -28,7 +28,7 @@ def identity(ctx):
     E_P[log p − log q], cross-entropy from −E_P[log q], entropy from −E_P[log p]);
     SymPy proves D = H(P, Q) − H(P) for each family."""
     evidence = []
-    for family in _shared.FAMILIES:
+    for family in _shared.families_with("kl", "cross_entropy", "entropy"):
         kl = _shared.derive("kl", family, family)
         cross = _shared.derive("cross_entropy", family, family)
         entropy = _shared.derive("entropy", family)
@@ -59,7 +59,7 @@ def numeric(ctx):
     per family; the tolerance is the rounding of the subtraction, 1e-13 times the
     size of H(P, Q) and H(P)."""
     actual, expected, scale = [], [], []
-    for family in _shared.FAMILIES:
+    for family in _shared.families_with("kl", "cross_entropy", "entropy"):
         rng = ctx.rng(family.__name__)
         p = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
         q = _shared.make(family, _shared.random_params(family, rng, _shared.BATCH))
@@ -69,7 +69,8 @@ def numeric(ctx):
         scale.append(np.abs(cross) + np.abs(entropy))
     actual, expected, scale = map(np.concatenate, (actual, expected, scale))
     return facts.close(
-        "D(P‖Q) = H(P, Q) − H(P) at 40 000 random pairs, within 1e-13·(|H(P,Q)| + |H(P)|)",
+        f"D(P‖Q) = H(P, Q) − H(P) at {len(actual):,} random pairs, "
+        "within 1e-13·(|H(P,Q)| + |H(P)|)",
         (actual - expected) / scale,
         0.0,
         atol=1e-13,

@@ -80,18 +80,18 @@ def separate(expr, variables) -> tuple[sp.Expr, dict]:
 def total_mass(support, variable, log_kernel):
     """``int exp(log_kernel) dx`` (or the sum) over ``support``, a SymPy expression.
 
-        Raises:
-            NotImplementedError: SymPy leaves the integral or sum unevaluated.
+    Raises:
+        NotImplementedError: SymPy leaves the integral or sum unevaluated.
 
-        Example:
-            >>> import sympy as sp
-            >>> from verify.families import supports
-            >>> x, a, b = sp.symbols("x a b", positive=True)
-            >>> sp.powsimp(total_mass(supports.positive, x, (a - 1) * sp.log(x) - b * x))
-            gamma(a)/b**a
-            >>> k = sp.Symbol("k", integer=True, nonnegative=True)
-            >>> total_mass(supports.nonnegative_integers, k, k * sp.log(a) - sp.loggamma(k + 1))
-            exp(a)
+    Example:
+        >>> import sympy as sp
+        >>> from verify.families import supports
+        >>> x, a, b = sp.symbols("x a b", positive=True)
+        >>> sp.powsimp(total_mass(supports.positive, x, (a - 1) * sp.log(x) - b * x))
+        gamma(a)/b**a
+        >>> k = sp.Symbol("k", integer=True, nonnegative=True)
+        >>> total_mass(supports.nonnegative_integers, k, k * sp.log(a) - sp.loggamma(k + 1))
+        exp(a)
     """
     if isinstance(support, supports.Interval):
         mass = _integrate_interval(variable, log_kernel, *support.bounds())

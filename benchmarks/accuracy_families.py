@@ -1,0 +1,254 @@
+"""Accuracy of every registered family's closed forms against mpmath, side by side with peers.
+
+Usage::
+
+    python benchmarks/accuracy_families.py [--points 100] [--families gamma beta ...]
+        [--output benchmarks/results/accuracy_families.md]
+
+For each registered closed form (each family's first parameterisation), in
+float64 and float32, two regions of parameters come from the family itself:
+``random`` (``random_params(spread="wide")``, spread over the parameter space)
+and ``adversarial`` (``adversarial_pairs``: near-equal pairs with relative
+differences 1e-3 ... 1e-12, and extreme parameters). The reference is the exact
+value for the given floating-point inputs: the inputs converted exactly to
+mpmath numbers and the closed form SymPy derived from the densities evaluated
+with 50 significant digits. Cells: median / max relative error ``|computed -
+exact| / |exact|`` (absolute error where the exact value is 0; ``inf``: a
+non-finite result where the exact value is finite). Peers (torch.distributions,
+TFP on JAX) take the same parameters by their torch/TFP names, where they have
+the pair; ``—``: no such form (or peer not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import inspect
+import platform
+import sys
+from pathlib import Path
+
+import jax
+import mpmath as mp
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+jax.config.update("jax_enable_x64", True)
+
+import verify  # noqa: E402
+from verify import formulas  # noqa: E402
+from verify.proving.facts import to_mpmath  # noqa: E402
+
+DIGITS = 50
+DTYPES = ("float64", "float32")
+FIRST_FOUR = {"normal", "multivariatenormal", "bernoulli", "categorical"}
+
+
+# --------------------------------------------------------------- parameters
+def parameter_names(cls):
+    """The constructor's names of the parameters ``from_params`` takes (torch/TFP names)."""
+    names = [
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    return names[: len(cls._param_event_ranks)]
+
+
+def regions(form, points, rng):
+    """``{region: [params of each distribution]}`` from the families' own draws."""
+    dims = [{n: d.default for n, d in cls.dims.items()} for cls in form.families]
+    random = [cls.random_params(rng, points, **d) for cls, d in zip(form.families, dims)]
+    out = {"random": random}
+    if len(set(form.families)) == 1:
+        p, q = form.families[0].adversarial_pairs(rng, **dims[0])
+        out["adversarial"] = [p, q][: len(form.families)]
+    return out
+
+
+def cast(params, dtype):
+    """Parameters in ``dtype``, and the float64 values the cast stands for exactly."""
+    cast_params = [np.asarray(x, dtype) for x in params]
+    return cast_params, [np.asarray(x, np.float64) for x in cast_params]
+
+
+# ---------------------------------------------------------------- reference
+def exact(form, params64):
+    """The derived closed form in mpmath, at the exact values of the inputs, per point."""
+    dims = {n: d.default for cls in form.families for n, d in cls.dims.items()}
+    derivation = verify.derive(form.quantity, *form.families, **dims)
+    function = to_mpmath(derivation.expr, derivation.symbols)
+    n = len(params64[0][0])
+    out = np.empty(n)
+    for i in range(n):
+        values = {}
+        for family, params in zip(derivation.families, params64):
+            flat = [np.asarray(x[i]).ravel() for x in params]
+            for entry, (j, k) in family._entries():
+                if entry.is_Symbol:
+                    values[entry] = float(flat[j][k])
+        out[i] = converged(function, [values[s] for s in derivation.symbols])
+    return out
+
+
+def converged(function, args):
+    """``function(*args)`` to ``DIGITS`` correct digits.
+
+    The derived (textbook) form cancels: ``1 - p`` needs as many digits as ``p``
+    has decades, ``loc**2`` twice as many; so the precision starts there and
+    doubles until two evaluations agree.
+    """
+    decades = max((abs(np.log10(abs(a))) for a in args if a != 0 and np.isfinite(a)), default=0)
+    start = DIGITS + 10 + 2 * int(decades)
+    previous = None
+    for dps in (start, 2 * start, 4 * start, 8 * start):
+        with mp.workdps(dps):
+            try:
+                value = function(*(mp.mpf(a) for a in args))
+            except (ValueError, ZeroDivisionError, OverflowError):
+                return np.nan  # outside the form's domain
+            if previous is not None and abs(value - previous) <= abs(value) * mp.mpf(10) ** -DIGITS:
+                return float(value)
+            previous = value
+    return float(previous)
+
+
+def relative_errors(values, reference):
+    values = np.asarray(values, np.float64)
+    finite = np.isfinite(reference)
+    err = np.full(values.shape, np.nan)
+    same = (values == reference) | (np.isnan(values) & np.isnan(reference))
+    scale = np.where(reference == 0, 1.0, np.abs(reference))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.where(finite, np.abs(values - reference) / scale, np.where(same, 0.0, np.inf))
+    err = np.where(finite & ~np.isfinite(values), np.inf, err)
+    return err[~np.isnan(reference)]
+
+
+# -------------------------------------------------------------- implementations
+def run_verify(form, params, dtype):
+    del dtype
+    dists = [cls.from_params(*p) for cls, p in zip(form.families, params)]
+    return np.asarray(getattr(verify, form.quantity)(*dists), np.float64)
+
+
+def run_torch(form, params, dtype):
+    import torch
+    import torch.distributions as td
+
+    if form.quantity == "cross_entropy":
+        return None
+    dists = []
+    for cls, p in zip(form.families, params):
+        peer = getattr(td, cls.__name__, None)
+        if peer is None:
+            return None
+        kwargs = {n: torch.from_numpy(np.asarray(x)) for n, x in zip(parameter_names(cls), p)}
+        dists.append(peer(**kwargs, validate_args=False))
+    try:
+        value = td.kl_divergence(*dists) if form.quantity == "kl" else dists[0].entropy()
+    except NotImplementedError:
+        return None
+    return value.double().numpy()
+
+
+def run_tfp(form, params, dtype):
+    from tensorflow_probability.substrates import jax as tfp
+
+    tfd = tfp.distributions
+    dists = []
+    for cls, p in zip(form.families, params):
+        peer = getattr(tfd, cls.__name__, None)
+        if peer is None:
+            return None
+        kwargs = {n: np.asarray(x) for n, x in zip(parameter_names(cls), p)}
+        dists.append(peer(**kwargs))
+    try:
+        if form.quantity == "kl":
+            value = tfd.kl_divergence(*dists)
+        elif form.quantity == "entropy":
+            value = dists[0].entropy()
+        else:
+            value = dists[0].cross_entropy(dists[1])
+    except NotImplementedError:
+        return None
+    return np.asarray(value, np.float64)
+
+
+IMPLEMENTATIONS = {"verify": run_verify, "torch": run_torch, "TFP-JAX": run_tfp}
+
+
+def available():
+    out = {"verify": run_verify}
+    for name, module in (("torch", "torch"), ("TFP-JAX", "tensorflow_probability")):
+        try:
+            __import__(module)
+            out[name] = IMPLEMENTATIONS[name]
+        except ImportError:
+            print(f"note: {name} not installed, skipped", file=sys.stderr)
+    return out
+
+
+# --------------------------------------------------------------------- table
+def _fmt(errors):
+    if errors is None or errors.size == 0:
+        return "—"
+    return f"{np.median(errors):.0e} / {np.max(errors):.0e}"
+
+
+def rows(families, points, seed):
+    implementations = available()
+    for form in formulas.registered():
+        if any(f.parameterisations[0] != k for f, k in zip(form.families, form.parameterisations)):
+            continue
+        names = [f.__name__.lower() for f in form.families]
+        if not set(names) & set(families):
+            continue
+        rng = np.random.default_rng(seed)
+        for region, params in regions(form, points, rng).items():
+            for dtype in DTYPES:
+                cast_params, params64 = zip(*(cast(p, dtype) for p in params))
+                reference = exact(form, params64)
+                cells = []
+                for run in implementations.values():
+                    try:
+                        values = run(form, cast_params, dtype)
+                    except Exception as error:  # a peer's failure is a result, not a crash
+                        print(f"note: {run.__name__} {form.quantity}: {error!r}", file=sys.stderr)
+                        values = None
+                    cells.append(None if values is None else relative_errors(values, reference))
+                label = f"{' ‖ '.join(f.__name__ for f in form.families)} {form.quantity}"
+                yield [f"{label} ({dtype}, {region})", *(_fmt(c) for c in cells)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=100, help="random points per region")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--families",
+        nargs="*",
+        default=sorted(set(verify.FAMILIES) - FIRST_FOUR),
+        help="families (registry names) whose forms to measure; default: all but the first four",
+    )
+    parser.add_argument("--output", type=Path, help="also write the table here (markdown)")
+    args = parser.parse_args(argv)
+    columns = list(available())
+    lines = [
+        f"Generated by `python benchmarks/accuracy_families.py --points {args.points}` on "
+        f"{datetime.date.today()} ({platform.machine()}); jax {jax.__version__}.",
+        "",
+        "| form (dtype, region) | " + " | ".join(columns) + " |",
+        "|---" * (len(columns) + 1) + "|",
+    ]
+    for row in rows(args.families, args.points, args.seed):
+        line = "| " + " | ".join(row) + " |"
+        print(line, flush=True)
+        lines.append(line)
+    if args.output:
+        args.output.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

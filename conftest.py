@@ -1,0 +1,17 @@
+"""Every test and doctest (here and in verify/) leaves the registries as it found them."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_registry():
+    """Families and closed forms registered inside a test are gone after it."""
+    from verify import formulas
+    from verify.families import FAMILIES
+
+    saved_families, saved_forms = dict(FAMILIES), dict(formulas._REGISTRY)
+    yield
+    FAMILIES.clear()
+    FAMILIES.update(saved_families)
+    formulas._REGISTRY.clear()
+    formulas._REGISTRY.update(saved_forms)

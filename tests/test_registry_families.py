@@ -1,0 +1,100 @@
+"""What every registered family and closed form must satisfy, read from the registry.
+
+The per-family identities (KL >= 0, KL(P||P) = 0, KL = H(P,Q) - H(P), units,
+jit/vmap/grad, float32) run over every family in ``tests/test_api.py``; the
+proofs against the derivations over every form in ``tests/test_formulas.py``;
+gradients against SymPy's in ``tests/test_derive.py``. Here: the family traits
+themselves, Monte Carlo agreement, and every registered cross-family pair.
+"""
+
+import jax
+import numpy as np
+import pytest
+
+import verify
+from verify import formulas, montecarlo
+from verify.families import FAMILIES, supports
+
+QUANTITY_FUNCTIONS = {
+    "kl": verify.kl,
+    "entropy": verify.entropy,
+    "cross_entropy": verify.cross_entropy,
+}
+
+
+def _forms(same_family):
+    for form in formulas.registered():
+        if (len(set(form.families)) == 1) == same_family:
+            names = ",".join(f.__name__ for f in form.families)
+            yield pytest.param(
+                form, id=f"{form.quantity}-{names}-{','.join(form.parameterisations)}"
+            )
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES.values(), key=lambda c: c.__name__), ids=str)
+def test_traits_are_consistent(family):
+    """Random parameters build valid members whose support, sizes and samples agree."""
+    dims = {name: dim.default for name, dim in family.dims.items()}
+    rng = np.random.default_rng(0)
+    for spread in ("wide", "moderate"):
+        params = family.random_params(rng, 5, spread=spread, **dims)
+        dist = family.from_params(*params)
+        assert dist.batch_shape == (5,)
+        assert isinstance(dist.support, supports.Support)
+        x = dist.sample(jax.random.key(0), (3,))
+        assert x.shape == (3, 5) + dist.event_shape
+        assert bool(np.all(dist.support.contains(x))), f"{family.__name__} samples off its support"
+        assert bool(np.all(np.isfinite(dist.log_prob(x))))
+    p, q = family.adversarial_pairs(rng, **dims)
+    assert len(p) == len(q) == len(family._param_event_ranks)
+    symbolic = family.symbolic("p", **dims)
+    assert isinstance(symbolic.support, supports.Support)
+    assert symbolic.support.discrete == dist.support.discrete
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", sorted(FAMILIES.values(), key=lambda c: c.__name__), ids=str)
+def test_monte_carlo_agrees_with_every_closed_form(family):
+    """check_kl / check_entropy / check_cross_entropy pass at moderate random parameters.
+
+    Each check's Monte Carlo decisions have a false-disagree rate <= 1e-6 (the
+    default alpha), so this test fails by chance with probability <= 3e-6.
+    """
+    p = montecarlo.random_distribution(family, jax.random.key(1), (3,))
+    q = montecarlo.random_distribution(family, jax.random.key(2), (3,))
+    for quantity, args in (("kl", (p, q)), ("entropy", (p,)), ("cross_entropy", (p, q))):
+        try:
+            formulas.lookup(quantity, *(type(d) for d in args))
+        except NotImplementedError:
+            continue
+        check = getattr(verify, f"check_{quantity}")
+        report = check(QUANTITY_FUNCTIONS[quantity], *args, gradients=False)
+        assert report.passed is not False, report
+
+
+@pytest.mark.parametrize("form", list(_forms(same_family=False)))
+def test_cross_family_pairs_are_derived_proved_and_consistent(form):
+    """A registered pair of two families: proved, >= 0 (KL), and KL = H(P,Q) - H(P)."""
+    derivation = verify.derive(form.quantity, *form.families)
+    assert derivation.proves_evaluation_form()
+    p_cls, q_cls = form.families
+    rng = np.random.default_rng(3)
+    p = p_cls.from_params(*p_cls.random_params(rng, 50, spread="moderate"))
+    q = q_cls.from_params(*q_cls.random_params(rng, 50, spread="moderate"))
+    value = np.asarray(QUANTITY_FUNCTIONS[form.quantity](p, q))
+    assert value.shape == (50,)
+    if form.quantity != "kl":
+        return
+    assert np.all(value >= 0)
+    try:
+        difference = verify.cross_entropy(p, q) - verify.entropy(p)
+    except NotImplementedError:
+        return
+    np.testing.assert_allclose(value, difference, rtol=1e-10, atol=1e-12)
+
+
+def test_pairs_without_a_form_name_both_families():
+    with pytest.raises(
+        NotImplementedError, match="no closed form for kl between Normal and Bernoulli"
+    ):
+        verify.kl(verify.Normal(0.0, 1.0), verify.Bernoulli(probs=0.5))
