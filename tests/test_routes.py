@@ -37,6 +37,7 @@ from verify.symbolic.derive import (
     EXPONENTIAL_FAMILY,
     INTEGRAL,
     OUTSIDE_SUPPORT,
+    choose_route,
     derive_from,
     expected_log,
 )
@@ -372,3 +373,17 @@ def test_binomial_symbolic_total_count():
     bernoulli = pp * sp.log(pp / qq) + (1 - pp) * sp.log((1 - pp) / (1 - qq))
     assert is_identically_zero(derive_from("kl", p, q).expr - N * bernoulli)
     assert isinstance(p.support, supports.Integers)
+
+
+def test_a_density_without_a_derivable_normaliser_is_integrated_directly():
+    """exp(-x^4 - a x) on (0, oo) splits, but SymPy has no closed normaliser: the direct route."""
+    a = sp.Symbol("a", positive=True)
+    family = SymbolicFamily(
+        "Quartic",
+        (a,),
+        sp.Symbol("x", positive=True),
+        lambda xp, x, a: -(x**4) - a * x,
+        supports.positive,
+    )
+    assert ef.split(family) is not None
+    assert choose_route(family) == INTEGRAL

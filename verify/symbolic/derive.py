@@ -91,7 +91,7 @@ def choose_route(family: SymbolicFamily) -> str:
     Finite numeric ranges are summed point by point, ``R^d`` standardised, the
     real line integrated directly (fast for polynomial log-densities); every
     other support goes through the exponential-family split when the density
-    has one, else direct integration.
+    has one and SymPy derives its normaliser, else direct integration.
     """
     support = family.support
     if isinstance(support, supports.RealVector):
@@ -102,7 +102,11 @@ def choose_route(family: SymbolicFamily) -> str:
     if support == supports.real:
         return INTEGRAL
     if exponential_family.split(family) is not None:
-        return EXPONENTIAL_FAMILY
+        try:
+            exponential_family.log_partition(family)  # cached: the route's first step
+            return EXPONENTIAL_FAMILY
+        except NotImplementedError:  # SymPy finds no normaliser: integrate p log g directly
+            pass
     if isinstance(support, supports.Interval):
         return INTEGRAL
     raise NotImplementedError(

@@ -35,7 +35,7 @@ import sympy as sp
 from verify.families import supports
 from verify.symbolic.functions import to_elementary
 
-__all__ = ["separate", "total_mass"]
+__all__ = ["clear_caches", "separate", "total_mass"]
 
 
 def expand(expr):
@@ -81,7 +81,8 @@ def total_mass(support, variable, log_kernel):
     """``int exp(log_kernel) dx`` (or the sum) over ``support``, a SymPy expression.
 
     Raises:
-        NotImplementedError: SymPy leaves the integral or sum unevaluated.
+        NotImplementedError: SymPy leaves the integral or sum unevaluated (or as a
+            hypergeometric or Meijer G function).
 
     Example:
         >>> import sympy as sp
@@ -101,7 +102,7 @@ def total_mass(support, variable, log_kernel):
         mass = _integrate_simplex(list(variable), log_kernel)
     else:
         raise NotImplementedError(f"no normaliser route for the support {support!r}")
-    if mass.has(sp.Integral, sp.Sum, sp.hyper):
+    if mass.has(sp.Integral, sp.Sum, sp.hyper, sp.meijerg):  # no form the backends evaluate
         raise NotImplementedError(f"SymPy leaves the total mass as {mass}")
     return mass
 
@@ -124,16 +125,59 @@ def _integrate_interval(x, log_kernel, low, high):
     if (low, high) == (0, sp.oo) and not in_log_x.has(x) and in_log_x.has(y):
         # x = e^y, dx = e^y dy: an integral over the real line
         return _integrate_interval(y, expand(in_log_x + y), -sp.oo, sp.oo)
-    integrand = _as_product(x, log_kernel)
-    powers = integrand.atoms(sp.Pow)
-    beta_like = any(p.base.has(x) and not p.exp.is_number for p in powers)
-    meijerg = True if low.is_finite and high.is_finite and beta_like else None
-    mass = sp.integrate(integrand, (x, low, high), conds="none", meijerg=meijerg)
-    if mass.has(sp.hyper):
-        mass = sp.hyperexpand(mass)
-    if mass.has(sp.erf, sp.erfc):  # the real line: erf(z) + erfc(z) and erf(z) - erf(z) left
-        mass = sp.expand(mass.rewrite(sp.erf))
-    return mass
+    constant, groups = separate(log_kernel, [x])
+    if (low, high) == (-sp.oo, sp.oo) and set(groups) == {x, x**2} and groups[x**2].is_negative:
+        # completing the square: x = z - b / (2 a) (Jacobian 1) leaves exp(a z^2)
+        a, b = groups[x**2], groups[x]
+        z = sp.Dummy("z", real=True)
+        shifted = expand(a * (z - b / (2 * a)) ** 2 + b * (z - b / (2 * a)))
+        return sp.exp(constant) * _integrate_interval(z, shifted, low, high)
+    return sp.exp(constant) * _generic_integral(x, groups, low, high)
+
+
+_INTEGRALS: dict = {}
+_T = sp.Dummy("t", real=True)  # the variable of the shapes (one symbol: shapes compare equal)
+
+
+def _generic_integral(x, groups, low, high):
+    """``int exp(sum_u c_u u(x)) dx``, integrated once per shape and reused.
+
+    The shape is the functions ``u`` and the sign SymPy knows of each
+    coefficient: the integral is derived with fresh symbols of those signs in
+    place of the coefficients (a Beta integral once for every Beta and every
+    stick of a Dirichlet), then the coefficients are substituted.
+    """
+    parts = sorted(((u.subs(x, _T), c) for u, c in groups.items()), key=lambda uc: sp.srepr(uc[0]))
+    signs = tuple(_sign(c) for _, c in parts)
+    key = (low, high, tuple(u for u, _ in parts), signs)
+    if key not in _INTEGRALS:
+        X = sp.Dummy("x", positive=low >= 0 or None, real=True)  # noqa: N806 - the generic x
+        # a negative coefficient is -k for a positive k: no polar numbers in SymPy's answer
+        ks = [sp.Dummy("k", positive=True) if sign else sp.Dummy("k", real=True) for sign in signs]
+        log_integrand = sp.Add(
+            *((sign or 1) * k * u.subs(_T, X) for k, sign, (u, _) in zip(ks, signs, parts))
+        )
+        integrand = _as_product(X, log_integrand)
+        powers = integrand.atoms(sp.Pow)
+        beta_like = any(p.base.has(X) and not p.exp.is_number for p in powers)
+        meijerg = True if low.is_finite and high.is_finite and beta_like else None
+        mass = sp.integrate(integrand, (X, low, high), conds="none", meijerg=meijerg)
+        if mass.has(sp.hyper):
+            mass = sp.hyperexpand(mass)
+        if mass.has(sp.erf, sp.erfc):  # erf(z) + erfc(z) and erf(z) - erf(z) left unsimplified
+            mass = sp.expand(mass.rewrite(sp.erf))
+        _INTEGRALS[key] = ks, mass
+    ks, mass = _INTEGRALS[key]
+    return mass.subs({k: (sign or 1) * c for k, sign, (_, c) in zip(ks, signs, parts)})
+
+
+def _sign(value):
+    return 1 if value.is_positive else -1 if value.is_negative else 0
+
+
+def clear_caches() -> None:
+    """Forgets the integrals derived per shape (benchmarks time cold runs)."""
+    _INTEGRALS.clear()
 
 
 def _convergent(expr):
