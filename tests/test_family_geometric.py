@@ -118,6 +118,18 @@ def test_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, quantity
     assert worst <= tolerance
 
 
+def test_compiled_kl_keeps_near_equal_tiny_probabilities():
+    """Under jit XLA flushes subnormal intermediates to 0: p - q of two probabilities near
+    the smallest normal number must not be formed (it was: KL 0 instead of 5e-7)."""
+    tiny = np.finfo(np.float64).tiny
+    p, q = jnp.array([tiny, 1e-300]), jnp.array([tiny * (1 + 1e-3), 1e-300 * (1 + 1e-9)])
+    got = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(p, q)
+    with mpmath.workdps(800):
+        for value, a, b in zip(got, p, q):
+            exact = _exact("kl", mpmath.mpf(float(a)), mpmath.mpf(float(b)))
+            assert _rel_err(value, exact, np.float64) <= 1e-13
+
+
 # ------------------------------------------------------------ the edges
 def test_point_mass_at_zero_and_impossible_outcomes():
     q = 0.3

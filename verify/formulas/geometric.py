@@ -37,8 +37,10 @@ def kl(xp, probs_p, probs_q):
         >>> float(kl(jax_ops, 0.5, 0.25))  # log 2 + log(2/3)
         0.287682...
     """
-    # kl_div(1, r) at r = q / p, from 1 - r = (p - q) / p (exact where p and q are close)
-    ratio = xp.kl_div_delta(probs_q / probs_p, (probs_p - probs_q) / probs_p)
+    # kl_div(1, r) at r = q / p, from 1 - r = (p - q) / p (exact where p and q are close;
+    # diff_ratio rescales first: p - q of two tiny probabilities would be subnormal, which
+    # XLA flushes to 0 in compiled code)
+    ratio = xp.kl_div_delta(probs_q / probs_p, xp.diff_ratio(probs_p, probs_q, probs_p))
     failures = xp.kl_div_delta(1 - probs_q, probs_q - probs_p) / probs_p
     return ratio + failures
 
