@@ -237,3 +237,13 @@ def test_entropy_from_logits_where_the_probability_rounds_to_one():
     got = forms.entropy_logits(jax_ops, 5.0, logit)
     assert float(abs((mpmath.mpf(float(got)) - exact) / exact)) <= 1e-13
     assert float(forms.entropy(jax_ops, 5.0, 1.0)) == 0.0  # the point mass itself
+
+
+def test_kl_without_a_closed_form_is_refused_by_name_for_concrete_parameters():
+    import verify
+
+    p, q = Binomial(3.0, probs=0.4), Binomial(5.0, probs=0.2)
+    with pytest.raises(NotImplementedError, match="has no closed form at batch index"):
+        verify.kl(p, q)
+    assert np.isnan(jax.jit(verify.kl)(p, q))  # traced: the form's NaN
+    assert float(verify.kl(Binomial(5.0, probs=0.0), q)) == pytest.approx(-5 * np.log(0.8))

@@ -11,8 +11,9 @@ round to probability 1). With different numbers of trials ``n_p != n_q``:
 * ``n_p < n_q`` otherwise, with ``0 < q < 1``: the value is finite but has no
   closed form: it contains ``E_P[log((n_q - K)! / (n_p - K)!)]``, a sum of
   ``E_P[log(n_p - K + j)]`` over ``j = 1, ..., n_q - n_p``, which no identity
-  reduces. The form returns NaN there (torch raises NotImplementedError for any
-  ``n_p != n_q``); Monte Carlo (``verify.check_kl``) still applies.
+  reduces. The form returns NaN there, which :func:`verify.kl` reports for
+  concrete parameters as NotImplementedError naming the members (torch raises
+  for any ``n_p != n_q``); Monte Carlo (``verify.montecarlo.estimate``) applies.
 
 The entropy contains ``E[log C(n, K)]``, which has no closed form either: it is
 the special function :func:`verify._special.binomial_entropy` (its SymPy twin is
