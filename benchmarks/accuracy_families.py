@@ -9,12 +9,14 @@ For each registered closed form (each family's first parameterisation), in
 float64 and float32, two regions of parameters come from the family itself:
 ``random`` (``random_params(spread="wide")``, spread over the parameter space)
 and ``adversarial`` (``adversarial_pairs``: near-equal pairs with relative
-differences 1e-3 ... 1e-12, and extreme parameters). The reference is the exact
+differences 1e-3 ... 1e-12, and extreme parameters; in float32 only the points whose
+parameters are float32 numbers). The reference is the exact
 value for the given floating-point inputs: the inputs converted exactly to
 mpmath numbers and the closed form SymPy derived from the densities evaluated
 with 50 significant digits. Cells: median / max relative error ``|computed -
 exact| / |exact|`` (absolute error where the exact value is 0; ``inf``: a
-non-finite result where the exact value is finite). Peers (torch.distributions,
+non-finite result where the exact value is finite; an exact value below the normal
+range is met by any result below it, which XLA on CPU flushes to 0). Peers (torch.distributions,
 TFP on JAX) take the same parameters by their torch/TFP names, where they have
 the pair; ``—``: no such form (or peer not installed).
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 import jax
 import mpmath as mp
 import numpy as np
+from sympy import Sum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 jax.config.update("jax_enable_x64", True)
@@ -66,6 +69,19 @@ def regions(form, points, rng):
     return out
 
 
+def representable(params, dtype):
+    """The points (leading axis) whose every parameter is a finite normal number in ``dtype``
+    or 0: a float64 extreme (1e-300, 1e300) is no float32 parameter."""
+    tiny, huge = np.finfo(dtype).tiny, np.finfo(dtype).max
+    keep = None
+    for x in params:
+        x = np.abs(np.asarray(x, np.float64))
+        ok = (x == 0) | ((x >= tiny) & (x <= huge))
+        ok = ok.reshape(len(ok), -1).all(axis=1)
+        keep = ok if keep is None else keep & ok
+    return keep
+
+
 def cast(params, dtype):
     """Parameters in ``dtype``, and the float64 values the cast stands for exactly."""
     cast_params = [np.asarray(x, dtype) for x in params]
@@ -77,6 +93,8 @@ def exact(form, params64):
     """The derived closed form in mpmath, at the exact values of the inputs, per point."""
     dims = {n: d.default for cls in form.families for n, d in cls.dims.items()}
     derivation = verify.derive(form.quantity, *form.families, **dims)
+    if derivation.expr.has(Sum):
+        return None  # an infinite series (a Poisson entropy): no mpmath function of it here
     function = to_mpmath(derivation.expr, derivation.symbols)
     n = len(params64[0][0])
     out = np.empty(n)
@@ -113,8 +131,13 @@ def converged(function, args):
     return float(previous)
 
 
-def relative_errors(values, reference):
+def relative_errors(values, reference, dtype="float64"):
+    """``|values - reference| / |reference|``; a reference below the normal range of ``dtype``
+    counts as met by any value below it too (XLA on CPU flushes subnormal results to 0)."""
     values = np.asarray(values, np.float64)
+    tiny = np.finfo(dtype).tiny
+    flushed = (np.abs(reference) < tiny) & (np.abs(values) < tiny)
+    values = np.where(flushed, reference, values)
     finite = np.isfinite(reference)
     err = np.full(values.shape, np.nan)
     same = (values == reference) | (np.isnan(values) & np.isnan(reference))
@@ -207,8 +230,17 @@ def rows(families, points, seed):
         rng = np.random.default_rng(seed)
         for region, params in regions(form, points, rng).items():
             for dtype in DTYPES:
-                cast_params, params64 = zip(*(cast(p, dtype) for p in params))
+                keep = np.all([representable(p, dtype) for p in params], axis=0)
+                kept = [[np.asarray(x)[keep] for x in p] for p in params]
+                cast_params, params64 = zip(*(cast(p, dtype) for p in kept))
                 reference = exact(form, params64)
+                label = f"{' ‖ '.join(f.__name__ for f in form.families)} {form.quantity}"
+                if reference is None:
+                    yield [
+                        f"{label} ({dtype}, {region})",
+                        *("no reference" for _ in implementations),
+                    ]
+                    continue
                 cells = []
                 for run in implementations.values():
                     try:
@@ -216,8 +248,9 @@ def rows(families, points, seed):
                     except Exception as error:  # a peer's failure is a result, not a crash
                         print(f"note: {run.__name__} {form.quantity}: {error!r}", file=sys.stderr)
                         values = None
-                    cells.append(None if values is None else relative_errors(values, reference))
-                label = f"{' ‖ '.join(f.__name__ for f in form.families)} {form.quantity}"
+                    cells.append(
+                        None if values is None else relative_errors(values, reference, dtype)
+                    )
                 yield [f"{label} ({dtype}, {region})", *(_fmt(c) for c in cells)]
 
 

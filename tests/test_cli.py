@@ -77,7 +77,7 @@ USAGE_ERRORS = [
     (["prove", "--json", "--markdown"], "not allowed with"),
     (["prove", "--file", "missing.py"], "no proof file"),
     (["prove", "C5", "--junit", "/nonexistent/dir/out.xml"], "cannot write"),
-    (["kl", "Poisson", "Normal"], "unknown family 'Poisson'"),
+    (["kl", "Zipf", "Normal"], "unknown family 'Zipf'"),
     (["kl", "Normal", "Bernoulli"], "no closed form for kl between Normal and Bernoulli"),
     (["entropy"], "required"),
     (["check", "kl", "Normal(0, -1)", "Normal(1, 2)"], "`scale` must be > 0"),

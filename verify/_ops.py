@@ -257,3 +257,11 @@ _JaxOps.expand_event = staticmethod(_expand_event)
 _JaxOps.multiply = staticmethod(jnp.multiply)
 _JaxOps.logit = staticmethod(_special.logit)
 _JaxOps.logit_gap = staticmethod(_special.logit_gap)
+
+
+# --- discrete
+_JaxOps.sigmoid = staticmethod(_special.sigmoid)
+_JaxOps.sigmoid_diff = staticmethod(_special.sigmoid_diff)
+_JaxOps.log_sigmoid_diff = staticmethod(_special.log_sigmoid_diff)
+_JaxOps.poisson_entropy = staticmethod(_special.poisson_entropy)
+_JaxOps.binomial_entropy = staticmethod(_special.binomial_entropy)

@@ -1660,3 +1660,293 @@ def logit_gap(p, q):
 
 
 __all__ += ["logit", "logit_gap"]
+
+
+# --- discrete: differences of sigmoids and of log-sigmoids, from logits
+# Geometric and Binomial forms from logits need q - p and log(q / p) for
+# p = sigmoid(a), q = sigmoid(b) without forming p and q (which round to 1, or
+# cancel, where a and b are close). With lo = min(a, b), hi = max(a, b) and
+# d = hi - lo >= 0 (exact where a and b are close):
+#
+#     sigmoid(hi) - sigmoid(lo)         = sigmoid(-lo) sigmoid(hi) (-expm1(-d))
+#     log sigmoid(hi) - log sigmoid(lo) = log1p(exp(-lo) sigmoid(hi) (-expm1(-d)))
+#
+# products of factors that are each accurate to an ulp, no subtraction, no
+# overflow for exp(-lo) <= 1 / tiny (lo >= log(tiny): a probability that is at
+# least the smallest normal number). The sign is that of b - a.
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, accurate to an ulp relative to its value (also where tiny).
+
+    Example:
+        >>> float(sigmoid(-80.0))  # exp(-80) / (1 + exp(-80)), float32
+        1.80485...e-35
+    """
+    x = jnp.asarray(x, _float_dtype(x))
+    return 1 / (1 + jnp.exp(-x))
+
+
+def _sigmoid_gap(a, b):
+    """(sign of b - a, exp(-lo), sigmoid(-lo) sigmoid(hi), -expm1(-d)) as described above."""
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    d = jnp.where(lo == hi, jnp.zeros_like(lo), hi - lo)  # 0, not inf - inf, at a = b = inf
+    sign = jnp.where(b >= a, jnp.ones_like(lo), -jnp.ones_like(lo))
+    return sign, jnp.exp(-lo), sigmoid(-lo) * sigmoid(hi), -jnp.expm1(-d)
+
+
+@jax.custom_jvp
+def sigmoid_diff(a, b):
+    """``sigmoid(b) - sigmoid(a)``, accurate relative to its value (see the block comment).
+
+    Example:
+        >>> h = 2**-18  # about h sigmoid'(10) = 1.7317e-10 (float32: 1 - sigmoid(10) rounds)
+        >>> float(sigmoid_diff(10.0, 10.0 + h))
+        1.73170...e-10
+    """
+    dtype = _float_dtype(a, b)
+    a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
+    sign, _, product, gap = _sigmoid_gap(a, b)
+    return sign * product * gap
+
+
+@sigmoid_diff.defjvp
+def _sigmoid_diff_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    dtype = _float_dtype(a, b)
+    a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
+    slope_a, slope_b = sigmoid(a) * sigmoid(-a), sigmoid(b) * sigmoid(-b)
+    return sigmoid_diff(a, b), slope_b * db - slope_a * da
+
+
+@jax.custom_jvp
+def log_sigmoid_diff(a, b):
+    """``log(sigmoid(b)) - log(sigmoid(a))``, accurate where ``a`` and ``b`` are close.
+
+    Finite for ``a, b >= log(tiny)`` (and ``+inf``); see the block comment.
+
+    Example:
+        >>> h = 2**-18  # about h sigmoid(-10) = 1.7318e-10
+        >>> float(log_sigmoid_diff(10.0, 10.0 + h))
+        1.73178...e-10
+    """
+    dtype = _float_dtype(a, b)
+    a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
+    sign, exp_lo, _, gap = _sigmoid_gap(a, b)
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    # exp(-lo) sigmoid(hi) = 0 at lo = +inf (then hi = +inf too, d = 0).
+    ratio = jnp.where(exp_lo == 0, jnp.zeros_like(lo), exp_lo * sigmoid(hi))
+    return sign * log1p(ratio * gap)
+
+
+@log_sigmoid_diff.defjvp
+def _log_sigmoid_diff_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    dtype = _float_dtype(a, b)
+    a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
+    return log_sigmoid_diff(a, b), sigmoid(-b) * db - sigmoid(-a) * da
+
+
+# --- discrete: the entropy of a Poisson distribution
+# H(l) = -sum_k p_k log p_k has no closed form (it contains E[log K!]); every term
+# is >= 0. Three regimes:
+# * l < 1: the first 40 terms (the rest is below 1e-48 of the sum), with
+#   p_k = e^-l l^k / k! as a running product: exact to a few ulps even where
+#   log p_k is -690 (l = 1e-300), where exp(log p_k) would lose 1e-13;
+# * 1 <= l < 1000: a window of k around l, 13 standard deviations on each side
+#   (tail masses below e^-78), with Loader's log p_k = -kl_div(k, l) -
+#   log(2 pi k) / 2 - stirlerr(k): no cancellation between k log l and log k!
+#   (both about l log l);
+# * l >= 1000: the asymptotic series 1/2 log(2 pi e l) - 1/(12 l) - 1/(24 l^2)
+#   - 19/(360 l^3), whose next term is about 0.11 / l^4 (relative error below
+#   2.5e-14 at l = 1000).
+_POISSON_ASYMPTOTIC = 1000.0
+_POISSON_TERMS = 832  # covers [l - 13 sd, l + 13 sd] for every l < 1000
+_POISSON_SMALL_TERMS = 40
+_HALF_LOG_2PIE = 1.4189385332046727418  # log(2 pi e) / 2
+
+
+def _stirlerr(k):
+    """``log k! - (k log k - k + log(2 pi k) / 2)`` for integers ``k >= 1``."""
+    big = k >= 16
+    kb = jnp.where(big, k, jnp.full_like(k, 16))
+    inv, inv2 = 1 / kb, 1 / (kb * kb)
+    # Bernoulli-number series; the first omitted term is below 1.2e-16 at k = 16
+    series = inv * (
+        1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188))))
+    )
+    ks = jnp.where(big, jnp.ones_like(k), k)
+    direct = jss.gammaln(ks + 1) - (ks * jnp.log(ks) - ks + jnp.log(2 * jnp.pi * ks) / 2)
+    return jnp.where(big, series, direct)
+
+
+def _minus_p_log_p(p, log_p):
+    return jnp.where(p > 0, p * -log_p, jnp.zeros_like(p))
+
+
+def _running_products(first, factor):
+    """``[first, first * factor(1), first * factor(1) * factor(2), ...]`` on a new last axis.
+
+    A loop of multiplications (each term to a few ulps); ``jnp.cumprod``'s
+    gradient compiles an associative scan several times slower.
+    """
+
+    def step(term, j):
+        term = term * factor(j)
+        return term, term
+
+    j = jnp.arange(1, _POISSON_SMALL_TERMS, dtype=first.dtype)
+    _, rest = jax.lax.scan(step, first, j)
+    return jnp.concatenate([first[..., None], jnp.moveaxis(rest, 0, -1)], axis=-1)
+
+
+def _poisson_entropy_small(rate):
+    lam = rate[..., None]
+    k = jnp.arange(_POISSON_SMALL_TERMS, dtype=rate.dtype)
+    p = _running_products(jnp.exp(-rate), lambda j: rate / j)
+    log_factorial = jnp.where(k < 2, jnp.zeros_like(k), jss.gammaln(k + 1))  # 0! = 1! = 1 exactly
+    log_p = k * jnp.log(lam) - lam - log_factorial
+    return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
+
+
+def _poisson_entropy_window(rate):
+    start = jnp.maximum(jnp.floor(rate - 13 * jnp.sqrt(rate)), 0)
+    k = start[..., None] + jnp.arange(_POISSON_TERMS, dtype=rate.dtype)
+    lam = rate[..., None]
+    positive = k >= 1
+    kp = jnp.where(positive, k, jnp.ones_like(k))
+    log_p = -kl_div_delta(lam, kp - lam) - jnp.log(2 * jnp.pi * kp) / 2 - _stirlerr(kp)
+    log_p = jnp.where(positive, log_p, -lam)  # log p_0 = -l
+    return jnp.sum(_minus_p_log_p(jnp.exp(log_p), log_p), axis=-1)
+
+
+def _poisson_entropy_asymptotic(rate):
+    inv = 1 / rate
+    return (jnp.log(rate) / 2 + _HALF_LOG_2PIE) - inv * (1 / 12 + inv * (1 / 24 + inv * (19 / 360)))
+
+
+def poisson_entropy(rate):
+    """Entropy of a Poisson distribution with mean ``rate > 0``, in nats (see the block comment).
+
+    Example:
+        >>> round(float(poisson_entropy(1.0)), 6), round(float(poisson_entropy(1e6)), 6)
+        (1.304842, 8.326694)
+    """
+    rate = jnp.asarray(rate, _float_dtype(rate))
+    small, large = rate < 1, rate >= _POISSON_ASYMPTOTIC
+    # Each regime gets a harmless rate where another is taken (no NaN in gradients).
+    one = jnp.ones_like(rate)
+    return jnp.where(
+        small,
+        _poisson_entropy_small(jnp.where(small, rate, one / 2)),
+        jnp.where(
+            large,
+            _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC * one)),
+            _poisson_entropy_window(jnp.where(small | large, one, rate)),
+        ),
+    )
+
+
+# --- discrete: the entropy of a binomial distribution
+# H(n, p) = -sum_k p_k log p_k (no closed form: it contains E[log C(n, K)]); it is
+# symmetric in p and 1 - p, so r = min(p, 1 - p) and v = n r (1 - r). Three regimes:
+# * n r < 1: the first 40 terms by running products p_{k+1} = p_k (n - k) r / ((k + 1) (1 - r))
+#   from p_0 = (1 - r)^n (exact where log p_k is -690);
+# * v < 1000: a window of 832 k around n r (13 standard deviations each side), with
+#   Loader's log p_k = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - kl_div(k, n r)
+#   - kl_div(n - k, n (1 - r)) - log(2 pi k (n - k) / n) / 2;
+# * v >= 1000: the same log p_x at real x (all >= 16: the stirlerr series holds), the
+#   sum replaced by its integral (they differ by about exp(-2 pi^2 v)), by the
+#   trapezoid rule with step sd / 8 over 13 sd each side (error about exp(-2 pi^2 64)).
+_BINOMIAL_WIDE = 1000.0
+_BINOMIAL_NODES = 8 * 13  # trapezoid nodes on each side of the mean
+
+
+def _stirlerr_any(x):
+    """``_stirlerr`` at integers from 0 (0 at k = 0: 0! = 1 = the empty Stirling product)."""
+    positive = x >= 1
+    return jnp.where(positive, _stirlerr(jnp.where(positive, x, jnp.ones_like(x))), 0)
+
+
+def _binomial_log_p(n, r, k):
+    """Loader's log-probability of ``k`` (integer or real, ``0 <= k <= n``) in Binomial(n, r)."""
+    q = 1 - r
+    inner = (k >= 1) & (k <= n - 1)
+    ki = jnp.where(inner, k, jnp.ones_like(k))
+    ni = jnp.where(inner, n, jnp.full_like(n, 2.0))
+    log_p = (
+        _stirlerr_any(ni)
+        - _stirlerr_any(ki)
+        - _stirlerr_any(ni - ki)
+        - kl_div_delta(ni * r, ki - ni * r)
+        - kl_div_delta(ni * q, (ni - ki) - ni * q)
+        - jnp.log(2 * jnp.pi * ki * ((ni - ki) / ni)) / 2
+    )
+    at_zero = n * log1p(-r)  # (1 - r)^n
+    at_n = n * jnp.log(r)  # r^n (r <= 1/2)
+    return jnp.where(inner, log_p, jnp.where(k == 0, at_zero, at_n))
+
+
+def _binomial_entropy_small(n, r):
+    k = jnp.arange(_POISSON_SMALL_TERMS, dtype=r.dtype)
+    nn, rr = n[..., None], r[..., None]
+    odds = r / (1 - r)
+    # (n - j + 1) is 0 at j = n + 1: the terms beyond n vanish
+    p = _running_products(jnp.exp(n * log1p(-r)), lambda j: jnp.maximum(n - j + 1, 0) / j * odds)
+    log_p = _binomial_log_p(nn, rr, jnp.minimum(k, nn))
+    return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
+
+
+def _binomial_entropy_window(n, r):
+    sd = jnp.sqrt(n * r * (1 - r))
+    start = jnp.maximum(jnp.floor(n * r - 13 * sd), 0)
+    k = start[..., None] + jnp.arange(_POISSON_TERMS, dtype=r.dtype)
+    nn, rr = n[..., None], r[..., None]
+    inside = k <= nn
+    log_p = _binomial_log_p(nn, rr, jnp.minimum(k, nn))
+    terms = _minus_p_log_p(jnp.exp(log_p), log_p)
+    return jnp.sum(jnp.where(inside, terms, 0), axis=-1)
+
+
+def _binomial_entropy_wide(n, r):
+    sd = jnp.sqrt(n * r * (1 - r))
+    step = sd / 8
+    j = jnp.arange(-_BINOMIAL_NODES, _BINOMIAL_NODES + 1, dtype=r.dtype)
+    x = (n * r)[..., None] + step[..., None] * j
+    log_p = _binomial_log_p(n[..., None], r[..., None], x)
+    return step * jnp.sum(_minus_p_log_p(jnp.exp(log_p), log_p), axis=-1)
+
+
+def binomial_entropy(total_count, probs, complement):
+    """Entropy of Binomial(total_count, probs), in nats (see the block comment).
+
+    ``total_count`` holds integers ``>= 0``, ``probs`` values in [0, 1], and
+    ``complement`` is ``1 - probs`` as accurately as the caller has it
+    (``sigmoid(-logits)`` where ``probs`` rounds to 1): the entropy is computed
+    from the smaller of the two.
+
+    Example:
+        >>> round(float(binomial_entropy(10.0, 0.3, 0.7)), 6)
+        1.779079
+    """
+    dtype = _float_dtype(total_count, probs, complement)
+    n, p, q = jnp.broadcast_arrays(
+        *(jnp.asarray(x, dtype) for x in (total_count, probs, complement))
+    )
+    r = jnp.minimum(p, q)
+    variance = n * r * (1 - r)
+    small, wide = n * r < 1, variance >= _BINOMIAL_WIDE
+    one, quarter = jnp.ones_like(r), jnp.full_like(r, 0.25)
+    # Each regime gets harmless arguments where another is taken (no NaN in gradients).
+    value = jnp.where(
+        small,
+        _binomial_entropy_small(jnp.where(small, n, one), jnp.where(small, r, quarter)),
+        jnp.where(
+            wide,
+            _binomial_entropy_wide(jnp.where(wide, n, 1e4 * one), jnp.where(wide, r, quarter)),
+            _binomial_entropy_window(
+                jnp.where(small | wide, 4 * one, n), jnp.where(small | wide, quarter, r)
+            ),
+        ),
+    )
+    return jnp.where((n == 0) | (r == 0), jnp.zeros_like(value), value)

@@ -184,4 +184,8 @@ def to_mpmath(expr, symbols):
     def xlogy(x, y):
         return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
 
-    return sp.lambdify(symbols, expr, modules=[{"xlogy": xlogy}, "mpmath"])
+    def xlog1py(x, y):
+        return mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)
+
+    table = {"xlogy": xlogy, "xlog1py": xlog1py}
+    return sp.lambdify(symbols, expr, modules=[table, "mpmath"])

@@ -703,3 +703,184 @@ class logit_gap(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
 
 
 __all__ += ["logit", "logit_gap"]
+
+
+# --- discrete
+def _sigmoid(x):
+    return 1 / (1 + sp.exp(-x))
+
+
+class sigmoid_diff(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``sigmoid(b) - sigmoid(a)``; see :func:`verify._special.sigmoid_diff`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", real=True)
+        >>> sigmoid_diff(a, b).rewrite(sp.log)
+        1/(1 + exp(-b)) - 1/(1 + exp(-a))
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return -_sigmoid(a) * _sigmoid(-a)
+        if argindex == 2:
+            return _sigmoid(b) * _sigmoid(-b)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return _sigmoid(b) - _sigmoid(a)
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+class log_sigmoid_diff(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """``log(sigmoid(b)) - log(sigmoid(a))``; see :func:`verify._special.log_sigmoid_diff`.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", real=True)
+        >>> log_sigmoid_diff(a, b).rewrite(sp.log)
+        log(1 + exp(-a)) - log(1 + exp(-b))
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, b):
+        if a == b:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return -_sigmoid(-a)
+        if argindex == 2:
+            return _sigmoid(-b)
+        raise sp.ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, a, b, **kwargs):
+        return sp.log(1 + sp.exp(-a)) - sp.log(1 + sp.exp(-b))
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+def _poisson_series(rate, summand):
+    """``sum_x e^-rate rate^x / x! summand(x)`` over ``x >= 0``, as a SymPy ``Sum``.
+
+    Written as the derivations write an expectation over a Poisson family's
+    support (the variable ``x``, ``exp(x log(rate)) / gamma(x + 1)``), so that a
+    proof sees the same sum on both sides.
+    """
+    x = sp.Symbol("x", integer=True, nonnegative=True)
+    mass = sp.exp(-rate) * sp.exp(x * sp.log(rate)) / sp.gamma(x + 1)
+    return sp.Sum(mass * summand(x), (x, 0, sp.oo))
+
+
+class poisson_entropy(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """Entropy of Poisson(rate); see :func:`verify._special.poisson_entropy`.
+
+    Its definition, ``-sum_k p_k log p_k``, expanded:
+    ``rate - rate log(rate) + E[log K!]`` (no closed form).
+
+    Example:
+        >>> import sympy as sp
+        >>> rate = sp.Symbol("rate", positive=True)
+        >>> series = poisson_entropy(rate).rewrite(sp.log)  # E[log K!] as a Sum over x
+        >>> series - series.atoms(sp.Sum).pop()
+        -rate*log(rate) + rate
+        >>> round(float(poisson_entropy(1).evalf(30)), 12)
+        1.304842242256
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        (rate,) = self.args
+        # d/dl E[f(K)] = E[f(K + 1) - f(K)]: d/dl E[log K!] = E[log(K + 1)]
+        return -sp.log(rate) + _poisson_series(rate, lambda k: sp.log(k + 1))
+
+    def _eval_rewrite_as_log(self, rate, **kwargs):
+        return rate - rate * sp.log(rate) + _poisson_series(rate, lambda k: sp.loggamma(k + 1))
+
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        rate = sp.sympify(self.args[0])._eval_evalf(prec)
+        if rate is None or not rate.is_number:
+            return None
+        with mpmath.workprec(prec + 64):
+            lam = mpmath.mpf(rate._to_mpmath(prec + 64))
+            mode, width = int(lam), int(40 * mpmath.sqrt(lam + 1)) + 60
+            total = mpmath.mpf(0)
+            for k in range(max(0, mode - width), mode + width):
+                log_p = k * mpmath.log(lam) - lam - mpmath.loggamma(k + 1)
+                total -= mpmath.exp(log_p) * log_p
+            return sp.Float(total, precision=prec)
+
+
+class binomial_entropy(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
+    """Entropy of Binomial(n, p); ``q = 1 - p`` is a numerical hint (value and derivative
+    are those of ``p``). See :func:`verify._special.binomial_entropy`.
+
+    The rewrite is the definition ``-sum_x P(x) log P(x)`` over {0, ..., n} with
+    ``P`` the family's density, as the derivations write it: explicit terms for
+    a number ``n``, a ``Sum`` for a symbol.
+
+    Example:
+        >>> import sympy as sp
+        >>> p = sp.Symbol("p", positive=True)
+        >>> sp.expand(binomial_entropy(1, p, 1 - p).rewrite(sp.log))
+        -p*log(p) + p*log(1 - p) - log(1 - p)
+    """
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        n, p, _ = self.args
+        if argindex == 1:
+            raise sp.ArgumentIndexError(self, argindex)  # n is an integer
+        if argindex == 3:
+            return sp.S.Zero
+        x = sp.Symbol("x", integer=True, nonnegative=True)
+        log_p = _binomial_log_density(x, n, p)
+        # d/dp of -sum P log P = -sum P' log P, with P' = P (x / p - (n - x) / (1 - p))
+        return -_binomial_sum(n, x, sp.exp(log_p) * (x / p - (n - x) / (1 - p)) * log_p)
+
+    def _eval_rewrite_as_log(self, n, p, q, **kwargs):
+        x = sp.Symbol("x", integer=True, nonnegative=True)
+        log_p = _binomial_log_density(x, n, p)
+        return (-_binomial_sum(n, x, xlogy(sp.exp(log_p), sp.exp(log_p)))).rewrite(sp.log)
+
+    def _eval_evalf(self, prec):
+        n = sp.sympify(self.args[0])
+        if not n.is_Integer:
+            return None
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+
+def _binomial_log_density(x, n, p):
+    from verify.families.binomial import Binomial
+    from verify.symbolic.ops import sympy_ops
+
+    return Binomial.log_density(sympy_ops, x, n, p)
+
+
+def _binomial_sum(n, x, summand):
+    """``sum_{x=0}^{n}``: the terms for a number ``n``, a ``Sum`` for a symbol."""
+    if sp.sympify(n).is_Integer:
+        return sp.Add(*(summand.subs(x, k) for k in range(int(n) + 1)))
+    return sp.Sum(summand, (x, 0, n))

@@ -226,3 +226,22 @@ def _add_unit_functions():
 
 
 _add_unit_functions()
+
+
+# --- discrete
+def _discrete_ops():
+    from verify.symbolic.functions import (
+        binomial_entropy,
+        log_sigmoid_diff,
+        poisson_entropy,
+        sigmoid_diff,
+    )
+
+    _SympyOps.sigmoid = staticmethod(_elementwise(lambda x: 1 / (1 + sp.exp(-x))))
+    _SympyOps.sigmoid_diff = staticmethod(_elementwise(sigmoid_diff))
+    _SympyOps.log_sigmoid_diff = staticmethod(_elementwise(log_sigmoid_diff))
+    _SympyOps.poisson_entropy = staticmethod(_elementwise(poisson_entropy))
+    _SympyOps.binomial_entropy = staticmethod(_elementwise(binomial_entropy))
+
+
+_discrete_ops()

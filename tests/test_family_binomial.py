@@ -1,0 +1,249 @@
+"""Binomial(total_count, probs | logits): what is specific to it (the registry tests do the rest).
+
+Literature values from SciPy (``scipy.stats.binom``), accuracy from mpmath at
+800 digits, sampling from moments with a stated false-alarm rate. KL between
+different numbers of trials: ``+inf``, a point mass's ``-log Q(point)``, or NaN
+where it has no closed form (``0 < n_p < n_q``, ``0 < p < 1``, ``0 < q < 1``).
+"""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import scipy.stats
+
+from verify._ops import jax_ops
+from verify.families.binomial import Binomial
+from verify.formulas import binomial as forms
+
+INF = np.inf
+
+
+def _logit(p):
+    return float(np.log(p) - np.log1p(-p)) if 0 < p < 1 else (INF if p == 1 else -INF)
+
+
+def _scipy_kl(n_p, p, n_q, q):
+    """sum_k P(k) log(P(k) / Q(k)) over P's support, from SciPy's log-pmf."""
+    k = np.arange(0, int(n_p) + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # log(0) of a point mass
+        log_p = scipy.stats.binom(n_p, p).logpmf(k)
+        log_q = scipy.stats.binom(n_q, q).logpmf(k)
+        mass = np.exp(log_p)
+        return float(np.sum(np.where(mass > 0, mass * (log_p - log_q), 0.0)))
+
+
+@pytest.mark.parametrize("n, p", [(1, 0.3), (7, 0.5), (40, 0.02), (12, 0.0), (12, 1.0)])
+def test_log_prob_is_scipys_from_probs_and_from_logits(n, p):
+    k = np.arange(0.0, n + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = scipy.stats.binom(n, p).logpmf(k)
+    np.testing.assert_allclose(Binomial(n, probs=p).log_prob(k), want, rtol=1e-12)
+    np.testing.assert_allclose(Binomial(n, logits=_logit(p)).log_prob(k), want, rtol=1e-12)
+
+
+def test_log_prob_is_minus_inf_outside_the_support_also_under_jit():
+    outside = jnp.array([-1.0, 0.5, 4.0, 7.0, INF, -INF])
+    for dist in (Binomial(3.0, probs=0.3), Binomial(3.0, logits=-1.0)):
+        assert np.all(dist.log_prob(outside) == -INF)
+        assert np.all(jax.jit(lambda d: d.log_prob(outside))(dist) == -INF)
+
+
+def test_total_count_broadcasts_with_the_probabilities():
+    dist = Binomial(jnp.array([2.0, 5.0]), probs=jnp.array([[0.1], [0.6], [0.9]]))
+    assert dist.batch_shape == (3, 2)
+    assert dist.sample(jax.random.key(0), (4,)).shape == (4, 3, 2)
+    assert dist.log_prob(5.0)[0, 0] == -INF  # 5 > 2 trials
+
+
+@pytest.mark.parametrize(
+    "n_p, p, n_q, q",
+    [
+        (10, 0.5, 10, 0.25),
+        (25, 0.03, 25, 0.2),
+        (3, 0.5, 3, 0.5),
+        (0, 0.3, 5, 0.2),  # point mass at 0
+        (5, 0.0, 3, 0.2),  # point mass at 0, more trials than Q
+        (3, 1.0, 5, 0.2),  # point mass at 3
+    ],
+)
+def test_kl_is_the_sum_over_scipys_probabilities(n_p, p, n_q, q):
+    want = _scipy_kl(n_p, p, n_q, q)
+    for got in (
+        forms.kl(jax_ops, n_p * 1.0, p, n_q * 1.0, q),
+        forms.kl_logits(jax_ops, n_p * 1.0, _logit(p), n_q * 1.0, _logit(q)),
+    ):
+        assert float(got) == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "n_p, p, n_q, q, want",
+    [
+        (4, 0.5, 3, 0.5, INF),  # P has mass on 4, Q does not
+        (6, 1.0, 5, 0.2, INF),
+        (3, 0.4, 5, 0.0, INF),  # Q is the point mass at 0
+        (3, 0.4, 5, 1.0, INF),  # Q is the point mass at 5
+        (2, 0.3, 2, 0.0, INF),
+        (0, 0.3, 0, 0.0, 0.0),  # both the point mass at 0
+        (3, 0.4, 5, 0.2, np.nan),  # finite, but no closed form
+    ],
+)
+def test_kl_between_different_numbers_of_trials(n_p, p, n_q, q, want):
+    for got in (
+        forms.kl(jax_ops, n_p * 1.0, p, n_q * 1.0, q),
+        forms.kl_logits(jax_ops, n_p * 1.0, _logit(p), n_q * 1.0, _logit(q)),
+    ):
+        np.testing.assert_equal(float(got), want)
+
+
+def _sigmoid(logit):
+    if logit == INF:
+        return mpmath.mpf(1)
+    return mpmath.mpf(0) if logit == -INF else 1 / (1 + mpmath.exp(-mpmath.mpf(float(logit))))
+
+
+def _exact_kl(n, p, q):
+    def term(x, y):
+        if x == 0:
+            return mpmath.mpf(0)
+        return mpmath.inf if y == 0 else x * mpmath.log(x / y)
+
+    return n * (term(p, q) + term(1 - p, 1 - q))
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_kl_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind):
+    (counts, probs_p), (_, probs_q) = Binomial.adversarial_pairs(np.random.default_rng(0))
+    tiny, huge = np.finfo(dtype).tiny, np.finfo(dtype).max
+    worst = 0.0
+    with mpmath.workdps(800):
+        for n, p, q in zip(counts, probs_p, probs_q):
+            n, p, q = dtype(n), dtype(p), dtype(q)
+            if any(0 < x < tiny for x in (p, q)):
+                continue  # subnormal in this dtype: not a valid probability
+            if kind == "probs":
+                value = forms.kl(jax_ops, n, p, n, q)
+                exact_p, exact_q = mpmath.mpf(float(p)), mpmath.mpf(float(q))
+            else:
+                lp, lq = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
+                value = forms.kl_logits(jax_ops, n, lp, n, lq)
+                exact_p, exact_q = _sigmoid(lp), _sigmoid(lq)
+            assert value.dtype == dtype
+            exact, value = _exact_kl(int(n), exact_p, exact_q), float(value)
+            if exact == mpmath.inf or exact > huge:
+                assert value == INF
+            elif exact < tiny:
+                assert abs(value) < tiny
+            else:
+                worst = max(worst, float(abs((mpmath.mpf(value) - exact) / exact)))
+    assert worst <= tolerance
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"total_count": -1.0, "probs": 0.5}, r"`total_count` must be an integer >= 0, got -1.0"),
+        ({"total_count": 2.5, "probs": 0.5}, r"`total_count` must be an integer >= 0, got 2.5"),
+        ({"total_count": np.nan, "probs": 0.5}, r"`total_count` must be finite, got nan"),
+        ({"total_count": 3, "probs": 1.5}, r"`probs` must be in \[0, 1\], got 1.5"),
+        ({"total_count": 3, "logits": np.nan}, r"`logits` must be a number \(not NaN\), got nan"),
+        ({"total_count": 3}, r"pass exactly one of `probs` or `logits`, got neither"),
+        (
+            {"total_count": [1.0, 2.0], "probs": [0.1, 0.2, 0.3]},
+            r"batch shapes do not broadcast: `total_count` \(2,\), `probs` \(3,\)",
+        ),
+    ],
+)
+def test_bad_parameters_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Binomial(**kwargs)
+
+
+def test_sampling_moments():
+    """Mean and variance within 6 standard errors (2**18 samples; a false alarm has
+    probability < 4e-9 per check under the normal approximation, 8 checks here)."""
+    counts = np.array([1.0, 10.0, 50.0, 200.0])
+    probs = np.array([0.5, 0.05, 0.7, 0.3])
+    n = 2**18
+    draws = np.asarray(Binomial(counts, probs=probs).sample(jax.random.key(5), (n,)))
+    assert draws.shape == (n, 4) and draws.dtype == np.float64
+    assert np.all((draws >= 0) & (draws <= counts) & (draws == np.floor(draws)))
+    mean, variance = counts * probs, counts * probs * (1 - probs)
+    assert np.all(np.abs(draws.mean(axis=0) - mean) <= 6 * np.sqrt(variance / n))
+    # Var of the sample variance: (mu4 - sigma^4 (n - 3) / (n - 1)) / n, with the fourth
+    # central moment of a binomial mu4 = N p q (1 + 3 (N - 2) p q)
+    mu4 = variance * (1 + 3 * (counts - 2) * probs * (1 - probs))
+    var_error = np.sqrt((mu4 - variance**2 * (n - 3) / (n - 1)) / n)
+    assert np.all(np.abs(draws.var(axis=0, ddof=1) - variance) <= 6 * var_error)
+
+
+def test_float32_is_kept():
+    dist = Binomial(np.float32(5.0), probs=np.float32(0.25))
+    assert dist.dtype == jnp.float32
+    assert dist.sample(jax.random.key(0), (3,)).dtype == jnp.float32
+    assert dist.log_prob(2.0).dtype == jnp.float32
+    kl = forms.kl(jax_ops, np.float32(5.0), np.float32(0.25), np.float32(5.0), np.float32(0.5))
+    assert kl.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_kl_is_proved_for_a_symbolic_number_of_trials_shared_by_p_and_q(kind):
+    """The derivation for one symbol n (the Bregman divergence of n log(1 + e^eta)), and the
+    form that runs equal to it: what ``derive(..., total_count=3)`` shows at n = 3, for all n."""
+    import sympy as sp
+
+    from verify.symbolic.derive import derive_from, is_identically_zero
+    from verify.symbolic.ops import sympy_ops
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    p, q = (Binomial.symbolic(s, kind, total_count=n) for s in "pq")
+    derivation = derive_from("kl", p, q)
+    form = forms.kl if kind == "probs" else forms.kl_logits
+    assert is_identically_zero(form(sympy_ops, n, p.params[1], n, q.params[1]) - derivation.expr)
+
+
+@pytest.mark.parametrize("n, p, q", [(10, 0.3, 0.6), (25, 0.03, 0.2), (6, 0.5, 0.5), (1, 0.9, 0.1)])
+def test_entropy_and_cross_entropy_from_scipy(n, p, q):
+    k = np.arange(0, n + 1)
+    mass, log_q = scipy.stats.binom(n, p).pmf(k), scipy.stats.binom(n, q).logpmf(k)
+    want_entropy, want_cross = scipy.stats.binom(n, p).entropy(), -np.sum(mass * log_q)
+    for entropy, cross, (a, b) in (
+        (forms.entropy, forms.cross_entropy, (p, q)),
+        (forms.entropy_logits, forms.cross_entropy_logits, (_logit(p), _logit(q))),
+    ):
+        assert float(entropy(jax_ops, n * 1.0, a)) == pytest.approx(want_entropy, rel=1e-12)
+        got = cross(jax_ops, n * 1.0, a, n * 1.0, b)
+        assert float(got) == pytest.approx(want_cross, rel=1e-12)
+
+
+def test_entropy_from_logits_where_the_probability_rounds_to_one():
+    # logits 40: p = 1 - 4.2e-18 rounds to 1; the entropy (about 5 * 4.2e-18 * 41) does not vanish
+    logit = 40.0
+    with mpmath.workdps(60):
+        small = 1 / (1 + mpmath.exp(mpmath.mpf(logit)))  # 1 - p
+        exact = -sum(
+            mpmath.binomial(5, k)
+            * (1 - small) ** (5 - k)
+            * small**k
+            * mpmath.log(mpmath.binomial(5, k) * (1 - small) ** (5 - k) * small**k)
+            for k in range(6)
+        )
+    got = forms.entropy_logits(jax_ops, 5.0, logit)
+    assert float(abs((mpmath.mpf(float(got)) - exact) / exact)) <= 1e-13
+    assert float(forms.entropy(jax_ops, 5.0, 1.0)) == 0.0  # the point mass itself
+
+
+def test_kl_without_a_closed_form_is_refused_by_name_for_concrete_parameters():
+    import verify
+
+    p, q = Binomial(3.0, probs=0.4), Binomial(5.0, probs=0.2)
+    with pytest.raises(NotImplementedError, match="has no closed form at batch index"):
+        verify.kl(p, q)
+    assert np.isnan(jax.jit(verify.kl)(p, q))  # traced: the form's NaN
+    assert float(verify.kl(Binomial(5.0, probs=0.0), q)) == pytest.approx(-5 * np.log(0.8))
