@@ -1285,48 +1285,63 @@ def ratio_kl(x, y, delta):
     return jnp.where(near, near_value, far_value)
 
 
-def _inverse_power_bregman(a, b, t, m):
-    """``b**-m - a**-m + m (b - a) a**-(m+1)``, the Bregman divergence of ``x**-m``.
+#: Exponents m = 2j - 1 of Stirling's terms, and per term the coefficients (highest degree
+#: first, zero-padded) of N_m(t) = (1 - (1 - m t)(1 + t)**m) / t**2: m C(m, k-1) - C(m, k).
+_STIRLING_POWERS = np.arange(1, 2 * len(_STIRLING), 2)
+_STIRLING_POLY = np.array(
+    [
+        [m * math.comb(m, k - 1) - math.comb(m, k) if k <= m + 1 else 0 for k in range(21, 1, -1)]
+        for m in _STIRLING_POWERS
+    ],
+    dtype=np.float64,
+)
 
-    ``t = (b - a) / a``, from the caller's accurate ``b - a``.
-    Near ``t = 0`` it is ``a**-m t**2 N(t) / (1 + t)**m`` with the polynomial ``N(t)
-    = (1 - (1 - m t)(1 + t)**m) / t**2``, whose coefficients ``m C(m, k - 1) -
-    C(m, k)`` are positive: no cancellation. Elsewhere ``b**-m - a**-m (1 - m
-    t)``, which cancels by at most a factor 4 (at ``t = -1/2``).
+
+def _stirling_bregman(a, b, t):
+    """``sum_j c_j D_j`` with ``D_j`` the Bregman divergence of ``x**-m`` (``m = 2j - 1``).
+
+    Near ``t = 0`` each is ``a**-m t**2 N_m(t) / (1 + t)**m``, whose polynomial has
+    positive coefficients: no cancellation. Elsewhere ``b**-m - a**-m (1 - m t)``,
+    which cancels by at most a factor 4 (at ``t = -1/2``). All terms at once along
+    a trailing axis (one small graph, not one per term).
     """
-    near = jnp.abs(t) <= 0.5
-    u = jnp.where(near, t, 0)
-    poly = jnp.zeros_like(t)
-    for k in range(m + 1, 1, -1):
-        poly = poly * u + (m * math.comb(m, k - 1) - math.comb(m, k))
-    series = u * u * poly / (1 + u) ** m * (1 / a) ** m
-    direct = (1 / b) ** m - (1 / a) ** m * (1 - m * t)
-    return jnp.where(near, series, direct)
+    dtype = a.dtype
+    powers = jnp.asarray(_STIRLING_POWERS, dtype)
+    near = (jnp.abs(t) <= 0.5)[..., None]
+    u = jnp.where(near, t[..., None], 0)
+    poly = jnp.zeros(u.shape[:-1] + powers.shape, dtype)
+    for column in _STIRLING_POLY.T:
+        poly = poly * u + jnp.asarray(column, dtype)
+    inverse_a, inverse_b = (1 / a)[..., None], (1 / b)[..., None]
+    series = u * u * poly / (1 + u) ** powers * inverse_a**powers
+    direct = inverse_b**powers - inverse_a**powers * (1 - powers * t[..., None])
+    coefficients = jnp.asarray([float(c) for c in _STIRLING], dtype)
+    return jnp.sum(coefficients * jnp.where(near, series, direct), axis=-1)
+
+
+def _shifts(x):
+    """``(k, n)``: the shifts ``0 .. 11`` along a new trailing axis, and ``n`` (see below)."""
+    top = _STIRLING_FROM
+    n = jax.lax.stop_gradient(jnp.clip(jnp.ceil(top - x), 0, top))
+    return jnp.arange(top, dtype=x.dtype), n
 
 
 def _lgamma_parts(a, b, delta):
-    """(shifted, big) with ``lgamma_bregman(a, b) = shifted + lgamma_bregman(a + n, b + n)``.
+    """(shifted, big, main, binet) with ``lgamma_bregman(a, b) = shifted + main + binet``.
 
     ``n`` is the integer that takes ``a`` and ``b`` to ``>= 12`` (0 if they are);
     from ``lgamma(x + 1) = lgamma(x) + log(x)`` the shift adds the terms
     ``-log1pmx(delta / (a + k))``, ``k < n``: non-negative, so nothing cancels.
-    ``big`` is the divergence at ``a + n``: Stirling's main part (a KL summand and a
-    ``-log1pmx``, both non-negative) plus ``binet`` (Binet's function's divergence,
-    from the asymptotic series, also non-negative).
+    At ``a + n``: Stirling's main part (a KL summand and a ``-log1pmx``, both
+    non-negative) and ``binet`` (Binet's function's divergence, from the
+    asymptotic series, also non-negative).
     """
-    top = _STIRLING_FROM
-    low = jnp.minimum(a, b)
-    n = jax.lax.stop_gradient(jnp.clip(jnp.ceil(top - low), 0, top))
-    shifted = jnp.zeros_like(a)
-    for k in range(top):
-        # (b + k) / (a + k) - 1 - log((b + k) / (a + k)), exact difference delta as hint
-        term = ratio_kl(b + k, a + k, delta)
-        shifted = shifted + jnp.where(k < n, term, 0)
+    k, n = _shifts(jnp.minimum(a, b))
+    terms = ratio_kl(b[..., None] + k, a[..., None] + k, delta[..., None])
+    shifted = jnp.sum(jnp.where(k < n[..., None], terms, 0), axis=-1)
     big_a, big_b = a + n, b + n
     t = delta / big_a
-    binet = jnp.zeros_like(a)
-    for j, c in enumerate(_STIRLING):
-        binet = binet + float(c) * _inverse_power_bregman(big_a, big_b, t, 2 * j + 1)
+    binet = _stirling_bregman(big_a, big_b, t)
     main = kl_div_delta(big_a, delta) + kl_div_unit(1 + t, -t) / 2
     return shifted, big_a, main, binet
 
@@ -1424,18 +1439,16 @@ def _binet(x):
     ``omega(x) = omega(x + n) + sum_k h(x + k)`` takes ``x`` to ``>= 12``, where
     Stirling's series (decreasing terms) gives ``omega`` and ``omega'``.
     """
-    top = _STIRLING_FROM
-    n = jax.lax.stop_gradient(jnp.clip(jnp.ceil(top - x), 0, top))
-    value, slope = jnp.zeros_like(x), jnp.zeros_like(x)
-    for k in range(top):
-        h, dh = _binet_step(x + k)
-        value = value + jnp.where(k < n, h, 0)
-        slope = slope + jnp.where(k < n, dh, 0)
-    inverse = 1 / (x + n)
-    for j, c in enumerate(_STIRLING):
-        m = 2 * j + 1
-        value = value + float(c) * inverse**m
-        slope = slope - float(c) * m * inverse ** (m + 1)
+    k, n = _shifts(x)
+    h, dh = _binet_step(x[..., None] + k)
+    shifted = k < n[..., None]
+    value = jnp.sum(jnp.where(shifted, h, 0), axis=-1)
+    slope = jnp.sum(jnp.where(shifted, dh, 0), axis=-1)
+    inverse = (1 / (x + n))[..., None]
+    powers = jnp.asarray(_STIRLING_POWERS, x.dtype)
+    coefficients = jnp.asarray([float(c) for c in _STIRLING], x.dtype)
+    value = value + jnp.sum(coefficients * inverse**powers, axis=-1)
+    slope = slope - jnp.sum(coefficients * powers * inverse ** (powers + 1), axis=-1)
     return value, slope
 
 
