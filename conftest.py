@@ -15,3 +15,19 @@ def isolated_registry():
     FAMILIES.update(saved_families)
     formulas._REGISTRY.clear()
     formulas._REGISTRY.update(saved_forms)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def bounded_compilation_caches():
+    """Compiled computations are dropped after each module: the suite's memory stays bounded.
+
+    Each family's forms compile per shape and dtype; kept for the whole run, the
+    executables of fourteen families grow the process by gigabytes.
+    """
+    yield
+    import jax
+
+    from verify import _api
+
+    _api._compiled.cache_clear()
+    jax.clear_caches()
