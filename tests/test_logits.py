@@ -381,3 +381,12 @@ def test_backward_pass_keeps_only_the_inputs_and_per_row_statistics(forward, ari
     leaves = jax.tree_util.tree_leaves(residuals)
     big = [x for x in leaves if x.size > 4]
     assert len(big) == arity and all(any(x is y for y in inputs) for x in big)
+
+
+@pytest.mark.parametrize("logit_q", [-69.0, -6.9, 0.3, 20.7])
+def test_a_masked_class_of_p_where_q_has_mass_counts_in_the_near_branch(logit_q):
+    """P a point mass (a -inf logit), Q near it: KL = -log Q(point), not the 0 of P's own terms."""
+    p = verify.Categorical(logits=jnp.array([0.0, -jnp.inf]))
+    q = verify.Categorical(logits=jnp.array([0.0, logit_q]))
+    exact = float(mpmath.log1p(mpmath.exp(mpmath.mpf(logit_q))))  # -log(1 - sigmoid(l))
+    np.testing.assert_allclose(float(verify.kl(p, q)), exact, rtol=1e-14)

@@ -760,10 +760,16 @@ def _kl_terms(a, b, log_normaliser, mu):
 
 
 def _near_sums(a, b, log_normaliser, mu):
-    """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0), one more pass."""
-    p, t, _ = _kl_terms(a, b, log_normaliser, mu)
-    gap = _rowsum(p * _expm1mx(t))
-    return gap + _rowsum(p * t), gap
+    """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0), one more pass.
+
+    A class enters through ``p_k e^t_k = exp(b_k - LSE(a) - mu)``, finite also where
+    ``p_k = 0`` (a ``-inf`` or underflowed logit) or ``e^t_k`` overflows (``t >= 1``).
+    """
+    p, t, live = _kl_terms(a, b, log_normaliser, mu)
+    small = live & (t < 1)
+    excess = jnp.where(small, p * jnp.expm1(t), jnp.exp(b - log_normaliser - mu) - p)
+    gap = _rowsum(jnp.where(small, p * _expm1mx(t), excess - p * t))
+    return _rowsum(excess), gap
 
 
 def _near_rows(log_mean):
