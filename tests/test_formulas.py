@@ -21,32 +21,12 @@ SIZES = {
 }
 
 
-#: Mixed pairs (probs and logits) whose proof step in Derivation.proves_evaluation_form
-#: does not go through yet (the forms run the proved logits form after `convert`).
-_BINOMIAL = "a Binomial converts two parameters (total_count, probs); the step unpacks one"
-_GEOMETRIC = "factor(together()) writes 1/(1 - p) as -1/(p - 1): log(p - 1) + i pi vs log(1 - p)"
-_MIXED_NOT_YET = {
-    **{
-        (verify.Binomial, quantity, kinds): _BINOMIAL
-        for quantity in ("kl", "cross_entropy")
-        for kinds in (("probs", "logits"), ("logits", "probs"))
-    },
-    (verify.Geometric, "kl", ("probs", "logits")): _GEOMETRIC,
-    (verify.Geometric, "kl", ("logits", "probs")): _GEOMETRIC,
-    (verify.Geometric, "cross_entropy", ("logits", "probs")): _GEOMETRIC,
-}
-
-
 def _cases():
     for form in formulas.registered():
         for dims in SIZES.get(form.families[0], [{}]):
             names = ",".join(f.__name__ for f in form.families)
             kinds = ",".join(form.parameterisations)
-            reason = _MIXED_NOT_YET.get((form.families[0], form.quantity, form.parameterisations))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-            yield pytest.param(
-                form, dims, id=f"{form.quantity}-{names}-{kinds}-{dims}", marks=marks
-            )
+            yield pytest.param(form, dims, id=f"{form.quantity}-{names}-{kinds}-{dims}")
 
 
 @pytest.mark.parametrize("form, dims", list(_cases()))
