@@ -93,21 +93,7 @@ def test_kl_matches_the_textbook_form_at_random_points():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "dim",
-    [
-        2,
-        pytest.param(
-            4,
-            marks=pytest.mark.xfail(
-                raises=ArithmeticError,
-                strict=True,
-                reason="the simplex route's normaliser has spurious 2 pi i terms from K = 4 "
-                "(derive raises ArithmeticError: the density does not integrate to 1)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("dim", [2, 4])
 def test_forms_are_proved_equal_to_the_derivation_at_other_sizes(dim):
     """The default size (3) is proved in tests/test_formulas.py; here the others."""
     for quantity, families in (("kl", 2), ("entropy", 1), ("cross_entropy", 2)):
