@@ -61,7 +61,8 @@ def change_of_base(ctx):
     for family in _shared.families_with("entropy"):
         derivation = _shared.derive("entropy", family)
         (p,) = derivation.families
-        in_base_b = -expected_log(p, lambda x, p=p: sp.log(sp.exp(p.log_density(x)), b))
+        # log_b p(x) = ln p(x) / ln b, the definition of the base-b logarithm
+        in_base_b = -expected_log(p, lambda x, p=p: p.log_density(x) / sp.log(b))
         evidence.append(
             facts.identity(
                 f"{family.__name__}: −E_P[log_b p(X)] = H_e(P) / ln b",
