@@ -482,7 +482,8 @@ def test_check_formula_refutes_a_wrong_one_in_every_format(formulas_file, capsys
         (["check", "kl", "--formula", "{file}:nope", "normal", "normal"], "defines no function"),
         (["check", "kl", "--formula", "{file}", "normal", "normal"], "PATH.py:FUNCTION"),
         (["check", "kl", "--formula", "missing.py:f", "normal", "normal"], "no file"),
-        (["check", "kl", "--formula", "{file}:my_kl", "normal", "gamma"], "family names"),
+        (["check", "kl", "--formula", "{file}:my_kl", "normal", "cauchy"], "family names"),
+        (["check", "kl", "--formula", "{file}:my_kl", "normal", "gamma"], "no closed form"),
         (["check", "kl", "--json", "Normal(0, 1)", "Normal(1, 2)"], "--json goes with --formula"),
     ],
 )

@@ -172,6 +172,23 @@ def test_a_right_taylor_branch_is_not_refuted():
     assert evidence.figures["points searched"][0][0] > 0  # the search reached the series
 
 
+def verify_kl(p, q):
+    return verify.kl(p, q)
+
+
+@pytest.mark.parametrize(
+    ("family", "sizes"),
+    [(verify.Bernoulli, None), (verify.Categorical, {"num_classes": 2})],
+)
+def test_verify_s_own_stable_forms_are_never_refuted(family, sizes):
+    """Were refuted: at probs 1e-300 (50 and 100 digits both round 1 - 1e-300 to 1), off the
+    simplex by float rounding (the exact point is on it), and at probs = 1 where the reading
+    is NaN in mpmath but the function gives the derived +inf. Their truncated series also
+    once made SymPy expand ~180 000 terms for hours (the bound ``MAX_EXPANSION``)."""
+    evidence = verify.prove_formula(verify_kl, "kl", family, family, sizes=sizes)
+    assert evidence.verdict != "refuted", evidence.statement
+
+
 # ----------------------------------------------------------------- wrong formulas
 def normal_kl_half_percent(p, q):  # 0.499 for 1/2: at most 0.2 % off
     r = p.scale / q.scale

@@ -110,11 +110,18 @@ def _evaluate(quantity, distributions, base):
 
 def _evaluate_base(quantity, distributions):
     """The closed form of ``quantity`` at distributions that are their own bases, in nats."""
-    form = formulas.lookup(
-        quantity,
-        *(type(d) for d in distributions),
-        parameterisations=tuple(d.parameterisation for d in distributions),
-    )
+    try:
+        form = formulas.lookup(
+            quantity,
+            *(type(d) for d in distributions),
+            parameterisations=tuple(d.parameterisation for d in distributions),
+        )
+    except NotImplementedError:
+        given = " and ".join(f"`{n}` ({type(d).__name__})" for n, d in zip("pq", distributions))
+        raise NotImplementedError(
+            f"no closed form for {quantity} of {given}: `verify list` shows the pairs, "
+            f"verify.register_{quantity} adds one"
+        ) from None
     params = [d.params() for d in distributions]
     # The batch shape of every parameter of every distribution: a form that does
     # not read a parameter (the entropy ignores `loc`) still answers per member.

@@ -624,6 +624,7 @@ def _load_formula(spec):
 
 
 def _check_formula(args, quantity, out) -> int:
+    from verify import formulas
     from verify.families import FAMILIES, by_name
     from verify.proving.formula import formula_proof
 
@@ -636,6 +637,10 @@ def _check_formula(args, quantity, out) -> int:
             raise UsageError(
                 f"with --formula, give family names ({', '.join(FAMILIES)}), got {name!r}"
             ) from None
+    try:
+        formulas.lookup(quantity, *families)
+    except NotImplementedError as error:
+        raise UsageError(f"with --formula: {error}; `verify list` shows the pairs") from None
     options = {"alpha": args.alpha, "num_samples": args.samples}
     if args.max_seconds is not None:
         options["max_seconds"] = args.max_seconds

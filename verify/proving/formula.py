@@ -20,7 +20,12 @@ size the families take (Categorical K = 2, 3, 4; MultivariateNormal d = 1, 2, 3)
    parameter (0, 1/2, 1, tiny and huge); each point is sorted into the branch
    whose condition holds there, and both expressions are evaluated in mpmath.
    A point where they differ by more than ``rtol`` relative is re-evaluated
-   at 50 digits and returned, with the user's float64 value and verify's.
+   at 50 digits (plus the point's dynamic range: ``1 - 1e-300`` needs 300)
+   and returned, with the user's float64 value and verify's, unless the
+   user's function itself, run in float64, gives the derived value there.
+   SymPy's identity test is not tried on expressions whose expansion would
+   exceed :data:`verify.symbolic.derive.MAX_EXPANSION` terms (a truncated
+   series in a branch): those branches go to the search.
 
 A branch that is not proved and where no point differs is *inconclusive*: a
 truncated Taylor series agrees to float64 precision without being equal.
@@ -31,7 +36,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import itertools
+import math
 import time
+from fractions import Fraction
 
 import jax
 import mpmath
@@ -376,8 +383,25 @@ def _candidate_points(families, symbolic, size, rng, budget):
             _valid(cls, fam, {s: point[s] for s in fam.symbols()})
             for cls, fam in zip(families, symbolic)
         ):
-            valid.append(point)
+            valid.append(_exact(point, symbolic))
     return valid
+
+
+def _exact(point, symbolic):
+    """``point`` with each family's relations made exact (as in the proof, ``sum(probs) = 1``).
+
+    A float point sums to 1 only to rounding, and 1e-16 off the simplex is a
+    different (unnormalised) KL: the relation's last symbol becomes its exact
+    rational solution from the others.
+    """
+    point = dict(point)
+    for family in symbolic:
+        for relation in family.assumptions:
+            symbol = sorted(relation.free_symbols, key=str)[-1]
+            (solution,) = sp.solve(relation, symbol)
+            others = {s: sp.Rational(point[s]) for s in solution.free_symbols}
+            point[symbol] = Fraction(str(solution.xreplace(others)))
+    return point
 
 
 def _adversarial_points(cls, p_family, q_family, size, rng):
@@ -407,7 +431,11 @@ def _measure(user_function, derived_function, point, dps):
     Each expression is evaluated at ``dps`` and ``2 dps`` digits; the change is
     the rounding error of the first (cancellation at P = Q leaves 1e-50 where
     the exact value is 0), and only a difference beyond ten times that counts.
+    Both precisions start above the point's dynamic range (``1 - p`` at
+    ``p = 1e-300`` needs 300 digits to differ from 1: below that, both
+    evaluations would agree on the same wrong value).
     """
+    dps += _dynamic_range(point)
     user, derived = (_evaluate(f, point, dps) for f in (user_function, derived_function))
     user_fine, derived_fine = (
         _evaluate(f, point, 2 * dps) for f in (user_function, derived_function)
@@ -425,10 +453,31 @@ def _measure(user_function, derived_function, point, dps):
     return user_fine, derived_fine, excess / scale if scale > 10 * noise else mpmath.inf
 
 
+def _dynamic_range(point):
+    """Decimal digits between the largest and smallest nonzero magnitudes of ``point``, and 1.
+
+    Example:
+        >>> _dynamic_range({"p": 1e-300, "q": 0.5})
+        300
+    """
+    exponents = [0]
+    for value in point.values():
+        value = abs(float(value))
+        if 0 < value < math.inf:
+            exponents.append(math.floor(math.log10(value)))
+    return max(exponents) - min(exponents)
+
+
+def _mpf(value):
+    if isinstance(value, Fraction):
+        return mpmath.mpf(value.numerator) / value.denominator
+    return mpmath.mpf(value)
+
+
 def _evaluate(function, point, dps):
     with mpmath.workdps(dps):
         try:
-            value = function(*[mpmath.mpf(point[s]) for s in function.symbols])
+            value = function(*[_mpf(point[s]) for s in function.symbols])
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             return mpmath.nan
         if isinstance(value, mpmath.mpc):
@@ -475,7 +524,7 @@ def _boundary_points(located, conditions, status, symbolic, rng, pairs=6, steps=
                 for family in symbolic:
                     own = {s: mixed[s] for s in family.symbols()}
                     mixed.update(_renormalised(family, own))
-                return mixed
+                return _exact(mixed, symbolic)
 
             low, high = 0.0, 1.0
             for _ in range(steps):
@@ -566,7 +615,7 @@ def _confirm(
         family_arrays = _family_arrays(family, cls, {s: point[s] for s in family.symbols()})
         arrays.append(family_arrays)
         for symbol in family.symbols():
-            params[str(symbol)] = point[symbol]
+            params[str(symbol)] = float(point[symbol])
     with jax.enable_x64(True):
         dists = [
             build(cls, family.parameterisation, [np.asarray(a) for a in arr])
@@ -576,6 +625,8 @@ def _confirm(
         flat = [np.asarray(a) for arr in arrays for a in arr]
         user_float = float(np.asarray(jax.jit(caller)(*flat)))  # one compilation, not per op
         reference = float(np.asarray(_QUANTITY_FUNCTIONS[quantity](*dists)))
+    if _agrees(user_float, derived, rtol):
+        return None  # the reading differs, but the function itself is right at this point
     return {
         "branch": index,
         "condition": str(parts[index][1]),
@@ -586,6 +637,18 @@ def _confirm(
         "candidate float64": user_float,
         "verify float64": reference,
     }
+
+
+def _agrees(value, exact, rtol):
+    """True if the float ``value`` is the mpmath ``exact`` value (the same infinity, or within rtol).
+
+    Example:
+        >>> _agrees(float("inf"), mpmath.inf, 1e-9), _agrees(1.0, mpmath.mpf(2), 1e-9)
+        (True, False)
+    """
+    if not mpmath.isfinite(exact) or not math.isfinite(value):
+        return not mpmath.isnan(exact) and value == exact
+    return abs(value - exact) <= rtol * abs(exact)
 
 
 # ----------------------------------------------------------------- the API

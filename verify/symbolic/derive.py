@@ -204,7 +204,48 @@ def is_identically_zero(expr, relations=()) -> bool:
     return _is_zero(_factor_logarithms(_unshift_gamma(expr)), relations)
 
 
+#: Above this many terms (estimated by :func:`expansion_size`), expanding is not tried:
+#: the identity is left unproved rather than let SymPy run for hours.
+MAX_EXPANSION = 20_000
+
+
+def expansion_size(expr) -> int:
+    """An upper estimate of how many terms ``sp.expand(expr)`` produces, without expanding.
+
+    A sum adds its terms' counts, a product multiplies them, an integer power
+    ``b**n`` raises ``b``'s count to ``|n|`` (``expand`` expands denominators too),
+    and a function counts its arguments' terms once.
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b")
+        >>> expansion_size((a + b) ** 3), len(sp.expand((a + b) ** 3).args)
+        (8, 4)
+        >>> expansion_size(((a + b) ** 2 + 1) ** 8) > MAX_EXPANSION
+        True
+    """
+    if expr.is_Atom:
+        return 1
+    sizes = [expansion_size(arg) for arg in expr.args]
+    if expr.is_Add:
+        return sum(sizes)
+    if expr.is_Mul:
+        return min(MAX_EXPANSION + 1, _product(sizes))
+    if expr.is_Pow and expr.exp.is_Integer:
+        return min(MAX_EXPANSION + 1, sizes[0] ** min(abs(int(expr.exp)), 64))
+    return sum(sizes)
+
+
+def _product(sizes):
+    out = 1
+    for size in sizes:
+        out = min(MAX_EXPANSION + 1, out * size)
+    return out
+
+
 def _is_zero(expr, relations):
+    if expansion_size(expr) > MAX_EXPANSION:
+        return False
     expr = _expand(expr)
     for relation in relations:
         symbol = sorted(relation.free_symbols, key=str)[-1]
