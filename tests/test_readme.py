@@ -214,8 +214,8 @@ ERRORS = {
     ),
     "ValueError: `scale` = 1e+308 overflows float32": lambda: verify.Normal(np.float32(0.0), 1e308),
     "TypeError: `loc` must be an array of numbers, got None": lambda: verify.Normal(None, 1.0),
-    "NotImplementedError: no closed form for kl of `p` (Normal) and `q` (Bernoulli)": lambda: verify.kl(
-        verify.Normal(0.0, 1.0), verify.Bernoulli(probs=0.5)
+    "NotImplementedError: no closed form for kl of `p` (Normal) and `q` (Bernoulli)": lambda: (
+        verify.kl(verify.Normal(0.0, 1.0), verify.Bernoulli(probs=0.5))
     ),
 }
 

@@ -79,7 +79,9 @@ def test_a_family_registers_itself_and_its_forms(rayleigh):
     # KL(R(s) || R(t)) = 2 log(t/s) + s^2/t^2 - 1 (literature)
     value = float(verify.kl(rayleigh(1.0), rayleigh(2.0)))
     np.testing.assert_allclose(value, 2 * np.log(2.0) + 0.25 - 1, rtol=1e-15)
-    with pytest.raises(NotImplementedError, match=r"no closed form for entropy of `p` \(Rayleigh\)"):
+    with pytest.raises(
+        NotImplementedError, match=r"no closed form for entropy of `p` \(Rayleigh\)"
+    ):
         verify.entropy(rayleigh(1.0))
 
 

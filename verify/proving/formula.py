@@ -640,7 +640,7 @@ def _confirm(
 
 
 def _agrees(value, exact, rtol):
-    """True if the float ``value`` is the mpmath ``exact`` value (the same infinity, or within rtol).
+    """True if the float ``value`` is the mpmath ``exact`` one (the same infinity, or within rtol).
 
     Example:
         >>> _agrees(float("inf"), mpmath.inf, 1e-9), _agrees(1.0, mpmath.mpf(2), 1e-9)
