@@ -6,7 +6,8 @@ backward (gradients w.r.t. both logit arrays), side by side in one run with:
 
 * optax: ``losses.kl_divergence_with_log_targets(log_softmax(b), log_softmax(a))``;
 * a hand-written jitted ``log_softmax`` form, ``sum(exp(la) * (la - lb))``;
-* torch: ``F.kl_div(log_softmax(b), log_softmax(a), log_target=True, reduction="none").sum(-1)``;
+* torch: ``F.kl_div(log_softmax(b), log_softmax(a), log_target=True, reduction="none").sum(-1)``
+  (on the GPU where there is one, synchronised before the clock stops);
 * TFP-JAX: ``tfd.Categorical(logits=a).kl_divergence(tfd.Categorical(logits=b))``.
 
 Timings are interleaved (one call of each implementation per round), repeated,
@@ -108,8 +109,17 @@ def _torch_runner(backward):
         else:
             with torch.no_grad():
                 kl(a, b)
+        if a.is_cuda:
+            torch.cuda.synchronize()
 
     return run
+
+
+def _torch_device():
+    """Where torch runs: the GPU when there is one (as JAX does), else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def implementations():
@@ -165,7 +175,7 @@ def measure(batch, vocab, dtype_name, backward, repeat, impls):
             import torch
 
             tdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
-            args = (torch.from_numpy(a_np).to(tdtype), torch.from_numpy(b_np).to(tdtype))
+            args = tuple(torch.from_numpy(x).to(_torch_device(), tdtype) for x in (a_np, b_np))
             runners[name] = (_torch_runner(backward), args)
             memory[name] = None
     for run, args in runners.values():

@@ -88,6 +88,7 @@ USAGE_ERRORS = [
     (["check", "kurtosis", "Normal(0, 1)"], "invalid choice"),
     (["list", "--bogus"], "unrecognized arguments: --bogus"),
     (["--bogus"], "required: COMMAND"),
+    (["entropy", "Poisson", "--python"], "no JAX translation"),  # an infinite sum
 ]
 
 

@@ -474,7 +474,13 @@ def _closed_form(args, out) -> int:
     if args.latex:
         print(derivation.latex, file=out)
     elif args.python:
-        source = derivation.jax_function.__source__
+        try:
+            source = derivation.jax_function.__source__
+        except NotImplementedError as error:  # e.g. an infinite sum of log-factorials
+            raise UsageError(
+                f"--python: the derived form has no JAX translation ({error}); "
+                f"verify.{quantity} evaluates it, by the formula proved equal to it"
+            ) from None
         print(_imports(source) + "\n\n\n" + source, file=out, end="")
     else:
         names = (

@@ -29,8 +29,8 @@ class Poisson(Distribution):
 
     Example:
         >>> import verify
-        >>> float(verify.Poisson(2.0).log_prob(3.0))  # log(2**3 e**-2 / 3!)
-        -1.712318...
+        >>> round(float(verify.Poisson(2.0).log_prob(3.0)), 5)  # log(2**3 e**-2 / 3!)
+        -1.71232
     """
 
     _fields = ("rate",)
