@@ -281,7 +281,7 @@ def test_python_scalars_do_not_promote_float32():
 
 # ------------------------------------------------------------ errors
 def test_pair_without_closed_form_names_both():
-    with pytest.raises(NotImplementedError, match="Normal and Bernoulli"):
+    with pytest.raises(NotImplementedError, match=r"`p` \(Normal\) and `q` \(Bernoulli\)"):
         verify.kl(verify.Normal(0.0, 1.0), verify.Bernoulli(probs=0.5))
 
 
