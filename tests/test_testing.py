@@ -150,11 +150,14 @@ def test_registry_shortcuts(p):
     assert abs(float(jnp.sum(p.probs)) - 1) < 1e-12
 
 
-@pytest.mark.parametrize("name", ["normals", "bernoullis", "categoricals", "multivariate_normals"])
+@pytest.mark.parametrize(
+    "name",
+    ["normals", "bernoullis", "categoricals", "multivariate_normals", "gammas", "dirichlets"],
+)
 def test_every_family_has_a_shortcut(name):
     assert callable(getattr(strategies, name))
 
 
 def test_unknown_shortcut_is_an_attribute_error():
-    with pytest.raises(AttributeError, match="gammas"):
-        strategies.gammas  # noqa: B018
+    with pytest.raises(AttributeError, match="cauchys"):
+        strategies.cauchys  # noqa: B018

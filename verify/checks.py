@@ -244,6 +244,10 @@ def _closed_form_line(ctx):
     return _closed_form_evidence(ctx.value, ctx.reference, ctx.options["rtol"], ctx.options["atol"])
 
 
+#: SymPy's time for the symbolic line (verify.prove_formula's max_seconds).
+SYMBOLIC_SECONDS = 20.0
+
+
 def _symbolic_line(ctx):
     """The candidate read as SymPy and proved equal to the derivation, or refuted.
 
@@ -254,7 +258,10 @@ def _symbolic_line(ctx):
 
     families = tuple(type(d) for d in ctx.dists)
     kinds = tuple(d.parameterisation for d in ctx.dists)
-    sizes = {k: v for d in ctx.dists for k, v in sizes_of(d).items()}  # the sizes checked
+    try:
+        sizes = {k: v for d in ctx.dists for k, v in sizes_of(d).items()}  # the sizes checked
+    except ValueError as error:
+        return Evidence("symbolic", f"not read symbolically: {error}", None, name="symbolic")
     least = {k: dim.least for cls in families for k, dim in getattr(cls, "dims", {}).items()}
     beyond = {k: v for k, v in sizes.items() if v >= least.get(k, 1) + SIZES_TRIED}
     if beyond:  # SymPy's time grows fast with d and K: the proof covers the smallest ones
@@ -266,8 +273,9 @@ def _symbolic_line(ctx):
         return Evidence("symbolic", statement, None, name="symbolic")
     try:
         return prove_formula(
-            ctx.candidate, ctx.quantity, *families, parameterisations=kinds, sizes=sizes
-        )
+            ctx.candidate, ctx.quantity, *families, parameterisations=kinds, sizes=sizes,
+            max_seconds=SYMBOLIC_SECONDS,
+        )  # fmt: skip
     except NotImplementedError as error:  # an operation with no translation, no closed form
         statement = f"the candidate cannot be read symbolically: {error}"
     except Exception as error:  # noqa: BLE001 - a candidate that cannot be traced is reported

@@ -33,10 +33,13 @@ truncated Taylor series agrees to float64 precision without being equal.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import itertools
 import math
+import signal
+import threading
 import time
 from fractions import Fraction
 
@@ -78,20 +81,34 @@ def sizes_of(distribution) -> dict:
     """The symbolic sizes of a concrete distribution (``{"dim": 3}``), read from its parameters.
 
     A size is the length of the last event axis of the first parameter that
-    has one (the d of a ``loc``, the K of ``probs``).
+    has one (the d of a ``loc``, the K of ``probs``), or else the parameter of
+    that name (a binomial's ``total_count``), one value over the batch.
+
+    Raises:
+        ValueError: a size that varies over the batch (one proof per size).
 
     Example:
         >>> import verify
         >>> sizes_of(verify.Categorical(probs=[0.2, 0.3, 0.5])), sizes_of(verify.Normal(0.0, 1.0))
         ({'num_classes': 3}, {})
+        >>> sizes_of(verify.Binomial(5, probs=[0.2, 0.3]))
+        {'total_count': 5}
     """
     cls = type(distribution)
     names = tuple(cls.dims)
     if not names:
         return {}
     params = distribution.params()
-    length = next(np.shape(v)[-1] for v, r in zip(params, cls._param_event_ranks) if r >= 1)
-    return {name: int(length) for name in names}
+    lengths = [np.shape(v)[-1] for v, r in zip(params, cls._param_event_ranks) if r >= 1]
+    if lengths:
+        return {name: int(lengths[0]) for name in names}
+    out = {}
+    for name in names:
+        values = np.unique(np.asarray(getattr(distribution, name)))
+        if len(values) != 1:
+            raise ValueError(f"`{name}` takes {len(values)} values over the batch, not one")
+        out[name] = int(values[0])
+    return out
 
 
 def _symbol_array(param, rank):
@@ -565,13 +582,66 @@ class FormulaProof:
     points: tuple
 
 
-def _prove_at(function, quantity, families, parameterisations, size, rtol, rng, budget):
+class _OutOfTimeError(Exception):
+    """SymPy's time at one size ran out (raised by :func:`_time_limit`)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Raises :class:`_OutOfTimeError` inside the block once ``seconds`` have passed.
+
+    SymPy cannot be asked to stop, and one ``simplify`` can run for hours: a
+    timer signal interrupts it (repeated each second, should SymPy swallow
+    one). Only in the main thread, where signals arrive; elsewhere unlimited.
+    """
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def out_of_time(signum, frame):
+        raise _OutOfTimeError
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _read_in_time(function, derivation, families, seconds):
+    try:
+        with _time_limit(seconds):
+            return branches(read_formula(function, derivation, families))
+    except _OutOfTimeError:
+        raise from_jaxpr.UnsupportedPrimitiveError(
+            f"reading the formula into SymPy took over {seconds:g} s (max_seconds): too many "
+            "branches to read"
+        ) from None
+
+
+def _prove_branches(parts, derived, relations, seconds):
+    """Each branch "proved" or "unsettled"; those not reached in ``seconds`` stay unsettled."""
+    status = ["unsettled"] * len(parts)
+    try:
+        with _time_limit(seconds):
+            for index, (expr, _) in enumerate(parts):
+                if _proves_zero(expr - derived, relations):
+                    status[index] = "proved"
+    except _OutOfTimeError:
+        pass
+    return status
+
+
+def _prove_at(function, quantity, families, parameterisations, size, rtol, rng, budget, seconds):
     derivation = derive(quantity, *families, parameterisations=parameterisations, **size)
-    user = read_formula(function, derivation, families)
+    started = time.perf_counter()
+    parts = _read_in_time(function, derivation, families, seconds)
     derived = to_elementary(derivation.expr)
     relations = [r for family in derivation.families for r in family.assumptions]
-    parts = branches(user)
-    status = ["proved" if _proves_zero(e - derived, relations) else "unsettled" for e, _ in parts]
+    left = None if seconds is None else max(seconds - (time.perf_counter() - started), 0.01)
+    status = _prove_branches(parts, derived, relations, left)
     counts = [0] * len(parts)
     counterexample = None
     if "unsettled" in status:
@@ -661,6 +731,7 @@ def prove_formula(
     rtol=1e-9,
     seed=0,
     search_points=48,
+    max_seconds=60.0,
 ) -> Evidence:
     """Proves a user's JAX formula equal to the closed form derived from the densities.
 
@@ -679,6 +750,9 @@ def prove_formula(
             unproved branch is a counterexample.
         seed: seed of the counterexample search.
         search_points: random parameter sets per family in the search.
+        max_seconds: SymPy's time at each size, reading and proving (None:
+            unlimited). A branch not proved by then goes to the search; a
+            formula not read by then raises UnsupportedPrimitiveError.
 
     Returns:
         A :class:`~verify.evidence.Evidence` named ``"symbolic"``: passed (every
@@ -716,7 +790,7 @@ def prove_formula(
     for size in _size_settings(families, dict(sizes or {})):
         results.append(
             _prove_at(function, quantity, families, tuple(parameterisations), size, rtol, rng,
-                      search_points)
+                      search_points, max_seconds)
         )  # fmt: skip
         if results[-1].counterexample is not None:
             break

@@ -55,6 +55,23 @@ class UnsupportedPrimitiveError(NotImplementedError):
     """A jaxpr equation this module cannot translate; the message names the primitive."""
 
 
+#: The most entries an equation may compute from the parameters symbolically. A
+#: closed form over a handful of classes or dimensions stays far below it; a
+#: series or quadrature over hundreds of terms (a binomial entropy's window)
+#: would take SymPy hours, and is refused at once instead.
+MAX_SYMBOLIC_ENTRIES = 256
+
+
+def _check_size(eqn, operands):
+    entries = sum(int(np.prod(v.aval.shape, dtype=np.int64)) for v in eqn.outvars)
+    if entries > MAX_SYMBOLIC_ENTRIES and not all(_is_numeric(op) for op in operands):
+        raise UnsupportedPrimitiveError(
+            f"the equation `{eqn.primitive.name}` computes {entries} entries from the "
+            f"parameters, more than the {MAX_SYMBOLIC_ENTRIES} read symbolically "
+            "(a sum over hundreds of terms is evaluated, not read)"
+        )
+
+
 # ----------------------------------------------------------------- constants
 def _constant_bases():
     two_pi = 2 * sp.pi
@@ -464,6 +481,7 @@ def _run(jaxpr, consts, args):
         env[var] = value
     for eqn in jaxpr.eqns:
         operands = [_read(env, atom) for atom in eqn.invars]
+        _check_size(eqn, operands)
         outputs = _equation(eqn, operands)
         for var, value in zip(eqn.outvars, outputs):
             env[var] = value
