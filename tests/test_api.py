@@ -196,7 +196,15 @@ def test_vmap_over_a_stack_of_distributions(family):
     )
 
 
-@pytest.mark.parametrize("family", PAIRS)
+# check_grads compiles second-order derivatives: 20 to 50 s for these families, which is slow;
+# their gradients are also checked against SymPy's in test_derive, in the default run.
+HEAVY_GRADIENTS = {"beta", "continuousbernoulli", "dirichlet", "gamma"}
+
+
+@pytest.mark.parametrize(
+    "family",
+    [pytest.param(f, marks=[pytest.mark.slow] if f in HEAVY_GRADIENTS else []) for f in PAIRS],
+)
 def test_grad_passes_jax_numerical_check(family):
     """jax.test_util.check_grads: reverse and forward mode against finite differences."""
     p, q = _draw(family, 8)

@@ -26,7 +26,11 @@ def _cases():
         for dims in SIZES.get(form.families[0], [{}]):
             names = ",".join(f.__name__ for f in form.families)
             kinds = ",".join(form.parameterisations)
-            yield pytest.param(form, dims, id=f"{form.quantity}-{names}-{kinds}-{dims}")
+            # K = 2..4 in the default run; the larger sizes (5 to 14 s each) are slow
+            marks = [pytest.mark.slow] if dims.get("num_classes", 0) > 4 else []
+            yield pytest.param(
+                form, dims, id=f"{form.quantity}-{names}-{kinds}-{dims}", marks=marks
+            )
 
 
 @pytest.mark.parametrize("form, dims", list(_cases()))

@@ -380,7 +380,10 @@ STIRLING_SHAPES = [
 STIRLING_STEPS = [1e-12, 1e-8, -1e-6, 1e-3, -0.1, 0.5, -0.5, 2.0, 1e3, -1 + 1e-6]
 
 
-@pytest.mark.parametrize("dtype, bound", [(np.float64, 32 * EPS), (np.float32, 3e-6)])
+@pytest.mark.parametrize(
+    "dtype, bound",
+    [(np.float64, 32 * EPS), pytest.param(np.float32, 3e-6, marks=pytest.mark.slow)],
+)
 def test_stirling_bregman_against_mpmath(dtype, bound):
     # Near-equal shapes (relative steps down to 1e-12), far ones, tiny and huge shapes.
     worst = 0.0
