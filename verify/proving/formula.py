@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import inspect
 import itertools
 import math
@@ -599,7 +600,8 @@ def _time_limit(seconds):
         return
 
     def out_of_time(signum, frame):
-        raise _OutOfTimeError
+        if not _swallows_exceptions(frame):  # else the timer fires again a second later
+            raise _OutOfTimeError
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
     signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
@@ -608,6 +610,17 @@ def _time_limit(seconds):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def _swallows_exceptions(frame):
+    """True inside a garbage-collector callback or a ``__del__``, where Python reports an
+    exception as unraisable and goes on."""
+    callbacks = {getattr(c, "__code__", None) for c in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _read_in_time(function, derivation, families, seconds):
