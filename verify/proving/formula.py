@@ -592,24 +592,35 @@ def _time_limit(seconds):
     """Raises :class:`_OutOfTimeError` inside the block once ``seconds`` have passed.
 
     SymPy cannot be asked to stop, and one ``simplify`` can run for hours: a
-    timer signal interrupts it (repeated each second, should SymPy swallow
-    one). Only in the main thread, where signals arrive; elsewhere unlimited.
+    timer signal interrupts it, once. Only in the main thread, where signals
+    arrive; elsewhere (or where the signal lands in a garbage-collector
+    callback, which would swallow it) unlimited.
     """
     if seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def out_of_time(signum, frame):
-        if not _swallows_exceptions(frame):  # else the timer fires again a second later
+        if not _swallows_exceptions(frame):  # there Python would report it as unraisable
             raise _OutOfTimeError
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _stop_timer(previous)
+
+
+def _stop_timer(previous):
+    """Stops the timer and restores the handler, also if one more signal lands meanwhile."""
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            return
+        except _OutOfTimeError:
+            continue
 
 
 def _swallows_exceptions(frame):
