@@ -1797,27 +1797,51 @@ def _log_sigmoid_diff_jvp(primals, tangents):
 # * 1 <= l < 1000: a window of k around l, 13 standard deviations on each side
 #   (tail masses below e^-78), with Loader's log p_k = -kl_div(k, l) -
 #   log(2 pi k) / 2 - stirlerr(k): no cancellation between k log l and log k!
-#   (both about l log l);
+#   (both about l log l); the window is the smallest of 32, 128 or 832 terms that
+#   holds every element of the batch (26 sd + 2 terms at most);
 # * l >= 1000: the asymptotic series 1/2 log(2 pi e l) - 1/(12 l) - 1/(24 l^2)
 #   - 19/(360 l^3), whose next term is about 0.11 / l^4 (relative error below
 #   2.5e-14 at l = 1000).
 _POISSON_ASYMPTOTIC = 1000.0
-_POISSON_TERMS = 832  # covers [l - 13 sd, l + 13 sd] for every l < 1000
 _POISSON_SMALL_TERMS = 40
 _HALF_LOG_2PIE = 1.4189385332046727418  # log(2 pi e) / 2
 
 
+_STIRLING_SERIES_FROM = 16
+
+
+@functools.cache
+def _stirlerr_table():
+    """``stirlerr(k)`` for k = 0, ..., 15, by mpmath at 40 digits (0 at k = 0: unused)."""
+    import mpmath  # noqa: PLC0415 (a SymPy dependency; needed only here, once)
+
+    with mpmath.workdps(40):
+        return np.array(
+            [0.0]
+            + [
+                float(
+                    mpmath.loggamma(k + 1)
+                    - (k * mpmath.log(k) - k + mpmath.log(2 * mpmath.pi * k) / 2)
+                )
+                for k in range(1, _STIRLING_SERIES_FROM)
+            ]
+        )
+
+
 def _stirlerr(k):
-    """``log k! - (k log k - k + log(2 pi k) / 2)`` for integers ``k >= 1``."""
-    big = k >= 16
-    kb = jnp.where(big, k, jnp.full_like(k, 16))
+    """``log k! - (k log k - k + log(2 pi k) / 2)`` for integers ``k >= 1`` (and reals from 16).
+
+    Below 16 a table (a gather: ``gammaln`` there was most of a Poisson entropy's time).
+    """
+    big = k >= _STIRLING_SERIES_FROM
+    kb = jnp.where(big, k, jnp.full_like(k, _STIRLING_SERIES_FROM))
     inv, inv2 = 1 / kb, 1 / (kb * kb)
     # Bernoulli-number series; the first omitted term is below 1.2e-16 at k = 16
     series = inv * (
         1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188))))
     )
-    ks = jnp.where(big, jnp.ones_like(k), k)
-    direct = jss.gammaln(ks + 1) - (ks * jnp.log(ks) - ks + jnp.log(2 * jnp.pi * ks) / 2)
+    index = jnp.clip(k, 0, _STIRLING_SERIES_FROM - 1).astype(jnp.int32)
+    direct = jnp.asarray(_stirlerr_table(), k.dtype)[index]
     return jnp.where(big, series, direct)
 
 
@@ -1841,6 +1865,38 @@ def _running_products(first, factor):
     return jnp.concatenate([first[..., None], jnp.moveaxis(rest, 0, -1)], axis=-1)
 
 
+def _in_regime(mask, function, args, harmless):
+    """``function(*args)`` where ``mask`` holds, computed only if some element needs it.
+
+    Each argument is replaced by its ``harmless`` value where ``mask`` is false (no
+    NaN in gradients from a regime that is not taken). Under ``jit`` the test is a
+    ``lax.cond`` on the data, so a batch that has no element in a regime skips its
+    work; under ``vmap`` both branches run, with the same result.
+    """
+    args = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+
+    def skipped():
+        return jnp.zeros(jnp.shape(mask), args[0].dtype)
+
+    return jax.lax.cond(jnp.any(mask), lambda: function(*args), skipped)
+
+
+_WINDOW_SIZES = (32, 128, 832)  # the last holds 13 standard deviations each side for v < 1000
+
+
+def _sized_window(terms, window_sum):
+    """``window_sum(size)`` with the smallest of ``_WINDOW_SIZES`` that holds every
+    element's ``terms`` (the number of terms its window needs; NaN counts as none).
+
+    The sizes are static (one compiled branch each, a ``lax.switch`` picks one from the
+    data), so a batch of narrow distributions does not pay for the widest window.
+    """
+    tiers = sum((terms > size).astype(jnp.int32) for size in _WINDOW_SIZES[:-1])
+    tier = jnp.max(tiers, initial=0)
+    branches = [functools.partial(window_sum, size) for size in _WINDOW_SIZES]
+    return jax.lax.switch(tier, branches)
+
+
 def _poisson_entropy_small(rate):
     lam = rate[..., None]
     k = jnp.arange(_POISSON_SMALL_TERMS, dtype=rate.dtype)
@@ -1850,15 +1906,20 @@ def _poisson_entropy_small(rate):
     return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
 
 
-def _poisson_entropy_window(rate):
+def _poisson_entropy_window(rate, size):
     start = jnp.maximum(jnp.floor(rate - 13 * jnp.sqrt(rate)), 0)
-    k = start[..., None] + jnp.arange(_POISSON_TERMS, dtype=rate.dtype)
+    k = start[..., None] + jnp.arange(size, dtype=rate.dtype)
     lam = rate[..., None]
     positive = k >= 1
     kp = jnp.where(positive, k, jnp.ones_like(k))
     log_p = -kl_div_delta(lam, kp - lam) - jnp.log(2 * jnp.pi * kp) / 2 - _stirlerr(kp)
     log_p = jnp.where(positive, log_p, -lam)  # log p_0 = -l
     return jnp.sum(_minus_p_log_p(jnp.exp(log_p), log_p), axis=-1)
+
+
+def _poisson_entropy_windowed(rate):
+    # at most 26 sd + 2 terms, from the window's bounds
+    return _sized_window(26 * jnp.sqrt(rate) + 2, functools.partial(_poisson_entropy_window, rate))
 
 
 def _poisson_entropy_asymptotic(rate):
@@ -1875,15 +1936,13 @@ def poisson_entropy(rate):
     """
     rate = jnp.asarray(rate, _float_dtype(rate))
     small, large = rate < 1, rate >= _POISSON_ASYMPTOTIC
-    # Each regime gets a harmless rate where another is taken (no NaN in gradients).
-    one = jnp.ones_like(rate)
     return jnp.where(
         small,
-        _poisson_entropy_small(jnp.where(small, rate, one / 2)),
+        _in_regime(small, _poisson_entropy_small, (rate,), (0.5,)),
         jnp.where(
             large,
-            _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC * one)),
-            _poisson_entropy_window(jnp.where(small | large, one, rate)),
+            _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC)),
+            _in_regime(~(small | large), _poisson_entropy_windowed, (rate,), (1.0,)),
         ),
     )
 
@@ -1893,12 +1952,15 @@ def poisson_entropy(rate):
 # symmetric in p and 1 - p, so r = min(p, 1 - p) and v = n r (1 - r). Three regimes:
 # * n r < 1: the first 40 terms by running products p_{k+1} = p_k (n - k) r / ((k + 1) (1 - r))
 #   from p_0 = (1 - r)^n (exact where log p_k is -690);
-# * v < 1000: a window of 832 k around n r (13 standard deviations each side), with
+# * v < 1000: a window of k around n r (13 standard deviations each side: 32, 128 or
+#   832 terms, the smallest that holds every element of the batch), with
 #   Loader's log p_k = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - kl_div(k, n r)
 #   - kl_div(n - k, n (1 - r)) - log(2 pi k (n - k) / n) / 2;
 # * v >= 1000: the same log p_x at real x (all >= 16: the stirlerr series holds), the
 #   sum replaced by its integral (they differ by about exp(-2 pi^2 v)), by the
 #   trapezoid rule with step sd / 8 over 13 sd each side (error about exp(-2 pi^2 64)).
+# A regime that no element of the batch is in is skipped (lax.cond; under vmap all
+# run), for the Poisson entropy too.
 _BINOMIAL_WIDE = 1000.0
 _BINOMIAL_NODES = 8 * 13  # trapezoid nodes on each side of the mean
 
@@ -1938,15 +2000,21 @@ def _binomial_entropy_small(n, r):
     return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
 
 
-def _binomial_entropy_window(n, r):
+def _binomial_entropy_window(n, r, size):
     sd = jnp.sqrt(n * r * (1 - r))
     start = jnp.maximum(jnp.floor(n * r - 13 * sd), 0)
-    k = start[..., None] + jnp.arange(_POISSON_TERMS, dtype=r.dtype)
+    k = start[..., None] + jnp.arange(size, dtype=r.dtype)
     nn, rr = n[..., None], r[..., None]
     inside = k <= nn
     log_p = _binomial_log_p(nn, rr, jnp.minimum(k, nn))
     terms = _minus_p_log_p(jnp.exp(log_p), log_p)
     return jnp.sum(jnp.where(inside, terms, 0), axis=-1)
+
+
+def _binomial_entropy_windowed(n, r):
+    # at most 26 sd + 2 terms (the window's bounds), and never more than n + 1
+    terms = jnp.minimum(26 * jnp.sqrt(n * r * (1 - r)) + 2, n + 1)
+    return _sized_window(terms, functools.partial(_binomial_entropy_window, n, r))
 
 
 def _binomial_entropy_wide(n, r):
@@ -1977,17 +2045,13 @@ def binomial_entropy(total_count, probs, complement):
     r = jnp.minimum(p, q)
     variance = n * r * (1 - r)
     small, wide = n * r < 1, variance >= _BINOMIAL_WIDE
-    one, quarter = jnp.ones_like(r), jnp.full_like(r, 0.25)
-    # Each regime gets harmless arguments where another is taken (no NaN in gradients).
     value = jnp.where(
         small,
-        _binomial_entropy_small(jnp.where(small, n, one), jnp.where(small, r, quarter)),
+        _in_regime(small, _binomial_entropy_small, (n, r), (1.0, 0.25)),
         jnp.where(
             wide,
-            _binomial_entropy_wide(jnp.where(wide, n, 1e4 * one), jnp.where(wide, r, quarter)),
-            _binomial_entropy_window(
-                jnp.where(small | wide, 4 * one, n), jnp.where(small | wide, quarter, r)
-            ),
+            _in_regime(wide, _binomial_entropy_wide, (n, r), (1e4, 0.25)),
+            _in_regime(~(small | wide), _binomial_entropy_windowed, (n, r), (4.0, 0.25)),
         ),
     )
     return jnp.where((n == 0) | (r == 0), jnp.zeros_like(value), value)

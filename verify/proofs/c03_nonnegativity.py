@@ -225,7 +225,7 @@ def search_for_negatives(ctx):
         q = _shared.random_params(family, rng, n)
         p = tuple(np.concatenate([a, b]) for a, b in zip(p, adv_p))
         q = tuple(np.concatenate([a, b]) for a, b in zip(q, adv_q))
-        values = np.asarray(verify.kl(_shared.make(family, p), _shared.make(family, q)))
+        values = _shared.evaluate_in_batches(verify.kl, family, p, q)
         candidates = np.flatnonzero(values < 0)
         derivation = _shared.derive("kl", family, family)
         exact = (
