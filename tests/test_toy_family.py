@@ -111,3 +111,35 @@ def test_the_command_line_lists_derives_and_checks_it(rayleigh, capsys):
     assert cli.main(["kl", "rayleigh", "rayleigh"]) == 0
     assert "runs: yes" in capsys.readouterr().out
     assert cli.main(["check", "kl", "Rayleigh(1.0)", "Rayleigh(1.5)"]) == 0
+
+
+def test_its_log_prob_is_minus_inf_outside_the_support(rayleigh):
+    """The base class masks the support: the toy family writes only its density
+    (log(x) is NaN below 0), and log_prob is -inf there, with a gradient of 0."""
+    p = rayleigh(2.0)
+    values = jnp.array([-1.0, np.nan, 1.0])
+    got = np.asarray(p.log_prob(values))
+    assert got[0] == got[1] == -np.inf and np.isfinite(got[2])
+    assert float(jax.jit(lambda d: d.log_prob(-1.0))(p)) == -np.inf
+    grad = jax.grad(lambda s: rayleigh(s).log_prob(-1.0))(2.0)
+    assert float(grad) == 0.0
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_family_is_minus_inf_off_its_support(name):
+    """Every family's log_prob is -inf at points off its support: below and above an
+    interval or integer range, between integers, at an infinite count, at NaN."""
+    from verify.proofs import _shared
+
+    family = FAMILIES[name]
+    params = _shared.random_params(family, np.random.default_rng(0), 1)
+    p = _shared.make(family, [x[0] for x in params])
+    support = p.support
+    if not isinstance(support, (supports.Interval, supports.Integers)):
+        pytest.skip(f"{support!r}: vectors (tested with the family)")
+    points = [support.low - 1.0, support.high + 1.0, np.nan]
+    points = [x for x in points if np.isfinite(x) or np.isnan(x)]
+    if isinstance(support, supports.Integers):
+        points += [support.low + 0.5, np.inf]
+    got = np.asarray(p.log_prob(jnp.asarray(points)))
+    assert np.all(got == -np.inf), dict(zip(points, got))

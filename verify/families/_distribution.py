@@ -213,8 +213,24 @@ class Distribution:
         raise NotImplementedError
 
     def log_prob(self, value) -> jax.Array:
-        """Log-density (or log-pmf) of ``value``, in nats, broadcast over the batch."""
-        return self.log_density(jax_ops, jnp.asarray(value), *self.canonical())
+        """Log-density (or log-pmf) of ``value``, in nats, broadcast over the batch.
+
+        ``-inf`` where the support does not contain ``value`` (NaN included), also
+        under ``jit``; the density is evaluated at the support's :attr:`~verify.families.
+        supports.Support.point` there, so the gradient is 0, not NaN. A family whose
+        density needs a limit at an edge of its support (``0 log 0``) overrides this.
+        """
+        value = jnp.asarray(value)
+        if not jnp.issubdtype(value.dtype, jnp.inexact):
+            value = value.astype(self.dtype)  # counts and classes: the parameters' precision
+        inside = self.support.contains(value)
+        event_axes = (None,) * len(self.event_shape)
+        safe = jnp.where(inside[(..., *event_axes)], value, self.support.point)
+        return jnp.where(inside, self._log_density_at(safe), -jnp.inf)
+
+    def _log_density_at(self, x):
+        """The log-density at ``x``, all inside the support."""
+        return self.log_density(jax_ops, x, *self.canonical())
 
     def sample(self, key, sample_shape=()) -> jax.Array:
         """Draws samples of shape ``sample_shape + batch_shape + event_shape``."""

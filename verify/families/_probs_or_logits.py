@@ -24,7 +24,7 @@ class ProbsOrLogits(Distribution, abstract=True):
 
     Subclasses define ``log_density`` (in probs) and ``log_density_logits``,
     ``_probs_from_logits``, ``logits_from_probs`` (backend-generic),
-    ``_check_probs``, ``_check_logits``, ``_check_shape``, ``_in_support``,
+    ``_check_probs``, ``_check_logits``, ``_check_shape``,
     ``_value_dtype``, ``_symbols`` (the symbolic parameter) and ``_outcomes``
     (per outcome, which probabilities are positive).
     """
@@ -124,18 +124,11 @@ class ProbsOrLogits(Distribution, abstract=True):
         return (self.probs,)
 
     # --------------------------------------------------------------- density
-    def log_prob(self, value):
-        """Log-probability of ``value``; ``-inf`` outside the support (also under ``jit``).
-
-        Computed from the parameters given: ``log(probs)`` or the log-softmax of
-        the logits (``Bernoulli(logits=40.).log_prob(0)`` is -40, not ``-inf``).
-        """
-        value = jnp.asarray(value)
-        inside = self._in_support(value)
-        safe = jnp.where(inside, value, jnp.zeros((), value.dtype)).astype(self._value_dtype())
+    def _log_density_at(self, x):
+        """From the parameters given: ``log(probs)`` or the log-softmax of the logits
+        (``Bernoulli(logits=40.).log_prob(0)`` is -40, not ``-inf``)."""
         density = self.log_density if self.parameterisation == "probs" else self.log_density_logits
-        log_p = density(jax_ops, safe, *self.params())
-        return jnp.where(inside, log_p, -jnp.inf)
+        return density(jax_ops, x.astype(self._value_dtype()), *self.params())
 
     @staticmethod
     def log_density_logits(xp, x, logits):

@@ -63,10 +63,6 @@ class Bernoulli(ProbsOrLogits):
         return self.dtype
 
     @staticmethod
-    def _in_support(x):
-        return (x == 0) | (x == 1)
-
-    @staticmethod
     def log_density(xp, x, probs):
         return xp.xlogy(x, probs) + xp.xlogy(1 - x, 1 - probs)
 

@@ -118,9 +118,6 @@ class Binomial(ProbsOrLogits):
     def _value_dtype(self):
         return self.dtype
 
-    def _in_support(self, x):
-        return (x >= 0) & (x <= self.total_count) & (x == jnp.floor(x))
-
     # --------------------------------------------------------------- density
     @staticmethod
     def log_density(xp, x, total_count, probs):

@@ -79,9 +79,6 @@ class Categorical(ProbsOrLogits):
     def _value_dtype():
         return jnp.int32
 
-    def _in_support(self, x):
-        return (x >= 0) & (x < self.num_classes) & (x == jnp.floor(x))
-
     @property
     def num_classes(self) -> int:
         """Number of classes ``K``."""

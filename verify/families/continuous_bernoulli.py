@@ -77,10 +77,6 @@ class ContinuousBernoulli(ProbsOrLogits):
         return self.dtype
 
     @staticmethod
-    def _in_support(x):
-        return supports.unit_interval.contains(x)
-
-    @staticmethod
     def log_density(xp, x, probs):
         logits = xp.logit(probs)
         return (2 * x - 1) * logits / 2 - xp.log_sinhc(logits / 2)  # exact halves on SymPy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from verify import _validate
@@ -57,12 +56,6 @@ class Exponential(Distribution):
     @staticmethod
     def log_density(xp, x, rate):
         return xp.log(rate) - rate * x
-
-    def log_prob(self, value):
-        """Log-density of ``value``; ``-inf`` below 0."""
-        x = jnp.asarray(value)
-        inside = self.support.contains(x)
-        return jnp.where(inside, super().log_prob(jnp.where(inside, x, 1)), -jnp.inf)
 
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape

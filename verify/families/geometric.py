@@ -96,10 +96,6 @@ class Geometric(ProbsOrLogits):
     def _value_dtype(self):
         return self.dtype
 
-    @staticmethod
-    def _in_support(x):
-        return (x >= 0) & (x == jnp.floor(x)) & (x < jnp.inf)
-
     # --------------------------------------------------------------- density
     @staticmethod
     def log_density(xp, x, probs):

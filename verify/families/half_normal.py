@@ -57,12 +57,6 @@ class HalfNormal(Distribution):
         z = x / scale
         return xp.log(2) - z**2 / 2 - xp.log(scale) - xp.log(2 * xp.pi) / 2
 
-    def log_prob(self, value):
-        """Log-density of ``value``; ``-inf`` below 0."""
-        x = jnp.asarray(value)
-        inside = self.support.contains(x)
-        return jnp.where(inside, super().log_prob(jnp.where(inside, x, 1)), -jnp.inf)
-
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return self.scale * jnp.abs(jax.random.normal(key, shape, self.dtype))

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from verify import _validate
-from verify._ops import jax_ops
 from verify.families import supports
 from verify.families._distribution import Distribution, SymbolicFamily
 
@@ -56,13 +54,6 @@ class Poisson(Distribution):
     @staticmethod
     def log_density(xp, x, rate):
         return xp.xlogy(x, rate) - rate - xp.lgamma(x + 1)
-
-    def log_prob(self, value):
-        """Log-probability of ``value``; ``-inf`` outside {0, 1, 2, ...} (also under ``jit``)."""
-        value = jnp.asarray(value)
-        inside = self.support.contains(value) & (value < jnp.inf)
-        safe = jnp.where(inside, value, jnp.zeros((), value.dtype)).astype(self.dtype)
-        return jnp.where(inside, self.log_density(jax_ops, safe, self.rate), -jnp.inf)
 
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape

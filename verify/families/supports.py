@@ -45,6 +45,12 @@ class Support:
         """Boolean array: which of ``x`` (shape ``(..., *event)``) lie in the support."""
         raise NotImplementedError
 
+    @property
+    def point(self) -> float:
+        """A point inside (each entry of a vector one): ``log_prob`` evaluates the density
+        there in place of a value outside, so that neither it nor its gradient is NaN."""
+        raise NotImplementedError
+
     def within(self, other: Support) -> bool:
         """True if this support is a subset of ``other`` (decided from the values)."""
         return self == other
@@ -79,6 +85,12 @@ class Interval(Support):
     def contains(self, x):
         x = jnp.asarray(x)
         return (x >= self.low) & (x <= self.high)
+
+    @property
+    def point(self):
+        if math.isinf(self.low):
+            return 0.0 if math.isinf(self.high) else self.high - 1.0
+        return self.low + 1.0 if math.isinf(self.high) else (self.low + self.high) / 2
 
     def within(self, other):
         if isinstance(other, Interval):
@@ -117,7 +129,11 @@ class Integers(Support):
 
     def contains(self, x):
         x = jnp.asarray(x)
-        return (x >= self.low) & (x <= self.high) & (x == jnp.floor(x))
+        return (x >= self.low) & (x <= self.high) & (x == jnp.floor(x)) & (x < jnp.inf)
+
+    @property
+    def point(self):
+        return float(self.low)
 
     def within(self, other):
         if isinstance(other, Integers):
@@ -153,6 +169,8 @@ class RealVector(Support):
     def contains(self, x):
         return jnp.all(jnp.isfinite(jnp.asarray(x)), axis=-1)
 
+    point = 0.0
+
     def __repr__(self):
         return f"RealVector({self.dim})"
 
@@ -168,6 +186,10 @@ class Simplex(Support):
         total = jnp.sum(x, axis=-1)
         tolerance = 4 * self.dim * jnp.finfo(jnp.result_type(x, float)).eps
         return jnp.all(x >= 0, axis=-1) & (jnp.abs(total - 1) <= tolerance)
+
+    @property
+    def point(self):
+        return 1 / self.dim
 
     def __repr__(self):
         return f"Simplex({self.dim})"
