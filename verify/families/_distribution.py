@@ -19,7 +19,7 @@ import numpy as np
 
 from verify._ops import jax_ops
 
-__all__ = ["FAMILIES", "Dim", "Distribution", "SymbolicFamily"]
+__all__ = ["FAMILIES", "Dim", "Distribution", "Parameter", "SymbolicFamily"]
 
 #: Every family, by lower-case name, filled as the family classes are defined.
 FAMILIES: dict[str, type] = {}
@@ -38,6 +38,21 @@ class Dim:
     default: int
     least: int = 1
     most: int = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    r"""A scalar parameter as a family's symbolic form names it.
+
+    Attributes:
+        name: the parameter's name (the symbol is ``<name>_<suffix>``).
+        latex: its LaTeX, e.g. ``r"\sigma"``.
+        domain: the SymPy assumption the symbol carries, ``"positive"`` or ``"real"``.
+    """
+
+    name: str
+    latex: str
+    domain: str = "positive"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +151,11 @@ class Distribution:
     conversions: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: Other names the command line accepts (lower case).
     aliases: ClassVar[tuple[str, ...]] = ()
+    #: A family of scalar parameters declares its symbolic form instead of writing
+    #: :meth:`symbolic`: the parameters in canonical order, the SymPy assumptions of the
+    #: random variable, and ``support`` as a class attribute.
+    symbolic_parameters: ClassVar[tuple[Parameter, ...]] = ()
+    symbolic_variable: ClassVar[dict] = {"real": True}
 
     def __init_subclass__(cls, abstract: bool = False, **kwargs):
         """Registers the family (a pytree, and in :data:`FAMILIES` unless ``abstract``)."""
@@ -237,9 +257,37 @@ class Distribution:
         raise NotImplementedError
 
     @classmethod
-    def symbolic(cls, suffix: str = "", **dims) -> SymbolicFamily:
-        """The family in SymPy, with parameter symbols named ``<param>_<suffix>``."""
-        raise NotImplementedError
+    def symbolic(cls, suffix: str = "", parameterisation=None, **dims) -> SymbolicFamily:
+        """The family in SymPy, with parameter symbols named ``<param>_<suffix>``.
+
+        Built from :attr:`symbolic_parameters`, :attr:`symbolic_variable` and
+        ``support``; a family with sizes or several parameterisations overrides it.
+
+        Example:
+            >>> import verify
+            >>> verify.Normal.symbolic("p").params
+            (loc_p, scale_p)
+        """
+        if not cls.symbolic_parameters:
+            raise NotImplementedError(f"{cls.__name__} declares no symbolic form")
+        import sympy as sp
+
+        cls._check_parameterisation(parameterisation)
+        cls._no_dims(dims)
+        s = f"_{suffix}" if suffix else ""
+        params = tuple(
+            sp.Symbol(f"{p.name}{s}", **{p.domain: True}) for p in cls.symbolic_parameters
+        )
+        return SymbolicFamily(
+            name=cls.__name__,
+            params=params,
+            variable=sp.Symbol("x", **cls.symbolic_variable),
+            density_code=cls.log_density,
+            support=cls.support,
+            latex_names={
+                symbol: f"{p.latex}{s}" for symbol, p in zip(params, cls.symbolic_parameters)
+            },
+        )
 
     @classmethod
     def _no_dims(cls, dims):

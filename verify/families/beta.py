@@ -10,7 +10,7 @@ import numpy as np
 from verify import _special, _validate
 from verify._ops import jax_ops
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["Beta"]
 
@@ -71,9 +71,12 @@ class Beta(Distribution):
     def canonical(self):
         return self.concentration1, self.concentration0
 
-    @property
-    def support(self):
-        return supports.unit_interval
+    support = supports.unit_interval
+    symbolic_parameters = (
+        Parameter("concentration1", r"\alpha"),
+        Parameter("concentration0", r"\beta"),
+    )
+    symbolic_variable = {"positive": True}
 
     @staticmethod
     def log_density(xp, x, concentration1, concentration0):
@@ -102,25 +105,6 @@ class Beta(Distribution):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         a, b = (jnp.broadcast_to(p, self.batch_shape) for p in self.canonical())
         return jax.random.beta(key, a, b, shape, self.dtype)
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        a = sp.Symbol(f"concentration1{s}", positive=True)
-        b = sp.Symbol(f"concentration0{s}", positive=True)
-        x = sp.Symbol("x", positive=True)
-        return SymbolicFamily(
-            name="Beta",
-            params=(a, b),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.unit_interval,
-            latex_names={a: rf"\alpha{s}", b: rf"\beta{s}"},
-        )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide", **dims):

@@ -7,7 +7,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["Exponential"]
 
@@ -49,9 +49,9 @@ class Exponential(Distribution):
     def canonical(self):
         return (self.rate,)
 
-    @property
-    def support(self):
-        return supports.positive
+    support = supports.positive
+    symbolic_parameters = (Parameter("rate", r"\lambda"),)
+    symbolic_variable = {"positive": True}
 
     @staticmethod
     def log_density(xp, x, rate):
@@ -60,24 +60,6 @@ class Exponential(Distribution):
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return jax.random.exponential(key, shape, self.dtype) / self.rate
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        rate = sp.Symbol(f"rate{s}", positive=True)
-        x = sp.Symbol("x", positive=True)
-        return SymbolicFamily(
-            name="Exponential",
-            params=(rate,),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.positive,
-            latex_names={rate: rf"\lambda{s}"},
-        )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide", **dims):

@@ -8,7 +8,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["Gamma"]
 
@@ -57,9 +57,12 @@ class Gamma(Distribution):
     def canonical(self):
         return self.concentration, self.rate
 
-    @property
-    def support(self):
-        return supports.positive
+    support = supports.positive
+    symbolic_parameters = (
+        Parameter("concentration", r"\alpha"),
+        Parameter("rate", r"\beta"),
+    )
+    symbolic_variable = {"positive": True}
 
     @staticmethod
     def log_density(xp, x, concentration, rate):
@@ -84,25 +87,6 @@ class Gamma(Distribution):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         concentration = jnp.broadcast_to(self.concentration, shape)
         return jax.random.gamma(key, concentration, shape, self.dtype) / self.rate
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        concentration = sp.Symbol(f"concentration{s}", positive=True)
-        rate = sp.Symbol(f"rate{s}", positive=True)
-        x = sp.Symbol("x", positive=True)
-        return SymbolicFamily(
-            name="Gamma",
-            params=(concentration, rate),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.positive,
-            latex_names={concentration: rf"\alpha{s}", rate: rf"\beta{s}"},
-        )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide", **dims):

@@ -8,7 +8,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["HalfNormal"]
 
@@ -48,9 +48,9 @@ class HalfNormal(Distribution):
     def canonical(self):
         return (self.scale,)
 
-    @property
-    def support(self):
-        return supports.positive
+    support = supports.positive
+    symbolic_parameters = (Parameter("scale", r"\sigma"),)
+    symbolic_variable = {"positive": True}
 
     @staticmethod
     def log_density(xp, x, scale):
@@ -60,24 +60,6 @@ class HalfNormal(Distribution):
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return self.scale * jnp.abs(jax.random.normal(key, shape, self.dtype))
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        scale = sp.Symbol(f"scale{s}", positive=True)
-        x = sp.Symbol("x", positive=True)
-        return SymbolicFamily(
-            name="HalfNormal",
-            params=(scale,),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.positive,
-            latex_names={scale: rf"\sigma{s}"},
-        )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide", **dims):

@@ -7,7 +7,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["Normal"]
 
@@ -55,9 +55,11 @@ class Normal(Distribution):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return self.loc + self.scale * jax.random.normal(key, shape, self.dtype)
 
-    @property
-    def support(self):
-        return supports.real
+    support = supports.real
+    symbolic_parameters = (
+        Parameter("loc", r"\mu", "real"),
+        Parameter("scale", r"\sigma"),
+    )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide"):
@@ -75,22 +77,3 @@ class Normal(Distribution):
             np.concatenate([scale * (1 + eps), [1e3, 1e-3, 1.0]]),
         )
         return p, q
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        loc = sp.Symbol(f"loc{s}", real=True)
-        scale = sp.Symbol(f"scale{s}", positive=True)
-        x = sp.Symbol("x", real=True)
-        return SymbolicFamily(
-            name="Normal",
-            params=(loc, scale),
-            variable=x,
-            density_code=cls.log_density,
-            support=supports.real,
-            latex_names={loc: rf"\mu{s}", scale: rf"\sigma{s}"},
-        )

@@ -7,7 +7,7 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._distribution import Distribution, SymbolicFamily
+from verify.families._distribution import Distribution, Parameter
 
 __all__ = ["Poisson"]
 
@@ -47,9 +47,9 @@ class Poisson(Distribution):
     def canonical(self):
         return (self.rate,)
 
-    @property
-    def support(self):
-        return supports.nonnegative_integers
+    support = supports.nonnegative_integers
+    symbolic_parameters = (Parameter("rate", r"\lambda"),)
+    symbolic_variable = {"integer": True, "nonnegative": True}
 
     @staticmethod
     def log_density(xp, x, rate):
@@ -58,23 +58,6 @@ class Poisson(Distribution):
     def sample(self, key, sample_shape=()):
         shape = _validate.sample_shape(sample_shape) + self.batch_shape
         return jax.random.poisson(key, self.rate, shape).astype(self.dtype)
-
-    @classmethod
-    def symbolic(cls, suffix="", parameterisation=None, **dims):
-        import sympy as sp
-
-        cls._check_parameterisation(parameterisation)
-        cls._no_dims(dims)
-        s = f"_{suffix}" if suffix else ""
-        rate = sp.Symbol(f"rate{s}", positive=True)
-        return SymbolicFamily(
-            name="Poisson",
-            params=(rate,),
-            variable=sp.Symbol("x", integer=True, nonnegative=True),
-            density_code=cls.log_density,
-            support=supports.nonnegative_integers,
-            latex_names={rate: rf"\lambda{s}"},
-        )
 
     @classmethod
     def random_params(cls, rng, n, *, spread="wide", **dims):
