@@ -224,44 +224,38 @@ class _JaxOps:
     solve_lower = staticmethod(_solve_lower)
     solve_lower_vector = staticmethod(_solve_lower_vector)
 
+    # Gamma family: Stirling's series and exact constants
+    lgamma_stirling = staticmethod(_special.lgamma_stirling)
+    digamma_stirling = staticmethod(_special.digamma_stirling)
+    stirling_bregman = staticmethod(_special.stirling_bregman)
+    ratio_gap = staticmethod(_special.ratio_gap)
+    e_inv = _special.E_INV
+    sqrt_pi_2 = _special.SQRT_PI_2
+    sqrt_pie_2 = _special.SQRT_PIE_2
+    log_full_range = staticmethod(_special.log_full_range)
+
+    # Beta, Dirichlet, ContinuousBernoulli
+    lgamma_bregman = staticmethod(_special.lgamma_bregman)
+    binet_bregman = staticmethod(_special.binet_bregman)
+    ratio_kl = staticmethod(_special.ratio_kl)
+    log_sinhc = staticmethod(_special.log_sinhc)
+    langevin = staticmethod(_special.langevin)
+    log_sinhc_bregman = staticmethod(_special.log_sinhc_bregman)
+    logit = staticmethod(_special.logit)
+    logit_gap = staticmethod(_special.logit_gap)
+    multiply = staticmethod(jnp.multiply)
+
+    @staticmethod
+    def expand_event(value):
+        """A per-distribution value (shape ``(...)``) as ``(..., 1)``, against an event axis."""
+        return jnp.asarray(value)[..., None]
+
+    # the discrete families
+    sigmoid = staticmethod(_special.sigmoid)
+    sigmoid_diff = staticmethod(_special.sigmoid_diff)
+    log_sigmoid_diff = staticmethod(_special.log_sigmoid_diff)
+    poisson_entropy = staticmethod(_special.poisson_entropy)
+    binomial_entropy = staticmethod(_special.binomial_entropy)
+
 
 jax_ops = _JaxOps()
-
-
-# --- cont: Gamma-family helpers and exact constants (verify._special)
-_JaxOps.lgamma_stirling = staticmethod(_special.lgamma_stirling)
-_JaxOps.digamma_stirling = staticmethod(_special.digamma_stirling)
-_JaxOps.stirling_bregman = staticmethod(_special.stirling_bregman)
-_JaxOps.ratio_gap = staticmethod(_special.ratio_gap)
-_JaxOps.e_inv = _special.E_INV
-_JaxOps.sqrt_pi_2 = _special.SQRT_PI_2
-_JaxOps.sqrt_pie_2 = _special.SQRT_PIE_2
-_JaxOps.log_full_range = staticmethod(_special.log_full_range)
-
-
-# --- unit: Beta, Dirichlet, ContinuousBernoulli
-_JaxOps.lgamma_bregman = staticmethod(_special.lgamma_bregman)
-_JaxOps.binet_bregman = staticmethod(_special.binet_bregman)
-_JaxOps.ratio_kl = staticmethod(_special.ratio_kl)
-_JaxOps.log_sinhc = staticmethod(_special.log_sinhc)
-_JaxOps.langevin = staticmethod(_special.langevin)
-_JaxOps.log_sinhc_bregman = staticmethod(_special.log_sinhc_bregman)
-
-
-def _expand_event(value):
-    """A per-distribution value (shape ``(...)``) as ``(..., 1)``, against an event axis."""
-    return jnp.asarray(value)[..., None]
-
-
-_JaxOps.expand_event = staticmethod(_expand_event)
-_JaxOps.multiply = staticmethod(jnp.multiply)
-_JaxOps.logit = staticmethod(_special.logit)
-_JaxOps.logit_gap = staticmethod(_special.logit_gap)
-
-
-# --- discrete
-_JaxOps.sigmoid = staticmethod(_special.sigmoid)
-_JaxOps.sigmoid_diff = staticmethod(_special.sigmoid_diff)
-_JaxOps.log_sigmoid_diff = staticmethod(_special.log_sigmoid_diff)
-_JaxOps.poisson_entropy = staticmethod(_special.poisson_entropy)
-_JaxOps.binomial_entropy = staticmethod(_special.binomial_entropy)

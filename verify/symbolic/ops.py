@@ -11,6 +11,7 @@ import functools
 
 import sympy as sp
 
+from verify.symbolic import functions
 from verify.symbolic.functions import (
     kl_div_delta,
     kl_div_log,
@@ -79,6 +80,15 @@ def _softmax_cross_entropy(a, b):
 
 def _softmax_entropy(a):
     return _softmax_cross_entropy(a, a)
+
+
+def _ratio_gap(a_p, b_p, a_q, b_q):
+    return 1 - a_p * b_q / (a_q * b_p)
+
+
+def _twin(name):
+    """The SymPy twin of the special function ``name`` of :mod:`verify._special`, entry by entry."""
+    return staticmethod(_elementwise(getattr(functions, name)))
 
 
 class _SympyOps:
@@ -179,69 +189,35 @@ class _SympyOps:
 
     solve_lower_vector = solve_lower
 
+    # Gamma family: Stirling's series and exact constants
+    lgamma_stirling = _twin("lgamma_stirling")
+    digamma_stirling = _twin("digamma_stirling")
+    stirling_bregman = _twin("stirling_bregman")
+    ratio_gap = staticmethod(_elementwise(_ratio_gap))
+    e_inv = sp.exp(-1)
+    sqrt_pi_2 = sp.sqrt(sp.pi / 2)
+    sqrt_pie_2 = sp.sqrt(sp.pi * sp.E / 2)
+    log_full_range = staticmethod(_elementwise(sp.log))
+
+    # Beta, Dirichlet, ContinuousBernoulli
+    lgamma_bregman = _twin("lgamma_bregman")
+    binet_bregman = _twin("binet_bregman")
+    ratio_kl = _twin("ratio_kl")
+    log_sinhc = _twin("log_sinhc")
+    langevin = _twin("langevin")
+    log_sinhc_bregman = _twin("log_sinhc_bregman")
+    logit = _twin("logit")
+    logit_gap = _twin("logit_gap")
+    multiply = staticmethod(_elementwise(lambda x, y: x * y))
+    # A scalar already broadcasts against a column of entries.
+    expand_event = staticmethod(lambda value: value)
+
+    # the discrete families
+    sigmoid = staticmethod(_elementwise(lambda x: 1 / (1 + sp.exp(-x))))
+    sigmoid_diff = _twin("sigmoid_diff")
+    log_sigmoid_diff = _twin("log_sigmoid_diff")
+    poisson_entropy = _twin("poisson_entropy")
+    binomial_entropy = _twin("binomial_entropy")
+
 
 sympy_ops = _SympyOps()
-
-
-# --- cont: Gamma-family helpers and exact constants (verify.symbolic.functions)
-from verify.symbolic.functions import (  # noqa: E402 - appended per branch
-    digamma_stirling,
-    lgamma_stirling,
-    stirling_bregman,
-)
-
-
-def _ratio_gap(a_p, b_p, a_q, b_q):
-    return 1 - a_p * b_q / (a_q * b_p)
-
-
-_SympyOps.lgamma_stirling = staticmethod(_elementwise(lgamma_stirling))
-_SympyOps.digamma_stirling = staticmethod(_elementwise(digamma_stirling))
-_SympyOps.stirling_bregman = staticmethod(_elementwise(stirling_bregman))
-_SympyOps.ratio_gap = staticmethod(_elementwise(_ratio_gap))
-_SympyOps.e_inv = sp.exp(-1)
-_SympyOps.sqrt_pi_2 = sp.sqrt(sp.pi / 2)
-_SympyOps.sqrt_pie_2 = sp.sqrt(sp.pi * sp.E / 2)
-_SympyOps.log_full_range = staticmethod(_elementwise(sp.log))
-
-
-# --- unit: Beta, Dirichlet, ContinuousBernoulli
-def _add_unit_functions():
-    from verify.symbolic import functions
-
-    for name in (
-        "lgamma_bregman",
-        "binet_bregman",
-        "ratio_kl",
-        "log_sinhc",
-        "langevin",
-        "log_sinhc_bregman",
-        "logit",
-        "logit_gap",
-    ):
-        setattr(_SympyOps, name, staticmethod(_elementwise(getattr(functions, name))))
-    _SympyOps.multiply = staticmethod(_elementwise(lambda x, y: x * y))
-    # A scalar already broadcasts against a column of entries.
-    _SympyOps.expand_event = staticmethod(lambda value: value)
-
-
-_add_unit_functions()
-
-
-# --- discrete
-def _discrete_ops():
-    from verify.symbolic.functions import (
-        binomial_entropy,
-        log_sigmoid_diff,
-        poisson_entropy,
-        sigmoid_diff,
-    )
-
-    _SympyOps.sigmoid = staticmethod(_elementwise(lambda x: 1 / (1 + sp.exp(-x))))
-    _SympyOps.sigmoid_diff = staticmethod(_elementwise(sigmoid_diff))
-    _SympyOps.log_sigmoid_diff = staticmethod(_elementwise(log_sigmoid_diff))
-    _SympyOps.poisson_entropy = staticmethod(_elementwise(poisson_entropy))
-    _SympyOps.binomial_entropy = staticmethod(_elementwise(binomial_entropy))
-
-
-_discrete_ops()
