@@ -12,11 +12,11 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from verify import _validate
+from verify import _special, _validate
 from verify._ops import jax_ops
 from verify.families._distribution import Distribution, SymbolicFamily
 
-__all__ = ["ProbsOrLogits"]
+__all__ = ["ProbsOrLogits", "SuccessProbability"]
 
 
 class ProbsOrLogits(Distribution, abstract=True):
@@ -133,6 +133,44 @@ class ProbsOrLogits(Distribution, abstract=True):
     @staticmethod
     def log_density_logits(xp, x, logits):
         raise NotImplementedError
+
+
+class SuccessProbability(ProbsOrLogits, abstract=True):
+    """Base of the families with one probability per distribution (of a success, of 1):
+    Bernoulli, Binomial, Geometric, ContinuousBernoulli.
+
+    ``probs`` in [0, 1] (finite, not subnormal), ``logits`` any number but NaN (``-inf``
+    and ``+inf`` are 0 and 1); ``probs = sigmoid(logits)``, ``logits = log(p) - log(1 -
+    p)``. A family narrows these where its definition needs it.
+    """
+
+    _param_event_ranks = (0,)
+
+    @staticmethod
+    def _check_shape(name, value):
+        del name, value
+
+    @staticmethod
+    def _check_probs(name, value):
+        _validate.check_finite(name, value)
+        _validate.check_not_subnormal(name, value)
+        _validate.check_unit_interval(name, value)
+
+    @staticmethod
+    def _check_logits(name, value):
+        check_logits(name, value, allow_positive_inf=True)
+
+    @staticmethod
+    def _probs_from_logits(logits):
+        return _special.sigmoid(logits)
+
+    @staticmethod
+    def logits_from_probs(xp, probs):
+        """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1."""
+        return xp.log(probs) - xp.xlog1py(1, -probs)
+
+    def _value_dtype(self):
+        return self.dtype
 
 
 def check_logits(name, value, allow_positive_inf):

@@ -7,12 +7,12 @@ import numpy as np
 
 from verify import _validate
 from verify.families import supports
-from verify.families._probs_or_logits import ProbsOrLogits, check_logits
+from verify.families._probs_or_logits import SuccessProbability
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ProbsOrLogits):
+class Bernoulli(SuccessProbability):
     """Bernoulli distribution: 1 with probability ``probs``, else 0.
 
     Pass exactly one of ``probs`` (in [0, 1]; 0 and 1 are allowed) or ``logits``
@@ -33,34 +33,7 @@ class Bernoulli(ProbsOrLogits):
         -40.0
     """
 
-    _param_event_ranks = (0,)
     mc_samples = 2**25
-
-    @staticmethod
-    def _check_shape(name, value):
-        del name, value
-
-    @staticmethod
-    def _check_probs(name, value):
-        _validate.check_finite(name, value)
-        _validate.check_not_subnormal(name, value)
-        _validate.check_unit_interval(name, value)
-
-    @staticmethod
-    def _check_logits(name, value):
-        check_logits(name, value, allow_positive_inf=True)
-
-    @staticmethod
-    def _probs_from_logits(logits):
-        return jax.nn.sigmoid(logits)
-
-    @staticmethod
-    def logits_from_probs(xp, probs):
-        """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1."""
-        return xp.log(probs) - xp.xlog1py(1, -probs)
-
-    def _value_dtype(self):
-        return self.dtype
 
     @staticmethod
     def log_density(xp, x, probs):

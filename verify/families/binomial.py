@@ -6,15 +6,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify import _special, _validate
+from verify import _validate
 from verify.families import supports
 from verify.families._distribution import Dim, SymbolicFamily
-from verify.families._probs_or_logits import ProbsOrLogits, check_logits
+from verify.families._probs_or_logits import SuccessProbability
 
 __all__ = ["Binomial"]
 
 
-class Binomial(ProbsOrLogits):
+class Binomial(SuccessProbability):
     """Binomial distribution: successes in ``total_count`` independent Bernoulli trials.
 
     ``P(k) = C(n, k) p^k (1 - p)^(n - k)`` for ``k = 0, ..., n``. ``total_count``
@@ -71,29 +71,6 @@ class Binomial(ProbsOrLogits):
     def support(self):
         return supports.integers(0, self.total_count)
 
-    @staticmethod
-    def _check_shape(name, value):
-        del name, value
-
-    @staticmethod
-    def _check_probs(name, value):
-        _validate.check_finite(name, value)
-        _validate.check_not_subnormal(name, value)
-        _validate.check_unit_interval(name, value)
-
-    @staticmethod
-    def _check_logits(name, value):
-        check_logits(name, value, allow_positive_inf=True)
-
-    @staticmethod
-    def _probs_from_logits(logits):
-        return _special.sigmoid(logits)
-
-    @staticmethod
-    def logits_from_probs(xp, probs):
-        """``log(p) - log(1 - p)``: ``-inf`` at 0, ``+inf`` at 1."""
-        return xp.log(probs) - xp.xlog1py(1, -probs)
-
     @classmethod
     def convert(cls, xp, params, given, wanted):
         """``(total_count, probs)`` to ``(total_count, logits)`` (a mixed pair's route)."""
@@ -114,9 +91,6 @@ class Binomial(ProbsOrLogits):
     def _outcomes_with_mass(self):
         """None: the outcomes {0, ..., n} differ in number across a batch."""
         return None
-
-    def _value_dtype(self):
-        return self.dtype
 
     # --------------------------------------------------------------- density
     @staticmethod

@@ -9,7 +9,7 @@ import numpy as np
 from verify import _validate
 from verify.families import supports
 from verify.families._distribution import SymbolicFamily
-from verify.families._probs_or_logits import ProbsOrLogits
+from verify.families._probs_or_logits import SuccessProbability
 
 __all__ = ["ContinuousBernoulli"]
 
@@ -17,7 +17,7 @@ __all__ = ["ContinuousBernoulli"]
 _SAMPLE_SERIES_BELOW = 1e-6
 
 
-class ContinuousBernoulli(ProbsOrLogits):
+class ContinuousBernoulli(SuccessProbability):
     """Continuous Bernoulli: density ``C(p) p**x (1 - p)**(1 - x)`` on [0, 1].
 
     Pass exactly one of ``probs`` (in (0, 1)) or ``logits`` (finite, ``probs =
@@ -41,12 +41,7 @@ class ContinuousBernoulli(ProbsOrLogits):
         0.838561
     """
 
-    _param_event_ranks = (0,)
     reparameterized = True  # sampled through the inverse CDF, differentiable in the logit
-
-    @staticmethod
-    def _check_shape(name, value):
-        del name, value
 
     @staticmethod
     def _check_probs(name, value):
@@ -65,16 +60,9 @@ class ContinuousBernoulli(ProbsOrLogits):
         _validate.check_finite(name, value)
 
     @staticmethod
-    def _probs_from_logits(logits):
-        return jax.nn.sigmoid(logits)
-
-    @staticmethod
     def logits_from_probs(xp, probs):
         """``log(p / (1 - p))``, exact near ``p = 1/2`` (:func:`verify._special.logit`)."""
         return xp.logit(probs)
-
-    def _value_dtype(self):
-        return self.dtype
 
     @staticmethod
     def log_density(xp, x, probs):

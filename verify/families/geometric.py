@@ -11,12 +11,12 @@ import numpy as np
 from verify import _special, _validate
 from verify.families import supports
 from verify.families._distribution import SymbolicFamily
-from verify.families._probs_or_logits import ProbsOrLogits, check_logits
+from verify.families._probs_or_logits import SuccessProbability, check_logits
 
 __all__ = ["Geometric"]
 
 
-class Geometric(ProbsOrLogits):
+class Geometric(SuccessProbability):
     """Geometric distribution: the number of failures before the first success.
 
     ``P(k) = (1 - p)^k p`` for ``k = 0, 1, 2, ...`` (torch's convention; its mean
@@ -41,7 +41,6 @@ class Geometric(ProbsOrLogits):
         -inf
     """
 
-    _param_event_ranks = (0,)
     reparameterized = False
     mc_samples = 2**22
     dims: dict = {}
@@ -51,10 +50,6 @@ class Geometric(ProbsOrLogits):
         return supports.nonnegative_integers
 
     # ------------------------------------------------------------ parameters
-    @staticmethod
-    def _check_shape(name, value):
-        del name, value
-
     @staticmethod
     def _check_probs(name, value):
         _validate.check_finite(name, value)
@@ -80,21 +75,9 @@ class Geometric(ProbsOrLogits):
             note="smaller logits are a success probability that is 0 or subnormal",
         )
 
-    @staticmethod
-    def _probs_from_logits(logits):
-        return _special.sigmoid(logits)
-
-    @staticmethod
-    def logits_from_probs(xp, probs):
-        """``log(p) - log(1 - p)``: ``+inf`` at ``p = 1`` (a mixed pair runs the logits forms)."""
-        return xp.log(probs) - xp.xlog1py(1, -probs)
-
     def _outcomes_with_mass(self):
         """None: the support is infinite (every outcome has mass unless ``p = 1``)."""
         return None
-
-    def _value_dtype(self):
-        return self.dtype
 
     # --------------------------------------------------------------- density
     @staticmethod
