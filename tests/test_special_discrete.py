@@ -192,6 +192,7 @@ BINOMIAL_CASES = [
     (1, 0.5),
     (3, 1e-300),  # n p < 1: running products
     (3, 0.2),
+    (5, 0.4),  # window of k: n + 1 = 6 terms, the 8-term window
     (10, 0.3),
     (10, 0.7),
     (40, 0.02),

@@ -1849,8 +1849,9 @@ def _minus_p_log_p(p, log_p):
     return jnp.where(p > 0, p * -log_p, jnp.zeros_like(p))
 
 
-def _running_products(first, factor):
-    """``[first, first * factor(1), first * factor(1) * factor(2), ...]`` on a new last axis.
+def _running_products(first, factor, size=_POISSON_SMALL_TERMS):
+    """``[first, first * factor(1), ..., first * factor(1) ... factor(size - 1)]`` on a new
+    last axis.
 
     A loop of multiplications (each term to a few ulps); ``jnp.cumprod``'s
     gradient compiles an associative scan several times slower.
@@ -1860,7 +1861,7 @@ def _running_products(first, factor):
         term = term * factor(j)
         return term, term
 
-    j = jnp.arange(1, _POISSON_SMALL_TERMS, dtype=first.dtype)
+    j = jnp.arange(1, size, dtype=first.dtype)
     _, rest = jax.lax.scan(step, first, j)
     return jnp.concatenate([first[..., None], jnp.moveaxis(rest, 0, -1)], axis=-1)
 
@@ -1881,20 +1882,19 @@ def _in_regime(mask, function, args, harmless):
     return jax.lax.cond(jnp.any(mask), lambda: function(*args), skipped)
 
 
-_WINDOW_SIZES = (32, 128, 832)  # the last holds 13 standard deviations each side for v < 1000
+_WINDOW_SIZES = (8, 32, 128, 832)  # the last holds 13 sd each side for v < 1000
 
 
-def _sized_window(terms, window_sum):
-    """``window_sum(size)`` with the smallest of ``_WINDOW_SIZES`` that holds every
-    element's ``terms`` (the number of terms its window needs; NaN counts as none).
+def _sized_window(terms, window_sum, sizes=_WINDOW_SIZES):
+    """``window_sum(size)`` with the smallest of ``sizes`` that holds every element's
+    ``terms`` (the number of terms its window needs; NaN counts as none).
 
     The sizes are static (one compiled branch each, a ``lax.switch`` picks one from the
     data), so a batch of narrow distributions does not pay for the widest window.
     """
-    tiers = sum((terms > size).astype(jnp.int32) for size in _WINDOW_SIZES[:-1])
+    tiers = sum((terms > size).astype(jnp.int32) for size in sizes[:-1])
     tier = jnp.max(tiers, initial=0)
-    branches = [functools.partial(window_sum, size) for size in _WINDOW_SIZES]
-    return jax.lax.switch(tier, branches)
+    return jax.lax.switch(tier, [functools.partial(window_sum, size) for size in sizes])
 
 
 def _poisson_entropy_small(rate):
@@ -1918,8 +1918,9 @@ def _poisson_entropy_window(rate, size):
 
 
 def _poisson_entropy_windowed(rate):
-    # at most 26 sd + 2 terms, from the window's bounds
-    return _sized_window(26 * jnp.sqrt(rate) + 2, functools.partial(_poisson_entropy_window, rate))
+    # at most 26 sd + 2 terms, from the window's bounds: at least 28 (rate >= 1)
+    terms = 26 * jnp.sqrt(rate) + 2
+    return _sized_window(terms, functools.partial(_poisson_entropy_window, rate), _WINDOW_SIZES[1:])
 
 
 def _poisson_entropy_asymptotic(rate):
@@ -1950,10 +1951,11 @@ def poisson_entropy(rate):
 # --- discrete: the entropy of a binomial distribution
 # H(n, p) = -sum_k p_k log p_k (no closed form: it contains E[log C(n, K)]); it is
 # symmetric in p and 1 - p, so r = min(p, 1 - p) and v = n r (1 - r). Three regimes:
-# * n r < 1: the first 40 terms by running products p_{k+1} = p_k (n - k) r / ((k + 1) (1 - r))
-#   from p_0 = (1 - r)^n (exact where log p_k is -690);
-# * v < 1000: a window of k around n r (13 standard deviations each side: 32, 128 or
-#   832 terms, the smallest that holds every element of the batch), with
+# * n r < 1: the first 40 terms (8 where every n < 8) by running products
+#   p_{k+1} = p_k (n - k) r / ((k + 1) (1 - r)) from p_0 = (1 - r)^n (exact where log p_k
+#   is -690);
+# * v < 1000: a window of k around n r (13 standard deviations each side: 8, 32, 128
+#   or 832 terms, the smallest that holds every element of the batch), with
 #   Loader's log p_k = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - kl_div(k, n r)
 #   - kl_div(n - k, n (1 - r)) - log(2 pi k (n - k) / n) / 2;
 # * v >= 1000: the same log p_x at real x (all >= 16: the stirlerr series holds), the
@@ -1991,11 +1993,21 @@ def _binomial_log_p(n, r, k):
 
 
 def _binomial_entropy_small(n, r):
-    k = jnp.arange(_POISSON_SMALL_TERMS, dtype=r.dtype)
+    # 40 terms, or n + 1 where that is fewer: the terms beyond n vanish
+    return _sized_window(
+        n + 1, functools.partial(_binomial_entropy_first, n, r), (8, _POISSON_SMALL_TERMS)
+    )
+
+
+def _binomial_entropy_first(n, r, size):
+    """The sum over the first ``size`` terms (``n r < 1``: the rest is negligible)."""
+    k = jnp.arange(size, dtype=r.dtype)
     nn, rr = n[..., None], r[..., None]
     odds = r / (1 - r)
     # (n - j + 1) is 0 at j = n + 1: the terms beyond n vanish
-    p = _running_products(jnp.exp(n * log1p(-r)), lambda j: jnp.maximum(n - j + 1, 0) / j * odds)
+    p = _running_products(
+        jnp.exp(n * log1p(-r)), lambda j: jnp.maximum(n - j + 1, 0) / j * odds, size
+    )
     log_p = _binomial_log_p(nn, rr, jnp.minimum(k, nn))
     return jnp.sum(_minus_p_log_p(p, log_p), axis=-1)
 
