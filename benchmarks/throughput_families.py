@@ -1,4 +1,6 @@
-"""Throughput of every family's closed forms beyond the first four, against the derivation as written.
+"""Throughput of the closed forms of every family beyond the first four, side by side.
+
+Against the derivation as written (compiled to JAX) and torch.distributions.
 
 Usage::
 
@@ -128,13 +130,11 @@ def measure(family, quantity, dtype, n, repeat, rng):
                     continue
                 run, prepare = made
                 args = prepare(groups)
-                runs[column] = (lambda run=run, args=args: run(*args))
+                runs[column] = lambda run=run, args=args: run(*args)
             else:
                 kernel = (verify_kernel if column == "verify" else derived_kernel)(family, quantity)
                 args = [[jnp.asarray(x) for x in group] for group in groups]
-                runs[column] = (
-                    lambda kernel=kernel, args=args: kernel(*args).block_until_ready()
-                )
+                runs[column] = lambda kernel=kernel, args=args: kernel(*args).block_until_ready()
             runs[column]()  # compile / warm up
         except Exception as error:  # an implementation that cannot run these inputs
             notes[column] = f"{type(error).__name__}: {error}"[:100]
