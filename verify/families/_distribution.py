@@ -130,8 +130,11 @@ class Distribution:
     * ``parameterisations`` (default ``("canonical",)``) and, for families with
       several, :attr:`parameterisation` and :meth:`params_as`: a distribution
       computes from the parameters it was given;
-    * ``log_density(xp, x, *canonical)``: the log-density on backend ``xp``;
-    * :meth:`symbolic` and :meth:`sample`.
+    * ``log_density(xp, x, *canonical)``: the log-density on backend ``xp``
+      (:meth:`log_prob` masks the ``support``: ``-inf`` off it);
+    * its symbolic form, declared (:attr:`symbolic_parameters`) or, for a family
+      with sizes or several parameterisations, its own :meth:`symbolic`;
+    * :meth:`sample`.
     """
 
     _fields: ClassVar[tuple[str, ...]]
