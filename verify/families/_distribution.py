@@ -239,8 +239,8 @@ class Distribution:
         """Log-density (or log-pmf) of ``value``, in nats, broadcast over the batch.
 
         ``-inf`` where the support does not contain ``value`` (NaN included), also
-        under ``jit``; the density is evaluated at the support's :attr:`~verify.families.
-        supports.Support.point` there, so the gradient is 0, not NaN. A family whose
+        under ``jit``; the density is evaluated at the support's ``point`` there, so
+        the gradient is 0, not NaN. A family whose
         density needs a limit at an edge of its support (``0 log 0``) overrides this.
         """
         value = jnp.asarray(value)
