@@ -129,7 +129,7 @@ class Integers(Support):
 
     def contains(self, x):
         x = jnp.asarray(x)
-        return (x >= self.low) & (x <= self.high) & (x == jnp.floor(x)) & (x < jnp.inf)
+        return (x >= self.low) & (x <= self.high) & (x == jnp.floor(x)) & jnp.isfinite(x)
 
     @property
     def point(self):
