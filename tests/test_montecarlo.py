@@ -568,6 +568,29 @@ def test_ctrl_c_before_the_first_block_is_done_is_not_swallowed(monkeypatch):
         montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**12)
 
 
+def test_ctrl_c_during_a_finalizer_is_not_lost(monkeypatch):
+    """Python drops a KeyboardInterrupt raised inside a finalizer (``__del__``, a GC
+    callback: JAX frees arrays there); the run notes the signal instead, and stops."""
+
+    class Finalised:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    calls = {"n": 0}
+    wait = jax.block_until_ready
+
+    def block_until_ready(x):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            Finalised()  # dropped at once: Ctrl-C arrives inside its __del__
+        return wait(x)
+
+    monkeypatch.setattr(jax, "block_until_ready", block_until_ready)
+    est = montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**22, chunk_size=2**10)
+    assert est.interrupted and 2 * 2**10 <= est.num_samples < 2**22
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+
+
 def test_an_interrupted_check_starts_no_further_sampling(monkeypatch):
     _interrupt_at_block(monkeypatch, 3)
     report = verify.check_kl(

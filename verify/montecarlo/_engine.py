@@ -25,8 +25,11 @@ Gumbel draws of a Categorical sample), one sample at the least.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import signal
+import threading
 import time
 
 import jax
@@ -78,6 +81,27 @@ def default_chunk_size(num_samples: int, batch_size: int = 1, event_size: int = 
     size = 1 << (per_chunk.bit_length() - 1)
     needed = 1 << max(0, (num_samples - 1).bit_length())
     return max(1, min(size, needed))
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted():
+    """An event set by Ctrl-C (SIGINT) inside the block, when run in the main thread.
+
+    Python's own handler raises KeyboardInterrupt wherever the interpreter is, and
+    one raised inside a finalizer (a JAX array freed, a GC callback) is printed and
+    dropped: the Ctrl-C is lost and the run goes on. A handler that only notes it,
+    read between blocks, loses none. In another thread the event stays clear and
+    KeyboardInterrupt behaves as usual.
+    """
+    noted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.set())
+    try:
+        yield noted
+    finally:  # a handler not set from Python reads as None: Python's own then
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 @functools.cache
@@ -177,18 +201,21 @@ def stream(
     bar = ProgressBar(num_samples, enabled=progress)
     start, steps = 0, 1
     try:
-        while start < num_steps:
-            stop = min(num_steps, start + steps)
-            began = time.perf_counter()
-            bounds = (np.int64(v) for v in (start, stop, num_samples))
-            summary = jax.block_until_ready(block(summary, args, key, *bounds))
-            if time.perf_counter() - began < BLOCK_SECONDS / 2:
-                steps = min(2 * steps, max_steps_per_block)
-            start = stop
-            bar.update(min(num_samples, stop * num_devices * chunk_size))
+        with _ctrl_c_noted() as ctrl_c:
+            while start < num_steps and not ctrl_c.is_set():
+                stop = min(num_steps, start + steps)
+                began = time.perf_counter()
+                bounds = (np.int64(v) for v in (start, stop, num_samples))
+                summary = jax.block_until_ready(block(summary, args, key, *bounds))
+                if time.perf_counter() - began < BLOCK_SECONDS / 2:
+                    steps = min(2 * steps, max_steps_per_block)
+                start = stop
+                bar.update(min(num_samples, stop * num_devices * chunk_size))
+        if ctrl_c.is_set() and start == 0:
+            raise KeyboardInterrupt  # nothing done: nothing to report
     except KeyboardInterrupt:
         if start == 0:
-            raise  # nothing done: nothing to report
+            raise
     finally:
         bar.close()
     if jax.process_count() > 1:  # pragma: no cover - needs a multi-host cluster
