@@ -491,6 +491,8 @@ def test_a_categorical_with_a_million_classes_runs_in_bounded_memory(monkeypatch
 
 
 _INTERRUPTED_RUN = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a background run inherits SIG_IGN
 import verify
 from verify import montecarlo
 p, q = verify.Normal(0.0, 1.0), verify.Normal(1.0, 2.0)
@@ -586,9 +588,13 @@ def test_ctrl_c_during_a_finalizer_is_not_lost(monkeypatch):
         return wait(x)
 
     monkeypatch.setattr(jax, "block_until_ready", block_until_ready)
-    est = montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**22, chunk_size=2**10)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal
+    try:
+        est = montecarlo.estimate("kl", NORMAL_P, NORMAL_Q, num_samples=2**22, chunk_size=2**10)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert est.interrupted and 2 * 2**10 <= est.num_samples < 2**22
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_an_interrupted_check_starts_no_further_sampling(monkeypatch):

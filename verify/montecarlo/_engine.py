@@ -90,18 +90,19 @@ def _ctrl_c_noted():
     Python's own handler raises KeyboardInterrupt wherever the interpreter is, and
     one raised inside a finalizer (a JAX array freed, a GC callback) is printed and
     dropped: the Ctrl-C is lost and the run goes on. A handler that only notes it,
-    read between blocks, loses none. In another thread the event stays clear and
-    KeyboardInterrupt behaves as usual.
+    read between blocks, loses none. In another thread, or where SIGINT is not
+    Python's own (ignored under ``nohup``, or the caller's handler), nothing changes.
     """
     noted = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield noted
+    in_main = threading.current_thread() is threading.main_thread()
+    if not in_main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield noted  # Ctrl-C ignored (nohup) or handled by the caller: left as it is
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: noted.set())
     try:
         yield noted
-    finally:  # a handler not set from Python reads as None: Python's own then
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @functools.cache
