@@ -52,6 +52,26 @@ def test_traits_are_consistent(family):
     assert symbolic.support.discrete == dist.support.discrete
 
 
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_family_is_minus_inf_off_its_support(name):
+    """Every family's log_prob is -inf at points off its support: below and above an
+    interval or integer range, between integers, at an infinite count, at NaN."""
+    from verify.proofs import _shared
+
+    family = FAMILIES[name]
+    params = _shared.random_params(family, np.random.default_rng(0), 1)
+    p = _shared.make(family, [x[0] for x in params])
+    support = p.support
+    if not isinstance(support, (supports.Interval, supports.Integers)):
+        pytest.skip(f"{support!r}: vectors (tested with the family)")
+    points = [support.low - 1.0, support.high + 1.0, np.nan]
+    points = [x for x in points if np.isfinite(x) or np.isnan(x)]
+    if isinstance(support, supports.Integers):
+        points += [support.low + 0.5, np.inf]
+    got = np.asarray(p.log_prob(np.asarray(points)))
+    assert np.all(got == -np.inf), dict(zip(points, got))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(FAMILIES.values(), key=lambda c: c.__name__), ids=str)
 def test_monte_carlo_agrees_with_every_closed_form(family):
