@@ -4,6 +4,8 @@ Every expected value is computed with mpmath at 50 digits from the given
 floating-point inputs (the exact value for those inputs), never typed in.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import mpmath
@@ -390,3 +392,41 @@ def test_a_masked_class_of_p_where_q_has_mass_counts_in_the_near_branch(logit_q)
     q = verify.Categorical(logits=jnp.array([0.0, logit_q]))
     exact = float(mpmath.log1p(mpmath.exp(mpmath.mpf(logit_q))))  # -log(1 - sigmoid(l))
     np.testing.assert_allclose(float(verify.kl(p, q)), exact, rtol=1e-14)
+
+
+# ------------------------------------------------ vocabulary scale, compiled (float32)
+def test_row_sums_are_accurate_however_xla_orders_the_additions():
+    """A fused multi-output reduction is accumulated in order by XLA:CPU (140+ ulp at 2**18)."""
+    from verify._special import _rowsums
+
+    rng = np.random.default_rng(0)
+    x = (0.1 + rng.random((2, 2**18))).astype(F32)
+    sums = jax.jit(lambda x: _rowsums(x, 2 * x))(jnp.asarray(x))
+    for row in range(2):
+        exact = mpmath.fsum(float(v) for v in x[row])
+        for total, scale in zip(sums, (1, 2)):
+            assert ulp_err(total[row, 0], scale * exact, F32) <= 1
+
+
+@pytest.mark.parametrize("noise", [1.0, 1e-3])
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
+def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise):
+    """32768 logits per row under jit: student = teacher + N(0, noise**2)."""
+    rng = np.random.default_rng(1)
+    teacher = (rng.normal(size=(2, 32768)) * 2).astype(F32)
+    student = (teacher + rng.normal(size=teacher.shape) * noise).astype(F32)
+    make = functools.partial(verify.Categorical, validate_args=False)
+    function = {
+        "kl": lambda a, b: verify.kl(make(logits=a), make(logits=b)),
+        "cross_entropy": lambda a, b: verify.cross_entropy(make(logits=a), make(logits=b)),
+        "entropy": lambda a, b: verify.entropy(make(logits=a)),
+    }[quantity]
+    exact_of = {
+        "kl": mp_kl,
+        "cross_entropy": mp_cross_entropy,
+        "entropy": lambda p, q: mp_entropy(p),
+    }
+    values = jax.jit(function)(jnp.asarray(teacher), jnp.asarray(student))
+    for row in range(2):
+        p, q = (verify.Categorical(logits=x[row]) for x in (teacher, student))
+        assert ulp_err(values[row], exact_of[quantity](p, q), F32) <= 8

@@ -667,18 +667,24 @@ def _xlogx_jvp(primals, tangents):
 # = A - B >= 0 term by term:
 #
 #     KL = F + log1pmx(A)                   (near: |A| <= 1/2; no cancellation)
-#        = LSE(b) - LSE(a) - mu             (far: KL >= log(3/2) - |B|)
+#        = (max b - max a - mu) + log(N_b / N_a)   (far: KL >= log(3/2) - |B|)
+#
+# with N_a = sum exp(a - max a), N_b = sum exp(b - max b) (LSE(b) - LSE(a) - mu,
+# without subtracting two logarithms of size log V).
 #
 # Two passes over the [..., V] inputs give the far value (the maxima; both
 # normalisers and mu: two exponentials per logit, as a log_softmax form); a
-# third, the sums A and F, runs only when some row of the call is near
-# (lax.cond; under vmap both branches run). The gradient is a custom VJP that
-# recomputes p and t in one more pass from the inputs and per-row statistics:
-# autodiff would keep [..., V] intermediates for the backward pass. (XLA:CPU in
-# jax 0.10 still materialises some reduction operands: benchmarks/README.md,
-# "Vocabulary scale".)
+# third, the sums E_p[t] and F, runs only when some row of the call is near
+# (lax.cond; under vmap both branches run). It takes no exponential: p and
+# p e^t come from the second pass's weights exp(a - max a), exp(b - max b), and
+# e^t - 1 - t from its Taylor series for |t| <= 1. Every row sum carries its
+# rounding error (_rowsums): XLA:CPU adds a fused reduction's terms in order.
+# The gradient is a custom VJP that recomputes p and t in one more pass from
+# the inputs and per-row statistics: autodiff would keep [..., V]
+# intermediates for the backward pass.
 # Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
-# through log(p_k e^t_k) = b_k - LSE(a) - mu, never through 0 * inf. A class
+# through p_k e^t_k = exp(b_k - max b) exp(max b - max a - mu) / N_a, never
+# through 0 * inf. A class
 # with a > -inf = b makes the divergence +inf (and its gradient 0).
 # Inputs of 16 bits are computed in float32, results returned in their dtype.
 
@@ -701,7 +707,11 @@ def _rowsums(*xs):
 
     Separate ``jnp.sum`` calls over terms that share their inputs can make XLA
     write those terms to memory (``[..., V]`` temporaries); one reduction of
-    several operands fuses their computation into the reduction. Not
+    several operands fuses their computation into the reduction. XLA:CPU
+    accumulates such a reduction in order, whose rounding error grows with V
+    (``sqrt(V)`` ulp typically, up to ``V``: 140-340 ulp at V = 32768 in
+    float32), so each sum carries its rounding error along (TwoSum, Knuth):
+    accurate to about an ulp of the sum's magnitude whatever the order. Not
     differentiable by JAX: for the forward passes of custom gradients.
 
     Example:
@@ -709,11 +719,24 @@ def _rowsums(*xs):
         >>> [float(s[0]) for s in _rowsums(jnp.ones(3), jnp.arange(3.0))]
         [3.0, 3.0]
     """
+    count = len(xs)
+
+    def add(u, v):  # u, v: (sums..., errors...)
+        sums, errors = [], []
+        for i in range(count):
+            total = u[i] + v[i]
+            v_part = total - u[i]
+            error = (u[i] - (total - v_part)) + (v[i] - v_part)  # u + v - total, exactly
+            sums.append(total)
+            errors.append(u[count + i] + v[count + i] + error)
+        return (*sums, *errors)
+
     zeros = tuple(jnp.zeros((), x.dtype) for x in xs)
-    sums = jax.lax.reduce(
-        xs, zeros, lambda u, v: tuple(x + y for x, y in zip(u, v)), (xs[0].ndim - 1,)
-    )
-    return tuple(total[..., None] for total in sums)
+    operands = (*xs, *(jnp.zeros_like(x) for x in xs))
+    out = jax.lax.reduce(operands, zeros + zeros, add, (xs[0].ndim - 1,))
+    # An infinite sum (a -inf term: see _kl_statistics) has a NaN error term.
+    totals = (jnp.where(jnp.isfinite(t), t + e, t) for t, e in zip(out[:count], out[count:]))
+    return tuple(total[..., None] for total in totals)
 
 
 def _log_normaliser(x, top, weights):
@@ -733,26 +756,42 @@ def _infinite(a, b):
     return jnp.any((a > -jnp.inf) & (b == -jnp.inf), axis=-1, keepdims=True)
 
 
+def _expm1mx_terms(dtype) -> int:
+    """Terms of ``(e^t - 1 - t) / t**2 = sum_k t**k / (k + 2)!`` for ``|t| <= 1`` to eps / 8.
+
+    The tail after n terms is at most ``1 / (n + 2)!`` (times 1.1), against a sum
+    of at least ``e**-1`` (at ``t = -1``): 10 terms in float32, 17 in float64.
+    """
+    eps = float(jnp.finfo(dtype).eps)
+    n = 1
+    while 1.1 / math.factorial(n + 2) > eps / 8 * math.exp(-1):
+        n += 1
+    return n
+
+
+def _expm1mx_series(t):
+    """``(e^t - 1 - t) / t**2`` for ``|t| <= 1`` (Horner)."""
+    series = jnp.zeros_like(t)
+    for k in range(_expm1mx_terms(t.dtype) - 1, -1, -1):
+        series = series * t + jnp.asarray(1 / math.factorial(k + 2), t.dtype)
+    return series
+
+
 def _expm1mx(t):
-    """``exp(t) - 1 - t`` to a few ulp: Taylor series for ``|t| <= 1/2``, else ``expm1(t) - t``.
+    """``exp(t) - 1 - t`` to a few ulp: Taylor series for ``|t| <= 1``, else ``expm1(t) - t``.
 
     ``expm1(t) - t`` alone loses ``log10(2 / |t|)`` digits (all of them at
-    ``|t| = 1e-9``: an error ``eps |t|`` against a value ``t**2 / 2``).
+    ``|t| = 1e-9``: an error ``eps |t|`` against a value ``t**2 / 2``); beyond
+    ``|t| = 1`` it loses at most a factor 4.4 (at ``t = -1``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> float(_expm1mx(jnp.float32(1e-3)))  # t**2 / 2 + t**3 / 6 + ...
+        5.00166...e-07
     """
-    terms = 17 if jnp.finfo(t.dtype).bits > 32 else 9  # (1/2)**n / n! below eps / 8
-    near = jnp.abs(t) <= 0.5
+    near = jnp.abs(t) <= 1
     u = jnp.where(near, t, 0)
-    series = jnp.zeros_like(t)
-    for k in range(terms + 1, 1, -1):
-        series = series * u + jnp.asarray(1 / _factorial(k), t.dtype)
-    return jnp.where(near, u * u * series, jnp.expm1(t) - t)
-
-
-def _factorial(k):
-    out = 1
-    for i in range(2, k + 1):
-        out *= i
-    return out
+    return jnp.where(near, u * u * _expm1mx_series(u), jnp.expm1(t) - t)
 
 
 def _kl_statistics(a, b):
@@ -761,17 +800,26 @@ def _kl_statistics(a, b):
     The maxima; then both normalisers and ``mu = E_p[b - a]``. Returns ``LSE(a)``,
     ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
     ``+inf`` exactly where a class has ``a > -inf = b`` (its ``b - a = -inf``
-    enters ``mu`` with a positive weight).
+    enters ``mu`` with a positive weight); and, for the near pass, the weights
+    ``exp(a - max a)`` and ``exp(b - max b)``, the normaliser ``N`` of the first
+    and ``max b - max a``.
     """
     top_a, top_b = _rowmax(a), _rowmax(b)
-    weights = jnp.exp(a - top_a)
+    weights, weights_b = jnp.exp(a - top_a), jnp.exp(b - top_b)
     normaliser, weighted, normaliser_b = _rowsums(
-        weights, jnp.where(weights > 0, weights * (b - a), 0), jnp.exp(b - top_b)
+        weights, jnp.where(weights > 0, weights * (b - a), 0), weights_b
     )
     mu = weighted / normaliser
     log_normaliser = top_a + jnp.log(normaliser)
     log_normaliser_b = top_b + jnp.log(normaliser_b)
-    return log_normaliser, mu, log_normaliser_b, log_normaliser_b - log_normaliser - mu
+    # One rounding in the log, not two logs of size log V cancelling:
+    log_mean = (top_b - top_a - mu) + jnp.log(normaliser_b / normaliser)
+    return (log_normaliser, mu, log_normaliser_b, log_mean), (
+        weights,
+        weights_b,
+        normaliser,
+        top_b - top_a,
+    )
 
 
 def _kl_terms(a, b, log_normaliser, mu):
@@ -781,16 +829,25 @@ def _kl_terms(a, b, log_normaliser, mu):
     return p, jnp.where(live, (b - a) - mu, 0), live
 
 
-def _near_sums(a, b, log_normaliser, mu):
-    """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0), one more pass.
+def _near_sums(a, b, mu, weights, tilted, normaliser):
+    """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass, no exp.
 
-    A class enters through ``p_k e^t_k = exp(b_k - LSE(a) - mu)``, finite also where
-    ``p_k = 0`` (a ``-inf`` or underflowed logit) or ``e^t_k`` overflows (``t >= 1``).
+    ``p = weights / N`` and ``p e^t = tilted / N``, both from the statistics pass
+    (``tilted = exp(b - max b) exp(max b - max a - mu)``), so a class with
+    ``p_k = 0`` (a ``-inf`` or underflowed logit) or an overflowing ``e^t_k``
+    still enters ``F`` through ``p_k e^t_k``. For ``|t| <= 1`` the term is
+    ``w t**2 (e^t - 1 - t) / t**2`` from the Taylor series (no cancellation);
+    beyond, ``tilted - w - w t`` loses at most a factor 6.6 (at ``|t| = 1``).
+    ``A = E_p[t] + F``.
     """
-    p, t, live = _kl_terms(a, b, log_normaliser, mu)
-    small = live & (t < 1)
-    excess = jnp.where(small, p * jnp.expm1(t), jnp.exp(b - log_normaliser - mu) - p)
-    return _rowsums(excess, jnp.where(small, p * _expm1mx(t), excess - p * t))
+    live = weights > 0
+    t = jnp.where(live, (b - a) - mu, 0)
+    small = live & (jnp.abs(t) <= 1)
+    u = jnp.where(small, t, 0)
+    terms = jnp.where(small, weights * (u * u * _expm1mx_series(u)), tilted - weights - weights * t)
+    mean_t, gap = _rowsums(weights * t, terms)
+    gap = gap / normaliser
+    return mean_t / normaliser + gap, gap
 
 
 def _near_rows(log_mean):
@@ -801,15 +858,18 @@ def _near_rows(log_mean):
 def _softmax_kl_forward(a, b):
     dtype = a.dtype
     a, b = _working(a), _working(b)
-    log_normaliser, mu, log_normaliser_b, log_mean = _kl_statistics(a, b)
+    (log_normaliser, mu, log_normaliser_b, log_mean), terms = _kl_statistics(a, b)
+    weights, weights_b, normaliser, top_gap = terms
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
+
+    def near_sums():
+        # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
+        tilt = jnp.exp(jnp.where(candidates, top_gap - mu, 0))
+        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser)
+
     # The third pass only when some row is near (under vmap both branches run).
-    big_a, gap = jax.lax.cond(
-        jnp.any(candidates),
-        lambda: _near_sums(a, b, log_normaliser, mu),
-        lambda: (zeros, zeros),
-    )
+    big_a, gap = jax.lax.cond(jnp.any(candidates), near_sums, lambda: (zeros, zeros))
     near = candidates & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
@@ -865,8 +925,10 @@ def _softmax_kl_bwd(residuals, cotangent):
 
     def near_or_far():
         a_near = jnp.where(near, big_a, 0)
-        small = near & live & (t < 1)
-        return jnp.where(small, p * ((jnp.expm1(t) - a_near) / (1 + a_near)), far())
+        small = near & live & (jnp.abs(t) <= 1)
+        u = jnp.where(small, t, 0)
+        expm1_t = u + u * u * _expm1mx_series(u)
+        return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
 
     grad_b = g * jax.lax.cond(jnp.any(near), near_or_far, far)
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
