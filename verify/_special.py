@@ -702,23 +702,17 @@ def _rowsum(x):
     return jnp.sum(x, axis=-1, keepdims=True)
 
 
-def _rowsums(*xs):
-    """The row sums of several arrays as one variadic reduction: one pass over the inputs.
+#: Terms added in order before the block sums are added with TwoSum (see _rowsums).
+_ROWSUM_BLOCK = 8
 
-    Separate ``jnp.sum`` calls over terms that share their inputs can make XLA
-    write those terms to memory (``[..., V]`` temporaries); one reduction of
-    several operands fuses their computation into the reduction. XLA:CPU
-    accumulates such a reduction in order, whose rounding error grows with V
-    (``sqrt(V)`` ulp typically, up to ``V``: 140-340 ulp at V = 32768 in
-    float32), so each sum carries its rounding error along (TwoSum, Knuth):
-    accurate to about an ulp of the sum's magnitude whatever the order. Not
-    differentiable by JAX: for the forward passes of custom gradients.
 
-    Example:
-        >>> import jax.numpy as jnp
-        >>> [float(s[0]) for s in _rowsums(jnp.ones(3), jnp.arange(3.0))]
-        [3.0, 3.0]
-    """
+def _sum_in_order(xs, axis):
+    zeros = tuple(jnp.zeros((), x.dtype) for x in xs)
+    return jax.lax.reduce(xs, zeros, lambda u, v: tuple(x + y for x, y in zip(u, v)), (axis,))
+
+
+def _two_sums(xs):
+    """Row sums over the last axis, each carrying its rounding error (TwoSum, Knuth)."""
     count = len(xs)
 
     def add(u, v):  # u, v: (sums..., errors...)
@@ -735,8 +729,35 @@ def _rowsums(*xs):
     operands = (*xs, *(jnp.zeros_like(x) for x in xs))
     out = jax.lax.reduce(operands, zeros + zeros, add, (xs[0].ndim - 1,))
     # An infinite sum (a -inf term: see _kl_statistics) has a NaN error term.
-    totals = (jnp.where(jnp.isfinite(t), t + e, t) for t, e in zip(out[:count], out[count:]))
-    return tuple(total[..., None] for total in totals)
+    return tuple(jnp.where(jnp.isfinite(t), t + e, t) for t, e in zip(out[:count], out[count:]))
+
+
+def _rowsums(*xs):
+    """The row sums of several arrays as one variadic reduction: one pass over the inputs.
+
+    Separate ``jnp.sum`` calls over terms that share their inputs can make XLA
+    write those terms to memory (``[..., V]`` temporaries); one reduction of
+    several operands fuses their computation into the reduction. XLA:CPU
+    accumulates such a reduction in order, whose rounding error grows with V
+    (``sqrt(V)`` ulp typically, up to ``V``: 140-340 ulp at V = 32768 in
+    float32). Here blocks of up to 8 terms are added in order (at most 7
+    roundings) and the block sums with TwoSum (Knuth), which carries each
+    rounding error along: a few ulp of the sum of magnitudes whatever the
+    order or V. Not differentiable by JAX: for the forward passes of custom
+    gradients.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> [float(s[0]) for s in _rowsums(jnp.ones(3), jnp.arange(3.0))]
+        [3.0, 3.0]
+    """
+    size = xs[0].shape[-1]
+    block = max(k for k in range(1, _ROWSUM_BLOCK + 1) if size % k == 0)
+    if block > 1:
+        lead = xs[0].shape[:-1]
+        blocks = tuple(x.reshape(*lead, size // block, block) for x in xs)
+        xs = _sum_in_order(blocks, len(lead) + 1)
+    return tuple(total[..., None] for total in _two_sums(xs))
 
 
 def _log_normaliser(x, top, weights):
