@@ -430,3 +430,27 @@ def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise):
     for row in range(2):
         p, q = (verify.Categorical(logits=x[row]) for x in (teacher, student))
         assert ulp_err(values[row], exact_of[quantity](p, q), F32) <= 8
+
+
+@pytest.mark.parametrize("quantity", ["value", "gradient"])
+def test_a_batch_with_one_masked_row_gives_each_rows_value_alone(quantity):
+    """A -inf logit anywhere in a call switches the call to the masked forms: same results."""
+    from verify._special import softmax_kl
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(3, 64))
+    b = a + 1e-4 * rng.normal(size=a.shape)  # near-equal rows
+    a[1, :5] = -np.inf  # masked classes of p
+    b[2] = rng.normal(size=64)  # a far row
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    function = {
+        "value": softmax_kl,
+        "gradient": jax.grad(lambda a, b: jnp.sum(softmax_kl(a, b)), (0, 1)),
+    }[quantity]
+    together = jax.jit(function)(a, b)
+    mapped = jax.vmap(function)(a, b)
+    for row in range(3):
+        alone = function(a[row], b[row])
+        for batched in (together, mapped):
+            for x, y in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(alone)):
+                np.testing.assert_allclose(np.asarray(x[row]), np.asarray(y), rtol=1e-14, atol=0)

@@ -815,42 +815,52 @@ def _expm1mx(t):
     return jnp.where(near, u * u * _expm1mx_series(u), jnp.expm1(t) - t)
 
 
+def _live(masked, weights, x):
+    """``x`` where ``p > 0``, else 0; with no masks (every logit finite), ``x`` itself.
+
+    XLA:CPU does not vectorise a reduction whose terms select, so the masked
+    forms (``0 * inf`` would be NaN) are taken only by calls with ``-inf`` logits.
+    """
+    return jnp.where(weights > 0, x, 0) if masked else x
+
+
 def _kl_statistics(a, b):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
     The maxima; then both normalisers and ``mu = E_p[b - a]``. Returns ``LSE(a)``,
     ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
     ``+inf`` exactly where a class has ``a > -inf = b`` (its ``b - a = -inf``
-    enters ``mu`` with a positive weight); and, for the near pass, the weights
+    enters ``mu`` with a positive weight); for the near pass, the weights
     ``exp(a - max a)`` and ``exp(b - max b)``, the normaliser ``N`` of the first
-    and ``max b - max a``.
+    and ``max b - max a``; and whether the masked forms are needed: whether
+    some logit is ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf``
+    or ``-inf``), which recomputes ``mu`` in one more pass.
     """
     top_a, top_b = _rowmax(a), _rowmax(b)
     weights, weights_b = jnp.exp(a - top_a), jnp.exp(b - top_b)
-    normaliser, weighted, normaliser_b = _rowsums(
-        weights, jnp.where(weights > 0, weights * (b - a), 0), weights_b
+    normaliser, weighted, normaliser_b = _rowsums(weights, weights * (b - a), weights_b)
+    masked = jnp.any(~jnp.isfinite(weighted))
+    weighted = jax.lax.cond(
+        masked,
+        lambda: _rowsums(_live(True, weights, weights * (b - a)))[0],
+        lambda: weighted,
     )
     mu = weighted / normaliser
     log_normaliser = top_a + jnp.log(normaliser)
     log_normaliser_b = top_b + jnp.log(normaliser_b)
     # One rounding in the log, not two logs of size log V cancelling:
     log_mean = (top_b - top_a - mu) + jnp.log(normaliser_b / normaliser)
-    return (log_normaliser, mu, log_normaliser_b, log_mean), (
-        weights,
-        weights_b,
-        normaliser,
-        top_b - top_a,
-    )
+    terms = (weights, weights_b, normaliser, top_b - top_a)
+    return (log_normaliser, mu, log_normaliser_b, log_mean), terms, masked
 
 
-def _kl_terms(a, b, log_normaliser, mu):
+def _kl_terms(a, b, log_normaliser, mu, masked):
     """p, t (0 where p = 0) and live (p > 0)."""
     p = jnp.exp(a - log_normaliser)
-    live = p > 0
-    return p, jnp.where(live, (b - a) - mu, 0), live
+    return p, _live(masked, p, (b - a) - mu), p > 0
 
 
-def _near_sums(a, b, mu, weights, tilted, normaliser):
+def _near_sums(a, b, mu, weights, tilted, normaliser, masked):
     """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass, no exp.
 
     ``p = weights / N`` and ``p e^t = tilted / N``, both from the statistics pass
@@ -861,10 +871,9 @@ def _near_sums(a, b, mu, weights, tilted, normaliser):
     beyond, ``tilted - w - w t`` loses at most a factor 6.6 (at ``|t| = 1``).
     ``A = E_p[t] + F``.
     """
-    live = weights > 0
-    t = jnp.where(live, (b - a) - mu, 0)
-    small = live & (jnp.abs(t) <= 1)
-    u = jnp.where(small, t, 0)
+    t = _live(masked, weights, (b - a) - mu)
+    small = (jnp.abs(t) <= 1) & (weights > 0) if masked else jnp.abs(t) <= 1
+    u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
     terms = jnp.where(small, weights * (u * u * _expm1mx_series(u)), tilted - weights - weights * t)
     mean_t, gap = _rowsums(weights * t, terms)
     gap = gap / normaliser
@@ -879,23 +888,27 @@ def _near_rows(log_mean):
 def _softmax_kl_forward(a, b):
     dtype = a.dtype
     a, b = _working(a), _working(b)
-    (log_normaliser, mu, log_normaliser_b, log_mean), terms = _kl_statistics(a, b)
+    (log_normaliser, mu, log_normaliser_b, log_mean), terms, masked = _kl_statistics(a, b)
     weights, weights_b, normaliser, top_gap = terms
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
 
-    def near_sums():
+    def near_sums(masked):
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
         tilt = jnp.exp(jnp.where(candidates, top_gap - mu, 0))
-        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser)
+        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser, masked)
 
     # The third pass only when some row is near (under vmap both branches run).
-    big_a, gap = jax.lax.cond(jnp.any(candidates), near_sums, lambda: (zeros, zeros))
+    big_a, gap = jax.lax.cond(
+        jnp.any(candidates),
+        lambda: jax.lax.cond(masked, lambda: near_sums(True), lambda: near_sums(False)),
+        lambda: (zeros, zeros),
+    )
     near = candidates & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
     value = value[..., 0].astype(dtype)
-    return value, (log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
+    return value, (masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
 
 
 @jax.custom_vjp
@@ -907,7 +920,8 @@ def softmax_kl(a, b):
     divergence is finite and so is this), very wide logits and ``-inf`` logits
     (classes of probability 0) are all computed to a few ulp of the exact value
     for the given inputs; see the comment above for the method. Two passes
-    over the inputs forward (three where some row is near-equal), one backward.
+    over the inputs forward (three where some row is near-equal), one backward;
+    a call with ``-inf`` logits takes the masked forms, one pass more.
 
     Args:
         a, b: logits of the same shape ``(..., V)``, finite or ``-inf`` (not
@@ -932,11 +946,10 @@ def _softmax_kl_fwd(a, b):
     return value, (a, b, stats)
 
 
-def _softmax_kl_bwd(residuals, cotangent):
-    a_in, b_in, (log_normaliser, mu, log_normaliser_b, log_mean, big_a, near) = residuals
-    a, b = _working(a_in), _working(b_in)
+def _softmax_kl_gradients(a, b, rows, cotangent, masked):
+    log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
-    p, t, live = _kl_terms(a, b, log_normaliser, mu)
+    p, t, live = _kl_terms(a, b, log_normaliser, mu, masked)
     grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
@@ -951,7 +964,17 @@ def _softmax_kl_bwd(residuals, cotangent):
         expm1_t = u + u * u * _expm1mx_series(u)
         return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
 
-    grad_b = g * jax.lax.cond(jnp.any(near), near_or_far, far)
+    return grad_a, g * jax.lax.cond(jnp.any(near), near_or_far, far)
+
+
+def _softmax_kl_bwd(residuals, cotangent):
+    a_in, b_in, (masked, *rows) = residuals
+    a, b = _working(a_in), _working(b_in)
+    grad_a, grad_b = jax.lax.cond(
+        masked,
+        lambda: _softmax_kl_gradients(a, b, rows, cotangent, masked=True),
+        lambda: _softmax_kl_gradients(a, b, rows, cotangent, masked=False),
+    )
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
 
 
