@@ -834,17 +834,17 @@ def _kl_statistics(a, b):
     ``exp(a - max a)`` and ``exp(b - max b)``, the normaliser ``N`` of the first
     and ``max b - max a``; and whether the masked forms are needed: whether
     some logit is ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf``
-    or ``-inf``), which recomputes ``mu`` in one more pass.
+    or ``-inf``), which recomputes the sums, masked, in one more pass.
     """
     top_a, top_b = _rowmax(a), _rowmax(b)
     weights, weights_b = jnp.exp(a - top_a), jnp.exp(b - top_b)
-    normaliser, weighted, normaliser_b = _rowsums(weights, weights * (b - a), weights_b)
-    masked = jnp.any(~jnp.isfinite(weighted))
-    weighted = jax.lax.cond(
-        masked,
-        lambda: _rowsums(_live(True, weights, weights * (b - a)))[0],
-        lambda: weighted,
-    )
+
+    def sums(masked):  # one variadic reduction (a lone sum goes to a library that takes no select)
+        return _rowsums(weights, _live(masked, weights, weights * (b - a)), weights_b)
+
+    unmasked = sums(False)
+    masked = jnp.any(~jnp.isfinite(unmasked[1]))
+    normaliser, weighted, normaliser_b = jax.lax.cond(masked, lambda: sums(True), lambda: unmasked)
     mu = weighted / normaliser
     log_normaliser = top_a + jnp.log(normaliser)
     log_normaliser_b = top_b + jnp.log(normaliser_b)
