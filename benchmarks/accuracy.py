@@ -615,9 +615,11 @@ def logits_regions(dtype, n, rng):
     a = rng.normal(size=(n, 16)) * 100
     out.append(("wide logits (scale 1e2), V=16", a, rng.normal(size=(n, 16)) * 100))
     for vocab in (2, 1024, 32768, 262144):
-        rows = n if vocab <= 1024 else 2
+        rows = n if vocab <= 1024 else {32768: 4}.get(vocab, 2)
         a = rng.normal(size=(rows, vocab)) * 2
         out.append((f"V={vocab}, near-equal 1e-3", a, a + 1e-3 * rng.normal(size=a.shape)))
+    a = rng.normal(size=(4, 32768)) * 2  # distillation-like: KL about 1/2, far from 0
+    out.append(("V=32768, noise 1", a, a + rng.normal(size=a.shape)))
     return [(name, cast(a), cast(b)) for name, a, b in out]
 
 
@@ -820,7 +822,8 @@ def main(argv=None) -> int:
         "Regions: near-equal logits (b = a + 10^-k noise, k = 1 ... 12 in float64, ... 6 in "
         "float32, ... 2 in bfloat16), one softmax underflowing (q_0 below the smallest float "
         "where p_0 is not: gaps 30, 100 and 1e4 (float64) or 200), wide logits (scale 1e2), "
-        "V = 2 ... 262144. Reference: mpmath from the given (rounded) logits. bfloat16: 2 ulp "
+        "V = 2 ... 262144 (near-equal 1e-3; at V = 32768 also b = a + N(0, 1) noise), each "
+        "compiled with jax.jit. Reference: mpmath from the given (rounded) logits. bfloat16: 2 ulp "
         "is a relative error of at most 1.6e-2.",
         "",
         table(head_logits, logits_tables[0][2]),
