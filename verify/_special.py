@@ -1393,7 +1393,6 @@ _STIRLING = tuple(_B[2 * j] / (2 * j * (2 * j - 1)) for j in range(1, 11))
 _LOG_SINHC = tuple(2 ** (2 * n) * _B[2 * n] / (2 * n * math.factorial(2 * n)) for n in range(1, 28))
 
 
-
 def ratio_kl(x, y, delta):
     """``x / y - 1 - log(x / y)`` (``-log1pmx(delta / y)``) for ``x, y > 0``, ``delta = x - y``.
 
