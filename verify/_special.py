@@ -684,8 +684,10 @@ def _xlogx_jvp(primals, tangents):
 # intermediates for the backward pass.
 # Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
 # through p_k e^t_k = exp(b_k - max b) exp(max b - max a - mu) / N_a, never
-# through 0 * inf. A class
-# with a > -inf = b makes the divergence +inf (and its gradient 0).
+# through 0 * inf. A class with a > -inf = b makes the divergence +inf (and its
+# gradient 0). The masks this takes (jnp.where in the terms of a sum) are
+# applied only in calls that have a -inf logit (_live): XLA:CPU does not
+# vectorise a reduction whose terms select.
 # Inputs of 16 bits are computed in float32, results returned in their dtype.
 
 
