@@ -841,8 +841,8 @@ def _kl_statistics(a, b):
     top_a, top_b = _rowmax(a), _rowmax(b)
     weights, weights_b = jnp.exp(a - top_a), jnp.exp(b - top_b)
 
-    def sums(masked):  # one variadic reduction (a lone sum goes to a library that takes no select)
-        return _rowsums(weights, _live(masked, weights, weights * (b - a)), weights_b)
+    def sums(with_masks):  # one variadic reduction (a lone sum goes to a library: no select)
+        return _rowsums(weights, _live(with_masks, weights, weights * (b - a)), weights_b)
 
     unmasked = sums(False)
     masked = jnp.any(~jnp.isfinite(unmasked[1]))
@@ -895,10 +895,10 @@ def _softmax_kl_forward(a, b):
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
 
-    def near_sums(masked):
+    def near_sums(with_masks):
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
         tilt = jnp.exp(jnp.where(candidates, top_gap - mu, 0))
-        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser, masked)
+        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser, with_masks)
 
     # The third pass only when some row is near (under vmap both branches run).
     big_a, gap = jax.lax.cond(
