@@ -16,7 +16,9 @@ call). The machine is shared and noisy: read the spread. Peak memory is the
 temporary memory XLA reserves for the compiled computation beyond its inputs
 and outputs (``memory_analysis().temp_size_in_bytes``; torch: not measured).
 The bound: ``verify`` reads each logit ``3`` times forward (the row maximum;
-the normaliser and ``E_p[b - a]``; the four sums) and twice more backward;
+the normalisers and ``E_p[b - a]``; where some row is near-equal, the two sums
+of the near pass, which also read the two ``exp`` arrays XLA:CPU keeps from the
+second) and twice more backward;
 ``--bandwidth`` measures the machine's read bandwidth (a jitted ``sum`` over
 256 MiB) to compare with.
 
