@@ -432,25 +432,27 @@ def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise):
         assert ulp_err(values[row], exact_of[quantity](p, q), F32) <= 8
 
 
-@pytest.mark.parametrize("quantity", ["value", "gradient"])
-def test_a_batch_with_one_masked_row_gives_each_rows_value_alone(quantity):
+@pytest.mark.parametrize("derivative", [False, True])
+@pytest.mark.parametrize("form", ["softmax_kl", "softmax_cross_entropy", "softmax_entropy"])
+def test_a_batch_with_one_masked_row_gives_each_rows_value_alone(form, derivative):
     """A -inf logit anywhere in a call switches the call to the masked forms: same results."""
-    from verify._special import softmax_kl
+    from verify import _special
 
     rng = np.random.default_rng(2)
     a = rng.normal(size=(3, 64))
     b = a + 1e-4 * rng.normal(size=a.shape)  # near-equal rows
     a[1, :5] = -np.inf  # masked classes of p
+    b[1, 0] = -np.inf  # and of q where p is masked too (finite KL and cross-entropy)
     b[2] = rng.normal(size=64)  # a far row
     a, b = jnp.asarray(a), jnp.asarray(b)
-    function = {
-        "value": softmax_kl,
-        "gradient": jax.grad(lambda a, b: jnp.sum(softmax_kl(a, b)), (0, 1)),
-    }[quantity]
-    together = jax.jit(function)(a, b)
-    mapped = jax.vmap(function)(a, b)
+    value = getattr(_special, form)
+    arity = 1 if form == "softmax_entropy" else 2
+    function = jax.grad(lambda *x: jnp.sum(value(*x)), tuple(range(arity))) if derivative else value
+    args = (a, b)[:arity]
+    together = jax.jit(function)(*args)
+    mapped = jax.vmap(function)(*args)
     for row in range(3):
-        alone = function(a[row], b[row])
+        alone = function(*(x[row] for x in args))
         for batched in (together, mapped):
             for x, y in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(alone)):
                 np.testing.assert_allclose(np.asarray(x[row]), np.asarray(y), rtol=1e-14, atol=0)

@@ -762,16 +762,17 @@ def _rowsums(*xs):
     return tuple(total[..., None] for total in _two_sums(xs))
 
 
-def _log_normaliser(x, top, weights):
-    """``log(sum(weights))`` with ``weights = exp(x - top)``, via log1p: exact where it is ~0.
+def _log_normaliser(x, top, weights, *terms):
+    """``sum(weights)`` and its log with ``weights = exp(x - top)``, via log1p: exact where ~0.
 
     The entries equal to the maximum contribute exactly 1 each; the rest is
-    summed apart, so a normaliser of ``1 + 1e-17`` is not rounded to 1.
+    summed apart, so a normaliser of ``1 + 1e-17`` is not rounded to 1. The
+    entries are told apart by a 0/1 factor, not a select (see :func:`_live`).
+    The row sums of ``terms`` come in the same reduction, after the two.
     """
-    at_top = x == top
-    rest = _rowsum(jnp.where(at_top, 0, weights))
-    ties = _rowsum(at_top.astype(x.dtype)) - 1
-    return log1p(ties + rest)
+    below = (x < top).astype(x.dtype)
+    normaliser, rest, ties, *sums = _rowsums(weights, weights * below, 1 - below, *terms)
+    return normaliser, log1p((ties - 1) + rest), *sums
 
 
 def _infinite(a, b):
@@ -986,12 +987,24 @@ softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
 def _cross_entropy_statistics(a, b):
     top_a, top_b = _rowmax(a), _rowmax(b)
     weights_a = jnp.exp(a - top_a)
-    normaliser_a = _rowsum(weights_a)
-    log_normaliser_b = top_b + _log_normaliser(b, top_b, jnp.exp(b - top_b))
-    # -log q_k = log_normaliser_b - b_k >= 0: a sum of non-negative terms.
-    total = _rowsum(jnp.where(weights_a > 0, weights_a * (log_normaliser_b - b), 0))
-    value = jnp.where(_infinite(a, b), jnp.inf, total / normaliser_a)
-    return value, top_a + jnp.log(normaliser_a), log_normaliser_b
+    _, log_normaliser_b = _log_normaliser(b, top_b, jnp.exp(b - top_b))
+    log_normaliser_b = top_b + log_normaliser_b
+
+    # -log q_k = log_normaliser_b - b_k >= 0: a sum of non-negative terms. A -inf
+    # logit of q makes the unmasked sum inf or NaN (0 * inf): only then the masks.
+    def sums(with_masks):
+        terms = _live(with_masks, weights_a, weights_a * (log_normaliser_b - b))
+        return _rowsums(weights_a, terms)
+
+    def masked():
+        normaliser_a, total = sums(True)
+        return normaliser_a, jnp.where(_infinite(a, b), jnp.inf, total)
+
+    unmasked = sums(False)
+    normaliser_a, total = jax.lax.cond(
+        jnp.any(~jnp.isfinite(unmasked[1])), masked, lambda: unmasked
+    )
+    return total / normaliser_a, top_a + jnp.log(normaliser_a), log_normaliser_b
 
 
 def _softmax_cross_entropy_forward(a, b):
@@ -1042,11 +1055,18 @@ softmax_cross_entropy.defvjp(_softmax_cross_entropy_fwd, _softmax_cross_entropy_
 def _entropy_statistics(a):
     top = _rowmax(a)
     weights = jnp.exp(a - top)
-    normaliser = _rowsum(weights)
-    log_normaliser = _log_normaliser(a, top, weights)
-    # H = log Z + E_p[top - a]: two non-negative terms.
-    spread = _rowsum(jnp.where(weights > 0, weights * (top - a), 0)) / normaliser
-    return log_normaliser + spread, top + log_normaliser
+
+    # H = log Z + E_p[top - a]: two non-negative terms. A -inf logit makes the
+    # unmasked E_p[top - a] NaN (0 * inf): only then the masks.
+    def sums(with_masks):
+        spread = _live(with_masks, weights, weights * (top - a))
+        return _log_normaliser(a, top, weights, spread)
+
+    unmasked = sums(False)
+    normaliser, log_normaliser, spread = jax.lax.cond(
+        jnp.any(~jnp.isfinite(unmasked[2])), lambda: sums(True), lambda: unmasked
+    )
+    return log_normaliser + spread / normaliser, top + log_normaliser
 
 
 @jax.custom_vjp
