@@ -700,10 +700,6 @@ def _rowmax(x):
     return jnp.max(x, axis=-1, keepdims=True)
 
 
-def _rowsum(x):
-    return jnp.sum(x, axis=-1, keepdims=True)
-
-
 #: Terms added in order before the block sums are added with TwoSum (see _rowsums).
 _ROWSUM_BLOCK = 8
 
