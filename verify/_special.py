@@ -696,6 +696,16 @@ def _working(x):
     return x.astype(jnp.float32) if jnp.finfo(x.dtype).bits < 32 else x
 
 
+def _tops_and_working(*xs):
+    """The row maxima and the arrays, in the working dtype.
+
+    The maxima are taken before the conversion (exact in any dtype), so that
+    XLA:CPU's library reduction reads the 16-bit inputs and no float32 copy of
+    them is written out: the conversion fuses into the passes that follow.
+    """
+    return tuple(_working(_rowmax(x)) for x in xs), tuple(_working(x) for x in xs)
+
+
 def _rowmax(x):
     return jnp.max(x, axis=-1, keepdims=True)
 
@@ -835,11 +845,12 @@ def _kl_statistics(a, b):
     some logit is ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf``
     or ``-inf``), which recomputes the sums, masked, in one more pass.
     """
-    top_a, top_b = _rowmax(a), _rowmax(b)
-    weights, weights_b = jnp.exp(a - top_a), jnp.exp(b - top_b)
+    (top_a, top_b), (a_w, b_w) = _tops_and_working(a, b)
+    weights, weights_b = jnp.exp(a_w - top_a), jnp.exp(b_w - top_b)
 
     def sums(with_masks):  # one variadic reduction (a lone sum goes to a library: no select)
-        return _rowsums(weights, _live(with_masks, weights, weights * (b - a)), weights_b)
+        delta = _working(b) - _working(a)  # converted here: no float32 copy enters a lax.cond
+        return _rowsums(weights, _live(with_masks, weights, weights * delta), weights_b)
 
     unmasked = sums(False)
     masked = jnp.any(~jnp.isfinite(unmasked[1]))
@@ -886,7 +897,6 @@ def _near_rows(log_mean):
 
 def _softmax_kl_forward(a, b):
     dtype = a.dtype
-    a, b = _working(a), _working(b)
     (log_normaliser, mu, log_normaliser_b, log_mean), terms, masked = _kl_statistics(a, b)
     weights, weights_b, normaliser, top_gap = terms
     candidates = _near_rows(log_mean)
@@ -895,7 +905,8 @@ def _softmax_kl_forward(a, b):
     def near_sums(with_masks):
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
         tilt = jnp.exp(jnp.where(candidates, top_gap - mu, 0))
-        return _near_sums(a, b, mu, weights, weights_b * tilt, normaliser, with_masks)
+        a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
+        return _near_sums(a_w, b_w, mu, weights, weights_b * tilt, normaliser, with_masks)
 
     # The third pass only when some row is near (under vmap both branches run).
     big_a, gap = jax.lax.cond(
@@ -946,6 +957,7 @@ def _softmax_kl_fwd(a, b):
 
 
 def _softmax_kl_gradients(a, b, rows, cotangent, masked):
+    a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
     p, t, live = _kl_terms(a, b, log_normaliser, mu, masked)
@@ -968,11 +980,10 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked):
 
 def _softmax_kl_bwd(residuals, cotangent):
     a_in, b_in, (masked, *rows) = residuals
-    a, b = _working(a_in), _working(b_in)
     grad_a, grad_b = jax.lax.cond(
         masked,
-        lambda: _softmax_kl_gradients(a, b, rows, cotangent, masked=True),
-        lambda: _softmax_kl_gradients(a, b, rows, cotangent, masked=False),
+        lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked=True),
+        lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked=False),
     )
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
 
@@ -981,15 +992,15 @@ softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
 
 
 def _cross_entropy_statistics(a, b):
-    top_a, top_b = _rowmax(a), _rowmax(b)
-    weights_a = jnp.exp(a - top_a)
-    _, log_normaliser_b = _log_normaliser(b, top_b, jnp.exp(b - top_b))
+    (top_a, top_b), (a_w, b_w) = _tops_and_working(a, b)
+    weights_a = jnp.exp(a_w - top_a)
+    _, log_normaliser_b = _log_normaliser(b_w, top_b, jnp.exp(b_w - top_b))
     log_normaliser_b = top_b + log_normaliser_b
 
     # -log q_k = log_normaliser_b - b_k >= 0: a sum of non-negative terms. A -inf
     # logit of q makes the unmasked sum inf or NaN (0 * inf): only then the masks.
-    def sums(with_masks):
-        terms = _live(with_masks, weights_a, weights_a * (log_normaliser_b - b))
+    def sums(with_masks):  # b converted here: no float32 copy enters a lax.cond
+        terms = _live(with_masks, weights_a, weights_a * (log_normaliser_b - _working(b)))
         return _rowsums(weights_a, terms)
 
     def masked():
@@ -1005,7 +1016,7 @@ def _cross_entropy_statistics(a, b):
 
 def _softmax_cross_entropy_forward(a, b):
     dtype = a.dtype
-    value, log_normaliser_a, log_normaliser_b = _cross_entropy_statistics(_working(a), _working(b))
+    value, log_normaliser_a, log_normaliser_b = _cross_entropy_statistics(a, b)
     return value[..., 0].astype(dtype), (value, log_normaliser_a, log_normaliser_b)
 
 
@@ -1049,14 +1060,15 @@ softmax_cross_entropy.defvjp(_softmax_cross_entropy_fwd, _softmax_cross_entropy_
 
 
 def _entropy_statistics(a):
-    top = _rowmax(a)
-    weights = jnp.exp(a - top)
+    (top,), (a_w,) = _tops_and_working(a)
+    weights = jnp.exp(a_w - top)
 
     # H = log Z + E_p[top - a]: two non-negative terms. A -inf logit makes the
     # unmasked E_p[top - a] NaN (0 * inf): only then the masks.
-    def sums(with_masks):
-        spread = _live(with_masks, weights, weights * (top - a))
-        return _log_normaliser(a, top, weights, spread)
+    def sums(with_masks):  # a converted here: no float32 copy enters a lax.cond
+        a_w = _working(a)
+        spread = _live(with_masks, weights, weights * (top - a_w))
+        return _log_normaliser(a_w, top, weights, spread)
 
     unmasked = sums(False)
     normaliser, log_normaliser, spread = jax.lax.cond(
@@ -1080,11 +1092,11 @@ def softmax_entropy(a):
         3.2...e-15
     """
     dtype = a.dtype
-    return _entropy_statistics(_working(a))[0][..., 0].astype(dtype)
+    return _entropy_statistics(a)[0][..., 0].astype(dtype)
 
 
 def _softmax_entropy_fwd(a):
-    value, log_normaliser = _entropy_statistics(_working(a))
+    value, log_normaliser = _entropy_statistics(a)
     return value[..., 0].astype(a.dtype), (a, value, log_normaliser)
 
 
