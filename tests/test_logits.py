@@ -395,6 +395,10 @@ def test_a_masked_class_of_p_where_q_has_mass_counts_in_the_near_branch(logit_q)
 
 
 # ------------------------------------------------ vocabulary scale, compiled (float32)
+def _mp_sum(x):
+    return mpmath.fsum(mpmath.mpf(float(v)) for v in np.ravel(x))
+
+
 def test_row_sums_are_accurate_however_xla_orders_the_additions():
     """A fused multi-output reduction is accumulated in order by XLA:CPU (30-110 ulp here)."""
     from verify._special import _rowsums
@@ -408,27 +412,35 @@ def test_row_sums_are_accurate_however_xla_orders_the_additions():
             assert ulp_err(total[row, 0], scale * exact, F32) <= 1
 
 
+@pytest.mark.parametrize("given", ["logits", "probs"])
 @pytest.mark.parametrize("noise", [1.0, 1e-3])
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
-def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise):
-    """32768 logits per row under jit: student = teacher + N(0, noise**2)."""
+def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise, given):
+    """32768 classes per row under jit, from logits and from probs (their softmax): the
+    student is the teacher + N(0, noise**2) in logits. Guards the row sums of every form."""
     rng = np.random.default_rng(1)
     teacher = (rng.normal(size=(2, 32768)) * 2).astype(F32)
     student = (teacher + rng.normal(size=teacher.shape) * noise).astype(F32)
+    if given == "probs":
+        teacher, student = (np.asarray(jax.nn.softmax(x, axis=-1)) for x in (teacher, student))
     make = functools.partial(verify.Categorical, validate_args=False)
     function = {
-        "kl": lambda a, b: verify.kl(make(logits=a), make(logits=b)),
-        "cross_entropy": lambda a, b: verify.cross_entropy(make(logits=a), make(logits=b)),
-        "entropy": lambda a, b: verify.entropy(make(logits=a)),
+        "kl": lambda a, b: verify.kl(make(**{given: a}), make(**{given: b})),
+        "cross_entropy": lambda a, b: verify.cross_entropy(make(**{given: a}), make(**{given: b})),
+        "entropy": lambda a, b: verify.entropy(make(**{given: a})),
     }[quantity]
     exact_of = {
-        "kl": mp_kl,
+        # From probs that do not sum to 1 exactly, the documented value: Csiszar's
+        # I-divergence sum p log(p/q) - p + q of the given vectors (formulas/categorical.py).
+        "kl": lambda p, q: (
+            mp_kl(p, q) + _mp_sum(q.probs) - _mp_sum(p.probs) if given == "probs" else mp_kl(p, q)
+        ),
         "cross_entropy": mp_cross_entropy,
         "entropy": lambda p, q: mp_entropy(p),
     }
     values = jax.jit(function)(jnp.asarray(teacher), jnp.asarray(student))
     for row in range(2):
-        p, q = (verify.Categorical(logits=x[row]) for x in (teacher, student))
+        p, q = (make(**{given: x[row]}) for x in (teacher, student))
         assert ulp_err(values[row], exact_of[quantity](p, q), F32) <= 8
 
 
