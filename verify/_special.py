@@ -79,19 +79,31 @@ __all__ = [
 _SERIES_RADIUS = fractions.Fraction(1, 10)
 
 
-def _series_terms(dtype) -> int:
-    # Truncation error of the tail after n terms, relative to the sum:
-    # about s**(2 n + 1) / (2 n + 3) <= 10**-(2 n + 1) / (2 n + 3).
-    return 8 if jnp.finfo(dtype).bits > 32 else 3
+@functools.cache
+def _series_terms(dtype, radius=_SERIES_RADIUS) -> int:
+    """Terms of the atanh series for ``|s| <= radius``: the truncation error relative
+    to the sum, about ``s**(2 n + 1) / (2 n + 3)``, below ``eps / 4`` (8 in float64
+    and 3 in float32 at ``1/10``)."""
+    eps = fractions.Fraction(float(jnp.finfo(dtype).eps))
+    return next(n for n in itertools.count(1) if radius ** (2 * n + 1) / (2 * n + 3) <= eps / 4)
 
 
-def _atanh_tail(z):
-    """``(atanh(s) / s - 1) / s**2 = 1/3 + z/5 + z**2/7 + ...`` at ``z = s**2`` (Horner)."""
-    n = _series_terms(z.dtype)
+def _atanh_tail(z, radius=_SERIES_RADIUS):
+    """``(atanh(s) / s - 1) / s**2 = 1/3 + z/5 + z**2/7 + ...`` at ``z = s**2`` (Horner),
+    for ``|s| <= radius``."""
+    n = _series_terms(z.dtype, radius)
     total = jnp.full_like(z, 1 / (2 * n + 1))
     for k in range(n - 2, -1, -1):
         total = total * z + jnp.asarray(1 / (2 * k + 3), z.dtype)
     return total
+
+
+def _log1pmx_series(x, bound):
+    """``log1p(x) - x`` for ``|x| <= bound < 1`` by the atanh series alone (no logarithm,
+    no branch), with as many terms as ``bound`` needs."""
+    s = x * (1 / (2 + x))
+    radius = fractions.Fraction(bound) / (2 - fractions.Fraction(bound))
+    return s * (2 * s * s * _atanh_tail(s * s, radius) - x)
 
 
 def _float_dtype(*args):
@@ -1484,13 +1496,17 @@ def _lgamma_parts(a, b, delta, *, close=False):
     At ``a + n``: Stirling's main part (a KL summand and a ``-log1pmx``, both
     non-negative) and ``binet`` (Binet's function's divergence, from the
     asymptotic series, also non-negative). ``close`` promises ``|delta| <= a / 2``,
-    where :func:`log1pmx` needs no care for ratios beyond the float range
-    (:func:`ratio_kl`) and costs half as much.
+    where the steps need no logarithm: a step ``k`` is taken only where ``a / 2 + k <
+    12``, so ``|delta / (a + k)| <= (12 - k) / (24 - k)`` and the atanh series of
+    ``log1pmx`` converges.
     """
     n = _shift_count(jnp.minimum(a, b))
     shifted = jnp.zeros_like(a)
     for k in range(_STIRLING_FROM):  # unrolled: one fused elementwise loop
-        term = -log1pmx(delta / (a + k)) if close else ratio_kl(b + k, a + k, delta)
+        if close:  # |delta / (a + k)| <= (12 - k) / (24 - k) where the step is taken
+            term = -_log1pmx_series(delta / (a + k), fractions.Fraction(12 - k, 24 - k))
+        else:
+            term = ratio_kl(b + k, a + k, delta)
         shifted = shifted + jnp.where(k < n, term, 0)
     big_a, big_b = a + n, b + n
     t = delta / big_a
