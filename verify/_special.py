@@ -98,11 +98,10 @@ def _atanh_tail(z, radius=_SERIES_RADIUS):
     return total
 
 
-def _log1pmx_series(x, bound):
-    """``log1p(x) - x`` for ``|x| <= bound < 1`` by the atanh series alone (no logarithm,
-    no branch), with as many terms as ``bound`` needs."""
+def _log1pmx_series(x, radius):
+    """``log1p(x) - x`` by the atanh series alone (no logarithm, no branch), for ``x``
+    with ``|x / (2 + x)| <= radius < 1``, with as many terms as ``radius`` needs."""
     s = x * (1 / (2 + x))
-    radius = fractions.Fraction(bound) / (2 - fractions.Fraction(bound))
     return s * (2 * s * s * _atanh_tail(s * s, radius) - x)
 
 
@@ -1317,8 +1316,8 @@ def stirling_bregman(a, b):
                 return jnp.log(x_f) + log1p(1 / y_f) - log1p(x_f)
 
             total = total - (x + 1) * _log1pmx_near_far(w, log1p_w)
-        else:  # x, y >= 1: -1/2 < w < 1, where log1pmx loses nothing
-            total = total - (x + 1) * log1pmx(w)
+        else:  # x, y >= j: -1 / (j + 1) < w < 1 / j, so |w / (2 + w)| < 1 / (2 j + 1)
+            total = total - (x + 1) * _log1pmx_series(w, fractions.Fraction(1, 2 * j + 1))
     a, b = a + steps, b + steps  # both >= 12
 
     def log1p_u(far):  # a, b >= 12: b / a neither overflows nor underflows
@@ -1504,7 +1503,8 @@ def _lgamma_parts(a, b, delta, *, close=False):
     shifted = jnp.zeros_like(a)
     for k in range(_STIRLING_FROM):  # unrolled: one fused elementwise loop
         if close:  # |delta / (a + k)| <= (12 - k) / (24 - k) where the step is taken
-            term = -_log1pmx_series(delta / (a + k), fractions.Fraction(12 - k, 24 - k))
+            bound = fractions.Fraction(12 - k, 24 - k)  # radius in s below: at -bound
+            term = -_log1pmx_series(delta / (a + k), bound / (2 - bound))
         else:
             term = ratio_kl(b + k, a + k, delta)
         shifted = shifted + jnp.where(k < n, term, 0)
