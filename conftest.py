@@ -1,6 +1,11 @@
-"""Every test and doctest (here and in verify/) leaves the registries as it found them."""
+"""Every test and doctest (in tests/ and verify/) runs in float64 with strict dtype
+promotion, and leaves the registries as it found them."""
 
+import jax
 import pytest
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture(autouse=True)

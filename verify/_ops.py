@@ -153,6 +153,21 @@ class _JaxOps:
     erf = staticmethod(jss.erf)
     log_sigmoid = staticmethod(jax.nn.log_sigmoid)
     where = staticmethod(jnp.where)
+
+    @staticmethod
+    def unless_nan(value, fallback):
+        """``value``, and ``fallback()`` where it is NaN, computed only if some element is.
+
+        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` both run).
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> jax_ops.unless_nan(jnp.array([1.0, jnp.nan]), lambda: jnp.array([5.0, 6.0]))
+            Array([1., 6.], dtype=float64)
+        """
+        nan = jnp.isnan(value)
+        return jax.lax.cond(jnp.any(nan), lambda: jnp.where(nan, fallback(), value), lambda: value)
+
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE
 

@@ -124,6 +124,12 @@ class _SympyOps:
         """A branch of a stable form: SymPy proves the form on each branch's domain."""
         return sp.Piecewise((x, condition), (y, True))
 
+    @staticmethod
+    def unless_nan(value, fallback):
+        """``value``: an exact expression is never NaN (the fallback is for rounding)."""
+        del fallback
+        return value
+
     xlogx = staticmethod(_elementwise(xlogx))
     softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
     log_softmax = staticmethod(_log_softmax)
