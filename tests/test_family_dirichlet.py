@@ -138,6 +138,21 @@ def test_kl_accuracy_with_a_concentration_far_below_another():
     assert _errors(values, a[keep], b[keep]).max() <= 1e-13
 
 
+def test_kl_takes_the_textbook_form_only_where_the_stable_one_is_nan():
+    """Concentrations 1e300 apart make the stable terms inf - inf; the textbook form is
+    finite there (1e292, against cancellations of lgamma's size, about 700). The other
+    pair of the batch keeps its stable value, and a batch with no such pair skips the
+    textbook form (the same values either way)."""
+    a = jnp.array([[1e-300, 1e8], [1.0, 2.0]])
+    b = jnp.array([[1e-8, 1e-300], [1.5, 2.5]])
+    kl = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))
+    values = np.asarray(kl(a, b))
+    with mpmath.workdps(800):
+        errors = [rel_err(v, exact_kl(x, y)) for v, x, y in zip(values, a, b)]
+    assert max(errors) <= 1e-13, errors
+    assert np.asarray(kl(a[1:], b[1:]))[0] == values[1]
+
+
 def test_kl_accuracy_on_adversarial_pairs_float32():
     """Total concentrations up to 1e6: the means' difference, rounded, enters squared and
     times the total (relative error about eps**2 * total: 2e-2 at 3e12 in float32)."""
