@@ -2106,8 +2106,10 @@ def _poisson_entropy_window(rate, size):
 
 
 def _poisson_entropy_windowed(rate):
-    # at most 26 sd + 2 terms, from the window's bounds: at least 28 (rate >= 1)
-    terms = 26 * jnp.sqrt(rate) + 2
+    # the window's bounds hold at most 26 sd + 2 terms, and, where the lower one is clipped
+    # at 0, at most rate + 13 sd + 1 (31 at rate 4: the 32-term window)
+    sd = jnp.sqrt(rate)
+    terms = jnp.minimum(26 * sd + 2, rate + 13 * sd + 1)
     return _sized_window(terms, functools.partial(_poisson_entropy_window, rate), _WINDOW_SIZES[1:])
 
 
@@ -2213,8 +2215,10 @@ def _binomial_entropy_window(n, r, size):
 
 
 def _binomial_entropy_windowed(n, r):
-    # at most 26 sd + 2 terms (the window's bounds), and never more than n + 1
-    terms = jnp.minimum(26 * jnp.sqrt(n * r * (1 - r)) + 2, n + 1)
+    # the window's bounds hold at most 26 sd + 2 terms, where the lower one is clipped at 0
+    # at most n r + 13 sd + 1, and never more than n + 1
+    sd = jnp.sqrt(n * r * (1 - r))
+    terms = jnp.minimum(jnp.minimum(26 * sd + 2, n * r + 13 * sd + 1), n + 1)
     return _sized_window(terms, functools.partial(_binomial_entropy_window, n, r))
 
 
