@@ -1642,7 +1642,9 @@ def _binet_step(y, low):
 
 
 def _binet_step_below_one(y):
-    """:func:`_binet_step` for ``0 < y < 1``, where the direct form loses nothing."""
+    """:func:`_binet_step` for ``0 < y < 1``, where the series converges slowly: the direct
+    form, whose terms (about 1.04 at ``y = 1``, against ``h(1) = 0.04``) cancel by at most
+    a few ulp of ``omega(y) >= omega(1) = 0.08``."""
     return (y + 0.5) * log1p(1 / y) - 1, log1p(1 / y) - (y + 0.5) / (y * (y + 1))
 
 
