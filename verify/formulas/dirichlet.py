@@ -16,7 +16,10 @@ enters the first term squared and times ``s'``: a relative error about ``eps**2
 s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
 total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
 another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
-and of the sum cancel: a relative error about ``eps max / min``.
+and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9), and
+beyond a ratio of about 1e16 a value that means nothing (on pairs of concentrations
+1e-300 ... 1e300: NaN, also where the exact value is finite, a negative value,
+3.4e86 for 0.693), as for the Beta KL.
 
 Entropy is ``-log((K - 1)!) - KL(P || Dirichlet(1, ..., 1))`` (the uniform
 distribution on the simplex has density ``(K - 1)!``, and every P has
