@@ -57,7 +57,9 @@ def kl(xp, concentration_p, concentration_q):
     )
 
     # Concentrations some 1e20 apart within a pair make the stable terms inf - inf (NaN);
-    # there the textbook form is finite (its cancellation is small against so large a KL).
+    # there the textbook form is finite, but right only where its own cancellation is
+    # small against the KL (93 of the 968 such pairs of a grid 1e-300 ... 1e300, K = 2;
+    # elsewhere off by orders of magnitude: see the module docstring's known limit).
     # It is computed only for a batch that has such a pair; the proved form is the stable one.
     def textbook():
         return (
