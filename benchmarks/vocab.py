@@ -17,12 +17,18 @@ temporary memory XLA reserves for the compiled computation beyond its inputs
 and outputs (``memory_analysis().temp_size_in_bytes``; torch: not measured).
 The bound: ``verify`` reads each logit ``3`` times forward (the row maximum;
 the normalisers and ``E_p[b - a]``; where some row is near-equal, the two sums
-of the near pass, which also read the two ``exp`` arrays XLA:CPU keeps from the
-second) and twice more backward;
-``--bandwidth`` measures the machine's read bandwidth (a jitted ``sum`` over
-256 MiB) to compare with.
+of the near pass) and twice more backward. On the CPU the near pass reads the
+two ``exp`` arrays of the second pass back from memory instead of the logits
+(faster there: the forms are bound by arithmetic); on a GPU each pass
+recomputes them and no ``[B, V]`` array is written.
+It also measures the machine's read bandwidth (a jitted ``sum`` over
+256 MiB) to compare with. On a GPU pass ``--calls 20``: one call over 2**26
+logits takes less time than its dispatch, so each timing queues 20 calls and
+waits once, as a training loop does.
 
     python benchmarks/vocab.py --repeat 5 --output benchmarks/results/vocab.md
+    python benchmarks/vocab.py --repeat 5 --calls 20 --max-elements 67108864 \
+        --output benchmarks/results/vocab_h200.md   # on the GPU
 """
 
 from __future__ import annotations
@@ -83,8 +89,8 @@ def _jax_runner(function, backward):
     else:
         compiled = jax.jit(function)
 
-    def run(a, b):
-        jax.block_until_ready(compiled(a, b))
+    def run(a, b, calls=1):
+        jax.block_until_ready([compiled(a, b) for _ in range(calls)])
 
     def temp_bytes(a, b):
         analysis = compiled.lower(a, b).compile().memory_analysis()
@@ -103,14 +109,15 @@ def _torch_runner(backward):
         la, lb = torch.log_softmax(a, -1), torch.log_softmax(b, -1)
         return F.kl_div(lb, la, log_target=True, reduction="none").sum(-1)
 
-    def run(a, b):
-        if backward:
-            a = a.detach().requires_grad_(True)
-            b = b.detach().requires_grad_(True)
-            kl(a, b).sum().backward()
-        else:
-            with torch.no_grad():
-                kl(a, b)
+    def run(a, b, calls=1):
+        for _ in range(calls):
+            if backward:
+                a = a.detach().requires_grad_(True)
+                b = b.detach().requires_grad_(True)
+                kl(a, b).sum().backward()
+            else:
+                with torch.no_grad():
+                    kl(a, b)
         if a.is_cuda:
             torch.cuda.synchronize()
 
@@ -148,7 +155,7 @@ def _inputs(batch, vocab, dtype, seed=0):
     return a, b
 
 
-def bandwidth(repeat):
+def bandwidth(repeat, calls=1):
     """Read bandwidth in GB/s: a jitted sum over 256 MiB of float32 (median of ``repeat``)."""
     x = jnp.ones((2**26,), jnp.float32)
     total = jax.jit(jnp.sum)
@@ -156,12 +163,12 @@ def bandwidth(repeat):
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        total(x).block_until_ready()
-        times.append(time.perf_counter() - start)
+        jax.block_until_ready([total(x) for _ in range(calls)])
+        times.append((time.perf_counter() - start) / calls)
     return x.nbytes / np.median(times) / 1e9
 
 
-def measure(batch, vocab, dtype_name, backward, repeat, impls):
+def measure(batch, vocab, dtype_name, backward, repeat, impls, calls=1):
     a_np, b_np = _inputs(batch, vocab, dtype_name)
     jdtype = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}[dtype_name]
     a, b = jnp.asarray(a_np, jdtype), jnp.asarray(b_np, jdtype)
@@ -186,8 +193,8 @@ def measure(batch, vocab, dtype_name, backward, repeat, impls):
     for _ in range(repeat):
         for name, (run, args) in runners.items():
             start = time.perf_counter()
-            run(*args)
-            times[name].append(time.perf_counter() - start)
+            run(*args, calls=calls)
+            times[name].append((time.perf_counter() - start) / calls)
     rates = {n: batch * vocab / np.asarray(t) / 1e6 for n, t in times.items()}
     return rates, memory
 
@@ -197,15 +204,24 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--max-elements", type=float, default=2**24, help="largest B*V (2**26)")
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=1,
+        help="calls per timing, queued before one wait (as in a training loop; use ~20 on a GPU,"
+        " where one call of 2**26 logits is shorter than the dispatch)",
+    )
     args = parser.parse_args(argv)
     impls = implementations()
     names = [n for n, (_, f, e) in impls.items() if e is None]
     lines = [
         f"KL of [B, V] logits, {datetime.date.today()}, {platform.machine()} "
         f"({jax.devices()[0].device_kind}, {platform.platform()}), jax {jax.__version__}, "
-        f"repeat {args.repeat}, interleaved; shared, noisy machine.",
+        f"repeat {args.repeat}, {args.calls} call(s) per timing, interleaved; "
+        "shared, noisy machine.",
         "",
-        f"Measured read bandwidth: {bandwidth(args.repeat):.1f} GB/s (jitted sum over 256 MiB).",
+        f"Measured read bandwidth: {bandwidth(args.repeat, args.calls):.1f} GB/s"
+        " (jitted sum over 256 MiB).",
         "",
     ]
     missing = [f"{n}: {e}" for n, (_, _, e) in impls.items() if e is not None]
@@ -222,7 +238,9 @@ def main(argv=None):
         for backward in (False, True):
             for vocab in VOCABS:
                 for batch in sorted({max(1, int(n) // vocab) for n in (2**22, args.max_elements)}):
-                    rates, memory = measure(batch, vocab, dtype_name, backward, args.repeat, impls)
+                    rates, memory = measure(
+                        batch, vocab, dtype_name, backward, args.repeat, impls, args.calls
+                    )
                     cells = []
                     for name in names:
                         r = rates.get(name)
