@@ -125,6 +125,10 @@ def converged(function, args):
                 value = function(*(mp.mpf(a) for a in args))
             except (ValueError, ZeroDivisionError, OverflowError):
                 return np.nan  # outside the form's domain
+            if isinstance(value, mp.mpc):  # log of a negative, in terms whose i pi cancel
+                if abs(value.imag) > abs(value) * mp.mpf(10) ** -DIGITS:
+                    return np.nan
+                value = value.real
             if previous is not None and abs(value - previous) <= abs(value) * mp.mpf(10) ** -DIGITS:
                 return float(value)
             previous = value

@@ -153,6 +153,41 @@ def test_kl_takes_the_textbook_form_only_where_the_stable_one_is_nan():
     assert np.asarray(kl(a[1:], b[1:]))[0] == values[1]
 
 
+# Pairs of benchmarks/extremes.py's grid that the forms got wrong or NaN (before the gap of the
+# means was taken from the means where the totals are far apart, and from the sums of the
+# other concentrations for K > 2): Dirichlet's value at the time, then the exact one.
+FAR_APART = [
+    ([1e20, 2e20], [1e8, 2e8]),  # 18.34 (38 % off), exact 13.3155
+    ([1e20, 1e20], [1e8, 1e8]),  # 13.72, exact 13.3155
+    ([1e20, 1e-20], [1e-20, 1e-20]),  # 1.591e5, exact log 2
+    ([1e20, 1e-8], [1e8, 1e-100]),  # 0, exact 210.84
+    ([1e-20, 1e20], [1e-300, 1e-100]),  # NaN, exact 643.72
+    ([1e8, 1e20], [1e-300, 1e-300]),  # NaN, exact 699.26
+    ([1e20, 2e20, 3e20], [1e8, 2e8, 3e8]),  # K = 3: the sums of the others
+]
+
+
+@pytest.mark.parametrize("a, b", FAR_APART)
+def test_kl_with_totals_far_apart(a, b):
+    """Both families (Beta for K = 2) within 1e-13 of the exact value."""
+    a, b = np.array(a), np.array(b)
+    with mpmath.workdps(800):
+        exact = exact_kl(a, b)
+    assert rel_err(forms.kl(jax_ops, jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-13
+    if len(a) == 2:
+        assert rel_err(beta_forms.kl(jax_ops, *jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-13
+
+
+def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
+    """Stable terms inf - inf, and a textbook form whose lgamma-sized terms cancel to 0 for an
+    exact value of 1e200: the fallback is taken only within its own rounding bound, so the
+    form is NaN and verify.kl raises (it returned 0 before)."""
+    a, b = jnp.array([1e-300, 1e8]), jnp.array([1e-100, 1e300])
+    assert np.isnan(forms.kl(jax_ops, a, b))
+    with pytest.raises(NotImplementedError, match="no closed form"):
+        verify.kl(Dirichlet(a), Dirichlet(b))
+
+
 def test_kl_accuracy_on_adversarial_pairs_float32():
     """Total concentrations up to 1e6: the means' difference, rounded, enters squared and
     times the total (relative error about eps**2 * total: 2e-2 at 3e12 in float32)."""

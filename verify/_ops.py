@@ -168,6 +168,42 @@ class _JaxOps:
         nan = jnp.isnan(value)
         return jax.lax.cond(jnp.any(nan), lambda: jnp.where(nan, fallback(), value), lambda: value)
 
+    @staticmethod
+    def positive_or_nan(x):
+        """``x`` where it is positive, else NaN: a positive quantity flushed to 0 (or below
+        the float range) that a form must not take for an exact 0.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> jax_ops.positive_or_nan(jnp.array([2.0, 0.0]))
+            Array([ 2., nan], dtype=float64)
+        """
+        return jnp.where(x > 0, x, jnp.nan)
+
+    @staticmethod
+    def accurate_sum(scalars, events):
+        """The sum of ``scalars`` and of each of ``events`` over the last axis, or NaN.
+
+        NaN where the sum is not finite or its rounding error may exceed 1e-6 of it:
+        ``4 n eps`` times the sum of the terms' sizes (``n`` terms, each within a
+        few ulp) against ``|sum|``. For a fallback form whose terms may cancel: a
+        NaN (which ``verify.kl`` reports as an error) rather than a number that
+        means nothing.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> big = jnp.array([1e20, 1e20])
+            >>> jax_ops.accurate_sum([big, -big], [jnp.array([[1.0, 2.0], [0.0, 3.0]])])
+            Array([nan, nan], dtype=float64)
+            >>> jax_ops.accurate_sum([jnp.array(1.5)], [jnp.array([1.0, 2.0])])
+            Array(4.5, dtype=float64)
+        """
+        value = sum(scalars) + sum(jnp.sum(t, axis=-1) for t in events)
+        size = sum(jnp.abs(t) for t in scalars) + sum(jnp.sum(jnp.abs(t), axis=-1) for t in events)
+        count = len(scalars) + sum(jnp.shape(t)[-1] for t in events)
+        bound = 4 * count * jnp.finfo(value.dtype).eps * size
+        return jnp.where(jnp.isfinite(value) & (bound <= 1e-6 * jnp.abs(value)), value, jnp.nan)
+
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE
 
@@ -175,6 +211,23 @@ class _JaxOps:
     def sum(a):
         """Sum over the last (event) axis."""
         return jnp.sum(a, axis=-1)
+
+    @staticmethod
+    def sum_others(a):
+        """``sum_j a_j - a_k`` for each ``k`` of the last axis, summed without ``a_k``.
+
+        The sums before and after ``k`` (exclusive cumulative sums), so that no
+        large ``a_k`` is added and taken away again.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> jax_ops.sum_others(jnp.array([1e20, 1.0, 2.0])).tolist()
+            [3.0, 1e+20, 1e+20]
+        """
+        zero = jnp.zeros_like(a[..., :1])
+        before = jnp.cumsum(jnp.concatenate([zero, a[..., :-1]], axis=-1), axis=-1)
+        after = jnp.flip(jnp.cumsum(jnp.concatenate([zero, jnp.flip(a, -1)[..., :-1]], -1), -1), -1)
+        return before + after
 
     @staticmethod
     def log_softmax(logits):

@@ -25,11 +25,17 @@ Measured against mpmath: <= 1.2e-14 relative on near-equal and far pairs with
 concentrations 1e-8 ... 1e12 within a factor 100 of each other. Known limit:
 with one concentration far below the other (``min / max < 1e-2``) and the larger
 one changed, its terms and the sum's cancel: relative error about ``eps max /
-min`` (5e-7 at 1e-9). Beyond a ratio of about 1e16 the value means nothing: on
-concentrations 1e-300 ... 1e300, against mpmath at 720 digits, NaN (686 of 6561
-pairs, also where the exact value is finite), wrong signs and values orders of
-magnitude off. Pairing each larger concentration's Jensen and Binet terms with
-the sum's (their difference formed without cancellation) would remove it.
+min`` (5e-7 at 1e-9). The difference of the means comes from ``da, db`` only
+where the total concentrations are within a factor 2; beyond, ``a' - a`` may round
+to ``-a`` and it comes from the means themselves (NaN where a mean of P is below
+the float range). Beyond a ratio of about 1e16 the value may mean nothing:
+``benchmarks/extremes.py`` (concentrations 1e-300 ... 1e300, 6561 pairs, mpmath at
+720 digits) finds every pair right up to a ratio of 1e16 (largest over smallest of
+the four), and beyond: 4537 right, 46 within 1e-2, 1487 NaN (``verify.kl`` raises),
+376 wrong (e.g. ``Beta(1, 1e-20) || Beta(1e20, 1e-20)``: 0 for 1.645; 920 wrong
+before the means were taken as above). Pairing each larger concentration's
+Jensen and Binet terms with the sum's (their difference formed without
+cancellation) would remove the rest.
 
 Entropy is ``-KL(P || Beta(1, 1))`` (the uniform distribution has entropy 0 and
 cross-entropy 0 from any P), the same stable form; cross-entropy is ``KL(P || Q)
@@ -56,9 +62,15 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
     da, db = concentration1_q - a, concentration0_q - b
     s_p, s_q = a + b, concentration1_q + concentration0_q
     ds = da + db
-    # mean_Q - mean_P, written to overflow nowhere and to be exact where the means are
-    gap = (da / s_q) * (b / s_p) - (db / s_q) * (a / s_p)
-    means = s_q * (xp.kl_div_delta(a / s_p, gap) + xp.kl_div_delta(b / s_p, -gap))
+    # The means of P: NaN where one is below the float range (flushed to 0, for which
+    # kl_div_delta would give +inf or 0 in place of a finite term).
+    mean1, mean0 = xp.positive_or_nan(a / s_p), xp.positive_or_nan(b / s_p)
+    # mean_Q - mean_P, written to overflow nowhere: from the differences (exact for close
+    # parameters) where the totals are within a factor 2; beyond, a' - a may round to -a
+    # (Q's concentrations lost) and the two products cancel: from the means themselves.
+    near = (s_q <= 2 * s_p) & (s_p <= 2 * s_q)
+    gap = xp.where(near, (da / s_q) * mean0 - (db / s_q) * mean1, concentration1_q / s_q - mean1)
+    means = s_q * (xp.kl_div_delta(mean1, gap) + xp.kl_div_delta(mean0, -gap))
     jensen = (
         xp.ratio_kl(concentration1_q, a, da)
         + xp.ratio_kl(concentration0_q, b, db)

@@ -187,5 +187,10 @@ def to_mpmath(expr, symbols):
     def xlog1py(x, y):
         return mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)
 
+    from verify.symbolic.functions import _Twin
+
+    # A JAX function's twin has no mpmath counterpart: its elementary form (nested twins too).
+    while expr.has(_Twin):
+        expr = expr.replace(lambda e: isinstance(e, _Twin), lambda e: e.elementary(*e.args))
     table = {"xlogy": xlogy, "xlog1py": xlog1py}
     return sp.lambdify(symbols, expr, modules=[table, "mpmath"])

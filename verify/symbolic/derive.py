@@ -184,7 +184,10 @@ def is_identically_zero(expr, relations=()) -> bool:
     (:func:`_unshift_gamma`: ``loggamma(a + 1) = loggamma(a) + log(a)``,
     ``digamma(a + 1) = digamma(a) + 1/a``) and logarithms of sums to
     logarithms of factors, and the test is repeated. False means "not
-    proved": no numerical check stands in for a proof.
+    proved": no numerical check stands in for a proof. A piecewise
+    expression (a stable form's branches, ``xp.where``) is proved zero
+    branch by branch, each for all parameter values: stronger than needed
+    (a branch need only hold where it is taken), and sound.
 
     Example:
         >>> import sympy as sp
@@ -195,7 +198,13 @@ def is_identically_zero(expr, relations=()) -> bool:
         True
         >>> is_identically_zero(sp.loggamma(a + 1) - sp.loggamma(a))
         False
+        >>> is_identically_zero(sp.Piecewise((a - a, a < 1), (2 * a - a - a, True)))
+        True
     """
+    if expr.has(sp.Piecewise):
+        folded = sp.piecewise_fold(expr)
+        if isinstance(folded, sp.Piecewise):
+            return all(is_identically_zero(branch.expr, relations) for branch in folded.args)
     expr = to_elementary(expr)
     if _is_zero(expr, relations):
         return True

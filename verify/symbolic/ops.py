@@ -120,6 +120,7 @@ class _SympyOps:
     log_sigmoid = staticmethod(_elementwise(lambda x: -sp.log(1 + sp.exp(-x))))
 
     @staticmethod
+    @_elementwise
     def where(condition, x, y):
         """A branch of a stable form: SymPy proves the form on each branch's domain."""
         return sp.Piecewise((x, condition), (y, True))
@@ -129,6 +130,14 @@ class _SympyOps:
         """``value``: an exact expression is never NaN (the fallback is for rounding)."""
         del fallback
         return value
+
+    # An exact positive quantity is positive.
+    positive_or_nan = staticmethod(lambda x: x)
+
+    @staticmethod
+    def accurate_sum(scalars, events):
+        """The exact sum: the rounding bound of the JAX version is 0 here."""
+        return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
     xlogx = staticmethod(_elementwise(xlogx))
     softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
@@ -147,6 +156,11 @@ class _SympyOps:
     @staticmethod
     def sum(a):
         return sp.Add(*_entries(a))
+
+    @staticmethod
+    def sum_others(a):
+        entries = _entries(a)
+        return sp.Matrix([sp.Add(*entries[:k], *entries[k + 1 :]) for k in range(len(entries))])
 
     @staticmethod
     def take(a, index):
