@@ -177,6 +177,14 @@ def to_mpmath(expr, symbols):
         >>> f = to_mpmath(xlogy(p, p), [p])
         >>> f(mpmath.mpf(0)), float(f(mpmath.mpf("0.5")))
         (mpf('0.0'), -0.34657359027997264)
+
+    A JAX function's twin (:mod:`verify.symbolic.functions`) is evaluated through
+    its elementary form:
+
+        >>> from verify.symbolic.functions import log_sinhc
+        >>> t = sp.Symbol("t", positive=True)
+        >>> float(to_mpmath(log_sinhc(t), [t])(mpmath.mpf(1)))  # log(sinh(1) / 1)
+        0.16143936157...
     """
     import mpmath
     import sympy as sp
