@@ -139,7 +139,9 @@ def _check_defined(quantity, distributions, params, value):
     """Raises where a concrete call gives NaN from parameters that are numbers.
 
     A form returns NaN only where its quantity has no closed form (two binomials
-    with ``0 < n_p < n_q``): said, never returned. Traced calls are not checked.
+    with ``0 < n_p < n_q``) or none that floating point evaluates to a meaningful
+    value (Beta and Dirichlet concentrations some 1e16 apart and more): said,
+    never returned. Traced calls are not checked.
     """
     if not _validate.is_concrete(value, *params):
         return
@@ -150,7 +152,8 @@ def _check_defined(quantity, distributions, params, value):
     names = " and ".join(repr(d) for d in distributions)
     raise NotImplementedError(
         f"{quantity} of {names} has no closed form at batch index {', '.join(map(str, where))}"
-        f"{' ...' if nan.sum() > 3 else ''}; estimate it by sampling (verify.montecarlo.estimate)"
+        f"{' ...' if nan.sum() > 3 else ''}, or none accurate in floating point there (see the "
+        "family's formulas module); estimate it by sampling (verify.montecarlo.estimate)"
     )
 
 
