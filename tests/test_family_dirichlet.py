@@ -178,6 +178,17 @@ def test_kl_with_totals_far_apart(a, b):
         assert rel_err(beta_forms.kl(jax_ops, *jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-13
 
 
+def test_kl_takes_each_means_own_difference_where_the_totals_are_far_apart():
+    """Beta(0.5, 1) || Beta(1e12, 1e-8) from the family's adversarial pairs: the second mean
+    less the first one's difference rounds below 0 (NaN); each mean's own is finite. Error
+    2e-12 (the documented limit, eps max / min, allows far more)."""
+    a, b = np.array([0.5, 1.0]), np.array([1e12, 1e-8])
+    with mpmath.workdps(100):
+        exact = exact_kl(a, b)
+    assert rel_err(forms.kl(jax_ops, jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-10
+    assert rel_err(beta_forms.kl(jax_ops, *jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-10
+
+
 def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
     """Stable terms inf - inf, and a textbook form whose lgamma-sized terms cancel to 0 for an
     exact value of 1e200: the fallback is taken only within its own rounding bound, so the

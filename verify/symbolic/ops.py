@@ -109,7 +109,7 @@ class _SympyOps:
     # Factored, so that the logarithm of a product of parameters expands into a sum.
     log1p = staticmethod(_elementwise(lambda x: sp.log(sp.factor(sp.cancel(1 + x)))))
     log_mul = staticmethod(_elementwise(log_mul))
-    divide = staticmethod(_elementwise(lambda x, y: x / y))
+    divide = staticmethod(_elementwise(lambda x, y: sp.S(x) / y))  # 1 / 2 is 1/2, not 0.5
     exp = staticmethod(_elementwise(sp.exp))
     expm1 = staticmethod(_elementwise(lambda x: sp.exp(x) - 1))
     sqrt = staticmethod(_elementwise(sp.sqrt))
