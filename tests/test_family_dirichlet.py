@@ -164,18 +164,22 @@ FAR_APART = [
     ([1e-20, 1e20], [1e-300, 1e-100]),  # NaN, exact 643.72
     ([1e8, 1e20], [1e-300, 1e-300]),  # NaN, exact 699.26
     ([1e20, 2e20, 3e20], [1e8, 2e8, 3e8]),  # K = 3: the sums of the others
+    ([1e300, 1e100], [1e100, 1.0]),  # compiled: 6.4e66 (means 1 - 1e-200, 1 - 1e-100), 343.97
 ]
 
 
 @pytest.mark.parametrize("a, b", FAR_APART)
 def test_kl_with_totals_far_apart(a, b):
-    """Both families (Beta for K = 2) within 1e-13 of the exact value."""
+    """Both families (Beta for K = 2) within 1e-13 of the exact value, compiled (XLA
+    contracts x / y - z into a fused multiply-add with 1 / y: one more rounding exposed)."""
     a, b = np.array(a), np.array(b)
     with mpmath.workdps(800):
         exact = exact_kl(a, b)
-    assert rel_err(forms.kl(jax_ops, jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-13
+    dirichlet_kl = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))
+    assert rel_err(dirichlet_kl(jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-13
     if len(a) == 2:
-        assert rel_err(beta_forms.kl(jax_ops, *jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-13
+        beta_kl = jax.jit(lambda *args: beta_forms.kl(jax_ops, *args))
+        assert rel_err(beta_kl(*jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-13
 
 
 def test_kl_takes_each_means_own_difference_where_the_totals_are_far_apart():
@@ -187,6 +191,17 @@ def test_kl_takes_each_means_own_difference_where_the_totals_are_far_apart():
         exact = exact_kl(a, b)
     assert rel_err(forms.kl(jax_ops, jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-10
     assert rel_err(beta_forms.kl(jax_ops, *jnp.asarray(a), *jnp.asarray(b)), exact) <= 1e-10
+
+
+def test_kl_float32_mean_and_its_difference_round_together():
+    """float32 [11.9, 2.5, 2.5] || [1, 1e-3, 1e12] (the family's adversarial pairs): P's mean
+    divided by a different rounding of the total than its difference was made NaN (mean +
+    difference = -6e-8); with one mean for both, within float32 rounding of the exact value."""
+    a = np.array([11.9, 2.5, 2.5], np.float32)
+    b = np.array([1.0, 1e-3, 1e12], np.float32)
+    value = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(jnp.asarray(a), jnp.asarray(b))
+    with mpmath.workdps(60):
+        assert rel_err(value, exact_kl(a, b)) <= 1e-6
 
 
 def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():

@@ -67,12 +67,12 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
     mean1, mean0 = xp.positive_or_nan(a / s_p), xp.positive_or_nan(b / s_p)
     # mean_Q - mean_P, written to overflow nowhere: from the differences (exact for close
     # parameters) where the totals are within a factor 2; beyond, a' - a may round to -a
-    # (Q's concentrations lost) and the two products cancel: from the means themselves.
-    # Each mean's own difference there: one taken from the other (1 - ...) rounds below 0.
+    # (Q's concentrations lost) and the two products cancel: from the means themselves
+    # (or their complements), each mean its own (one taken from the other rounds below 0).
     near = (s_q <= 2 * s_p) & (s_p <= 2 * s_q)
     gap = (da / s_q) * mean0 - (db / s_q) * mean1
-    gap1 = xp.where(near, gap, xp.divide(concentration1_q, s_q) - mean1)
-    gap0 = xp.where(near, -gap, xp.divide(concentration0_q, s_q) - mean0)
+    gap1 = xp.where(near, gap, xp.mean_difference(a, b, concentration1_q, concentration0_q))
+    gap0 = xp.where(near, -gap, xp.mean_difference(b, a, concentration0_q, concentration1_q))
     means = s_q * (xp.kl_div_delta(mean1, gap1) + xp.kl_div_delta(mean0, gap0))
     jensen = (
         xp.ratio_kl(concentration1_q, a, da)

@@ -131,6 +131,9 @@ class _SympyOps:
         del fallback
         return value
 
+    mean_difference = staticmethod(
+        _elementwise(lambda x_p, r_p, x_q, r_q: sp.S(x_q) / (x_q + r_q) - sp.S(x_p) / (x_p + r_p))
+    )
     # An exact positive quantity is positive.
     positive_or_nan = staticmethod(lambda x: x)
 
