@@ -204,6 +204,29 @@ def test_kl_float32_mean_and_its_difference_round_together():
         assert rel_err(value, exact_kl(a, b)) <= 1e-6
 
 
+def test_the_ops_of_the_means_agree_with_their_sympy_twins():
+    """sum_others, mean_difference (both of its branches) and accurate_sum: the JAX values
+    within a few ulp of the SymPy twins' exact values."""
+    import sympy as sp
+
+    from verify.symbolic.ops import sympy_ops
+
+    a = np.array([3.0, 1e-3, 7.5, 2.0])
+    others = np.asarray(jax_ops.sum_others(jnp.asarray(a)))
+    exact = sympy_ops.sum_others(sp.Matrix([sp.Rational(float(x)) for x in a]))
+    np.testing.assert_allclose(others, [float(v) for v in exact], rtol=4e-16)
+    for x_p, r_p, x_q, r_q in [
+        (1e300, 1e100, 1e100, 1.0),
+        (2.0, 3.0, 5.0, 1.0),
+        (1.0, 1e-3, 1e12, 1.0),
+    ]:
+        value = float(jax_ops.mean_difference(x_p, r_p, x_q, r_q))
+        twin = sympy_ops.mean_difference(*(sp.Rational(v) for v in (x_p, r_p, x_q, r_q)))
+        assert rel_err(value, mpmath.mpf(sp.N(twin, 50))) <= 4e-16
+    total = jax_ops.accurate_sum([jnp.array(1.5)], [jnp.array([1.0, 2.0])])
+    assert float(total) == float(sympy_ops.accurate_sum([sp.Rational(3, 2)], [sp.Matrix([1, 2])]))
+
+
 def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
     """Stable terms inf - inf, and a textbook form whose lgamma-sized terms cancel to 0 for an
     exact value of 1e200: the fallback is taken only within its own rounding bound, so the
