@@ -228,6 +228,21 @@ def test_the_ops_of_the_means_agree_with_their_sympy_twins():
     assert float(total) == float(sympy_ops.accurate_sum([sp.Rational(3, 2)], [sp.Matrix([1, 2])]))
 
 
+@pytest.mark.parametrize("family", ["beta", "dirichlet"])
+def test_kl_takes_the_textbook_form_within_its_rounding_bound(family):
+    """[1e-300, 1e8] || [1e-100, 1e-20]: the stable terms are inf - inf (NaN); the textbook
+    form's terms do not cancel there, and both families return it (the Beta had no fallback,
+    and raised)."""
+    a, b = np.array([1e-300, 1e8]), np.array([1e-100, 1e-20])
+    with mpmath.workdps(800):
+        exact = exact_kl(a, b)
+    if family == "beta":
+        value = jax.jit(lambda *x: beta_forms.kl(jax_ops, *x))(*jnp.asarray(a), *jnp.asarray(b))
+    else:
+        value = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(jnp.asarray(a), jnp.asarray(b))
+    assert rel_err(value, exact) <= 1e-13
+
+
 def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
     """Stable terms inf - inf, and a textbook form whose lgamma-sized terms cancel to 0 for an
     exact value of 1e200: the fallback is taken only within its own rounding bound, so the
