@@ -28,7 +28,9 @@ one changed, its terms and the sum's cancel: relative error about ``eps max /
 min`` (5e-7 at 1e-9). The difference of the means comes from ``da, db`` only
 where the total concentrations are within a factor 2; beyond, ``a' - a`` may round
 to ``-a`` and it comes from the means themselves (NaN where a mean of P is below
-the float range). Beyond a ratio of about 1e16 the value may mean nothing:
+the float range). Where the stable terms are ``inf - inf`` (concentrations some 1e20
+apart), the textbook form is taken if its own rounding bound is within 1e-6 of it,
+else NaN. Beyond a ratio of about 1e16 the value may mean nothing:
 ``benchmarks/extremes.py`` (concentrations 1e-300 ... 1e300, 6561 pairs, mpmath at
 720 digits) finds every pair right up to a ratio of 1e16 (largest over smallest of
 the four), and beyond: 5145 right, 62 within 1e-2, 1015 NaN (``verify.kl`` raises),
