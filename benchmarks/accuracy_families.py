@@ -17,7 +17,8 @@ with 50 significant digits (an infinite series, as in a Poisson entropy, summed
 term by term where its window has at most ``SERIES_TERMS`` terms; a row says how
 many of its points have a reference where not all do). Cells: median / max
 relative error ``|computed - exact| / |exact|`` (absolute error where the exact
-value is 0; ``inf``: a non-finite result where the exact value is finite; an
+value is 0; ``inf``: an infinite result where the exact value is finite; ``k NaN``: k points
+where the form declined, a NaN, for which ``verify.kl`` raises; an
 exact value below the normal range is met by any result below it, which XLA on
 CPU flushes to 0). Peers (torch.distributions, TFP on JAX) take the same
 parameters by their torch/TFP names, where they have
@@ -223,15 +224,21 @@ def relative_errors(values, reference, dtype="float64"):
     scale = np.where(reference == 0, 1.0, np.abs(reference))
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.where(finite, np.abs(values - reference) / scale, np.where(same, 0.0, np.inf))
-    err = np.where(finite & ~np.isfinite(values), np.inf, err)
+    err = np.where(finite & np.isinf(values), np.inf, err)
+    err = np.where(finite & np.isnan(values), np.nan, err)  # declined (verify.kl raises)
     return err[~np.isnan(reference)]
 
 
 # -------------------------------------------------------------- implementations
 def run_verify(form, params, dtype):
+    """Jitted, so that a point the form declines is a NaN rather than an error for the batch."""
     del dtype
-    dists = [cls.from_params(*p) for cls, p in zip(form.families, params)]
-    return np.asarray(getattr(verify, form.quantity)(*dists), np.float64)
+    function = getattr(verify, form.quantity)
+
+    def run(*params):
+        return function(*(cls.from_params(*p) for cls, p in zip(form.families, params)))
+
+    return np.asarray(jax.jit(run)(*params), np.float64)
 
 
 def run_torch(form, params, dtype):
@@ -295,7 +302,11 @@ def available():
 def _fmt(errors):
     if errors is None or errors.size == 0:
         return "—"
-    return f"{np.median(errors):.0e} / {np.max(errors):.0e}"
+    declined = np.isnan(errors)
+    errors = errors[~declined]
+    cell = f"{np.median(errors):.0e} / {np.max(errors):.0e}" if errors.size else ""
+    count = np.count_nonzero(declined)
+    return "; ".join(filter(None, [cell, f"{count} NaN" if count else ""]))
 
 
 def rows(families, points, seed):

@@ -253,6 +253,42 @@ def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
         verify.kl(Dirichlet(a), Dirichlet(b))
 
 
+@pytest.mark.parametrize("family", ["beta", "dirichlet"])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([1.0, 1e-20], [1e8, 1e-20]),  # 1.645e-12: the smaller concentration below a's ulp
+        ([1e-20, 1e-100], [1e20, 1e-300]),  # 459.5
+        ([1e-300, 1e-100], [1e-300, 1e-20]),  # 1e-120
+    ],
+)
+def test_kl_is_nan_not_a_wrong_number_where_the_stable_terms_cancel(family, a, b):
+    """Pairs whose stable terms cancel beyond their rounding: both families returned a
+    finite wrong value (1e-12, 1e-60 and 1e-220 for the exact values in the comments); the
+    stable form is taken only within 1e-4 of its rounding bound, so they give NaN (and
+    verify.kl raises). A pair whose terms do not cancel keeps its value."""
+    a, b = jnp.array(a), jnp.array(b)
+    if family == "beta":
+        value = jax.jit(lambda *x: beta_forms.kl(jax_ops, *x))(*a, *b)
+    else:
+        value = jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(a, b)
+    assert np.isnan(value)
+
+
+def test_the_rounding_bound_keeps_what_it_can_vouch_for():
+    """within_rounding: a sum whose terms cancel by 1e10 is kept within 1e-4 in float64,
+    not in float32; +inf is kept; the SymPy twin is the value itself."""
+    from verify.symbolic.ops import sympy_ops
+
+    for dtype, kept in ((jnp.float64, True), (jnp.float32, False)):
+        x = jnp.asarray(1e10, dtype)
+        value = jax_ops.within_rounding(x - x + 1, [x, -x, jnp.asarray(1, dtype)], [])
+        assert bool(jnp.isnan(value)) is not kept
+    inf = jnp.asarray(jnp.inf)
+    assert float(jax_ops.within_rounding(inf, [inf, jnp.asarray(1.0)], [])) == np.inf
+    assert sympy_ops.within_rounding(3, [1, 2], []) == 3
+
+
 def test_kl_accuracy_on_adversarial_pairs_float32():
     """Total concentrations up to 1e6: the means' difference, rounded, enters squared and
     times the total (relative error about eps**2 * total: 2e-2 at 3e12 in float32)."""

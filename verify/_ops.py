@@ -204,11 +204,10 @@ class _JaxOps:
     def accurate_sum(scalars, events):
         """The sum of ``scalars`` and of each of ``events`` over the last axis, or NaN.
 
-        NaN where the sum is not finite or its rounding error may exceed 1e-6 of it:
-        ``4 n eps`` times the sum of the terms' sizes (``n`` terms, each within a
-        few ulp) against ``|sum|``. For a fallback form whose terms may cancel: a
-        NaN (which ``verify.kl`` reports as an error) rather than a number that
-        means nothing.
+        NaN where the sum is not finite or its rounding error may exceed 1e-6 of it
+        (:meth:`within_rounding`; 64 ulp in float16 and bfloat16). For a fallback form
+        whose terms may cancel: a NaN (which ``verify.kl`` reports as an error) rather
+        than a number that means nothing.
 
         Example:
             >>> import jax.numpy as jnp
@@ -219,10 +218,33 @@ class _JaxOps:
             Array(4.5, dtype=float64)
         """
         value = sum(scalars) + sum(jnp.sum(t, axis=-1) for t in events)
-        size = sum(jnp.abs(t) for t in scalars) + sum(jnp.sum(jnp.abs(t), axis=-1) for t in events)
+        checked = jax_ops.within_rounding(value, scalars, events, 1e-6)
+        return jnp.where(jnp.isfinite(value), checked, jnp.nan)
+
+    @staticmethod
+    def within_rounding(value, scalars, events, tolerance=1e-4):
+        """``value``, a sum of ``scalars`` and ``events`` (summed over the last axis) in
+        some order, where its rounding error may not exceed ``tolerance`` of it, else NaN.
+
+        The bound is ``4 n eps`` times the sum of the terms' sizes (``n`` terms, each
+        within a few ulp of its exact value); the tolerance is at least ``64 eps``
+        (float16, bfloat16). ``+inf`` is kept: the caller's terms do not overflow to a
+        wrong one.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> x = jnp.array([1e10, 1e20])  # the sums cancel by 1e10 and 1e20
+            >>> jax_ops.within_rounding(x - x + 1.0, [x, -x, 1.0], [])
+            Array([ 1., nan], dtype=float64)
+        """
         count = len(scalars) + sum(jnp.shape(t)[-1] for t in events)
-        bound = 4 * count * jnp.finfo(value.dtype).eps * size
-        return jnp.where(jnp.isfinite(value) & (bound <= 1e-6 * jnp.abs(value)), value, jnp.nan)
+        eps = jnp.finfo(value.dtype).eps
+        ulps = 4 * count * eps  # scaled first: the sizes may overflow
+        bound = sum(ulps * jnp.abs(t) for t in scalars) + sum(
+            jnp.sum(ulps * jnp.abs(t), axis=-1) for t in events
+        )
+        accurate = bound <= max(tolerance, 64 * eps) * jnp.abs(value)
+        return jnp.where(accurate | (value == jnp.inf), value, jnp.nan)
 
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE

@@ -18,13 +18,14 @@ enters the first term squared and times ``s'``: a relative error about ``eps**2
 s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
 total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
 another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
-and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9), and
-beyond a ratio of about 1e16 a value that may mean nothing: on
-``benchmarks/extremes.py``'s grid (K = 2, concentrations 1e-300 ... 1e300) every
-pair is right up to a ratio of 1e16, and beyond 5135 right, 62 within 1e-2, 1025
-NaN (``verify.kl`` raises) and 224 wrong (e.g. ``[1, 1e-20] || [1e8, 1e-20]``: 1e-12
-for 1.645e-12); before the means were taken as above, 3725 right and 2298 wrong
-(``[1e-20, 1e100] || [1e-20, 1e-20]``: 3.4e86 for log 2, and 38 % off at
+and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9). The
+stable form is taken only where its rounding bound is within 1e-4 of it, else NaN
+(``verify.kl`` raises), as the Beta's: on ``benchmarks/extremes.py``'s grid (K = 2,
+concentrations 1e-300 ... 1e300) every pair is right up to a ratio of 1e16, and beyond
+5001 right and 1445 NaN, none loose or wrong (before the bound: 5135 right, 62 within
+1e-2, 1025 NaN and 224 wrong, e.g. ``[1, 1e-20] || [1e8, 1e-20]``: 1e-12 for
+1.645e-12; before the means were taken as above, 3725 right and 2298 wrong:
+``[1e-20, 1e100] || [1e-20, 1e-20]``: 3.4e86 for log 2, and 38 % off at
 ``[1e20, 2e20] || [1e8, 2e8]``, a ratio of 1e12).
 
 Entropy is ``-log((K - 1)!) - KL(P || Dirichlet(1, ..., 1))`` (the uniform
@@ -70,12 +71,11 @@ def kl(xp, concentration_p, concentration_q):
         xp.mean_difference(concentration_p, others_p, concentration_q, others_q),
     )
     means = s_q * xp.sum(xp.kl_div_delta(mean_p, gap))
-    jensen = (
-        xp.sum(xp.ratio_kl(concentration_q, concentration_p, d)) - xp.ratio_kl(s_q, s_p, ds)
-    ) / 2
-    binet = xp.sum(xp.binet_bregman(concentration_p, concentration_q, d)) - xp.binet_bregman(
-        s_p, s_q, ds
-    )
+    jensen = [xp.ratio_kl(concentration_q, concentration_p, d), -xp.ratio_kl(s_q, s_p, ds)]
+    binet = [xp.binet_bregman(concentration_p, concentration_q, d), -xp.binet_bregman(s_p, s_q, ds)]
+    stable = means + (xp.sum(jensen[0]) + jensen[1]) / 2 + xp.sum(binet[0]) + binet[1]
+    # The stable form where its rounding bound is within 1e-4 of it, as the Beta's.
+    stable = xp.within_rounding(stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]])
 
     # Concentrations some 1e20 apart within a pair make the stable terms inf - inf (NaN);
     # there the textbook form is finite, but its terms (lgamma's size) may cancel: it is
@@ -93,7 +93,7 @@ def kl(xp, concentration_p, concentration_q):
             ],
         )
 
-    return xp.unless_nan(means + jensen + binet, textbook)
+    return xp.unless_nan(stable, textbook)
 
 
 def _log_factorial(xp, n):

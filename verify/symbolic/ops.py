@@ -142,6 +142,12 @@ class _SympyOps:
         """The exact sum: the rounding bound of the JAX version is 0 here."""
         return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
+    @staticmethod
+    def within_rounding(value, scalars, events, tolerance=None):
+        """``value``: exact, its rounding bound is 0."""
+        del scalars, events, tolerance
+        return value
+
     xlogx = staticmethod(_elementwise(xlogx))
     softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
     log_softmax = staticmethod(_log_softmax)
