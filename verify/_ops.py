@@ -145,6 +145,8 @@ class _JaxOps:
     softmax_cross_entropy = staticmethod(_special.softmax_cross_entropy)
     divide = staticmethod(jnp.divide)
     exp = staticmethod(jnp.exp)
+    abs = staticmethod(jnp.abs)
+    minimum = staticmethod(jnp.minimum)
     expm1 = staticmethod(jnp.expm1)
     sqrt = staticmethod(jnp.sqrt)
     lgamma = staticmethod(jss.gammaln)
@@ -222,14 +224,38 @@ class _JaxOps:
         return jnp.where(jnp.isfinite(value), checked, jnp.nan)
 
     @staticmethod
-    def within_rounding(value, scalars, events, tolerance=1e-4):
+    def kl_div_delta_error(y, delta, size):
+        """How far ``kl_div_delta(y, delta)`` may move when ``delta`` is off by up to ``e =
+        4 eps size`` (a difference rounded from terms of that size).
+
+        Its derivative in ``delta`` is ``log(x / y)`` (``x = y + delta``), so the change is
+        at most ``e |log(x / y)|`` plus ``e log1p(e / x)``, which covers the logarithm's
+        change over the error and, where ``e >= x`` (``x`` lost to rounding), the whole
+        ``x log(x / y) - x`` (``x`` floored at the smallest normal number).
+
+        Example:
+            >>> err = jax_ops.kl_div_delta_error(0.3, 1e-17, 0.14)  # a gap lost to rounding
+            >>> bool(err > jax_ops.kl_div_delta(0.3, 1e-17))
+            True
+            >>> float(jax_ops.kl_div_delta_error(0.5, 0.25, 0.5)) < 1e-15  # a gap that is not
+            True
+        """
+        dtype = jnp.result_type(y, delta, size)
+        info = jnp.finfo(dtype)
+        e = 4 * info.eps * jnp.abs(size)
+        x = jnp.maximum(y + delta, info.tiny)
+        return e * (jnp.abs(jnp.log(x / y)) + jnp.log1p(e / x))
+
+    @staticmethod
+    def within_rounding(value, scalars, events, tolerance=1e-4, error=0):
         """``value``, a sum of ``scalars`` and ``events`` (summed over the last axis) in
         some order, where its rounding error may not exceed ``tolerance`` of it, else NaN.
 
         The bound is ``4 n eps`` times the sum of the terms' sizes (``n`` terms, each
-        within a few ulp of its exact value); the tolerance is at least ``64 eps``
-        (float16, bfloat16). ``+inf`` is kept: the caller's terms do not overflow to a
-        wrong one.
+        within a few ulp of its exact value), plus ``error``, a bound the caller has for
+        the terms that are not (:meth:`kl_div_delta_error`); the tolerance is at least
+        ``64 eps`` (float16, bfloat16). ``+inf`` is kept: the caller's terms do not
+        overflow to a wrong one.
 
         Example:
             >>> import jax.numpy as jnp
@@ -243,7 +269,7 @@ class _JaxOps:
         bound = sum(ulps * jnp.abs(t) for t in scalars) + sum(
             jnp.sum(ulps * jnp.abs(t), axis=-1) for t in events
         )
-        accurate = bound <= max(tolerance, 64 * eps) * jnp.abs(value)
+        accurate = bound + error <= max(tolerance, 64 * eps) * jnp.abs(value)
         return jnp.where(accurate | (value == jnp.inf), value, jnp.nan)
 
     sqrt_2pi = _special.SQRT_2PI

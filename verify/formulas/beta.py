@@ -30,18 +30,20 @@ where the total concentrations are within a factor 2; beyond, ``a' - a`` may rou
 to ``-a`` and it comes from the means themselves (NaN where a mean of P is below
 the float range). Where the stable terms are ``inf - inf`` (concentrations some 1e20
 apart), the textbook form is taken if its own rounding bound is within 1e-6 of it,
-else NaN. The stable form itself is taken only where its rounding bound (``4 n eps``
-times the sum of its seven terms' sizes) is within 1e-4 of it (64 ulp in float16 and
-bfloat16): where the Jensen and Binet terms of a larger concentration cancel against the
-sum's beyond that, the value is NaN (``verify.kl`` raises), not a number that means
-nothing. ``benchmarks/extremes.py`` (concentrations 1e-300 ... 1e300, 6561 pairs, mpmath
-at 720 digits) finds every pair right up to a ratio of 1e16 (largest over smallest of the
-four), and beyond: 5011 right, 1435 NaN, none loose or wrong (before the bound: 5145
+else NaN. The stable form itself is taken only where its rounding bound is within 1e-4
+of it (64 ulp in float16 and bfloat16): ``4 n eps`` times the sum of its seven terms'
+sizes, plus how far the means' term may move with the rounding of the gap
+(``kl_div_delta_error``: the gap is rounded from products or means of its own size, and
+at total concentrations beyond about 1e25 with nearly equal means that is all of it).
+Beyond, the value is NaN (``verify.kl`` raises), not a number that means nothing.
+``benchmarks/extremes.py`` (concentrations 1e-300 ... 1e300, 6561 pairs, mpmath at 720
+digits) finds every pair right up to a ratio of 1e16 (largest over smallest of the
+four), and beyond: 5009 right, 1437 NaN, none loose or wrong (before the bound: 5145
 right, 62 within 1e-2, 1015 NaN, 224 wrong, e.g. ``Beta(1e-20, 1e-100) || Beta(1e20,
 1e-300)``: 1e-60 for 459.5). On concentrations 1e-3 ... 1e6 (10^4 pairs) it declines
-none. Not caught: at total concentrations beyond about 1e25 with nearly equal means, the
-rounded difference of the means (``Beta(3e100, 7e100) || Beta(4.5e100, 1.05e101)``: 6.9e67
-for 4.85e67). Pairing each larger concentration's Jensen and Binet terms with the sum's
+none. ``Beta(3e100, 7e100) || Beta(4.5e100, 1.05e101)`` (exact 4.85e67: the rounded
+inputs' means differ by 1e-17) is NaN; it was 5.3e67. Pairing each larger
+concentration's Jensen and Binet terms with the sum's
 (their difference formed without cancellation) would turn the NaN into values.
 
 Entropy is ``-KL(P || Beta(1, 1))`` (the uniform distribution has entropy 0 and
@@ -81,6 +83,17 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
     gap1 = xp.where(near, gap, xp.mean_difference(a, b, concentration1_q, concentration0_q))
     gap0 = xp.where(near, -gap, xp.mean_difference(b, a, concentration0_q, concentration1_q))
     means = s_q * (xp.kl_div_delta(mean1, gap1) + xp.kl_div_delta(mean0, gap0))
+    # How far the rounding of the gap may move it: the gap is rounded from terms of the
+    # size of the two products (near), or of the smaller of a mean and its complement
+    # (mean_difference). Where the totals exceed 1e25 and the means nearly agree, this
+    # is all of it (Beta(3e100, 7e100) || Beta(4.5e100, 1.05e101)).
+    smaller = xp.minimum(mean1, mean0)
+    products = xp.abs(da / s_q * mean0) + xp.abs(db / s_q * mean1)
+    size1 = xp.where(near, products, 2 * smaller + xp.abs(gap1))
+    size0 = xp.where(near, products, 2 * smaller + xp.abs(gap0))
+    means_error = s_q * (
+        xp.kl_div_delta_error(mean1, gap1, size1) + xp.kl_div_delta_error(mean0, gap0, size0)
+    )
     jensen = [
         xp.ratio_kl(concentration1_q, a, da),
         xp.ratio_kl(concentration0_q, b, db),
@@ -92,7 +105,7 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
         -xp.binet_bregman(s_p, s_q, ds),
     ]
     stable = means + sum(jensen) / 2 + sum(binet)
-    stable = xp.within_rounding(stable, [means, *jensen, *binet], [])
+    stable = xp.within_rounding(stable, [means, *jensen, *binet], [], error=means_error)
 
     # Where the stable terms are inf - inf (NaN): the textbook form, within its own rounding
     # bound, else NaN (as for the Dirichlet KL). Computed only for a batch with such a pair.

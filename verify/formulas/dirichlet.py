@@ -19,10 +19,11 @@ s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
 total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
 another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
 and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9). The
-stable form is taken only where its rounding bound is within 1e-4 of it, else NaN
-(``verify.kl`` raises), as the Beta's: on ``benchmarks/extremes.py``'s grid (K = 2,
-concentrations 1e-300 ... 1e300) every pair is right up to a ratio of 1e16, and beyond
-5001 right and 1445 NaN, none loose or wrong (before the bound: 5135 right, 62 within
+stable form is taken only where its rounding bound (with the means' term's, as the
+Beta's) is within 1e-4 of it, else NaN (``verify.kl`` raises): on
+``benchmarks/extremes.py``'s grid (K = 2, concentrations 1e-300 ... 1e300) every pair is
+right up to a ratio of 1e16, and beyond
+4999 right and 1447 NaN, none loose or wrong (before the bound: 5135 right, 62 within
 1e-2, 1025 NaN and 224 wrong, e.g. ``[1, 1e-20] || [1e8, 1e-20]``: 1e-12 for
 1.645e-12; before the means were taken as above, 3725 right and 2298 wrong:
 ``[1e-20, 1e100] || [1e-20, 1e-20]``: 3.4e86 for log 2, and 38 % off at
@@ -71,11 +72,23 @@ def kl(xp, concentration_p, concentration_q):
         xp.mean_difference(concentration_p, others_p, concentration_q, others_q),
     )
     means = s_q * xp.sum(xp.kl_div_delta(mean_p, gap))
+    # How far the rounding of the gap may move the means' term, as in the Beta KL: the gap
+    # is rounded from terms of the size of the two products (the second a sum of the
+    # other differences), or of the smaller of a mean and its complement.
+    complement = others_p / s_p_e
+    products = xp.abs(xp.multiply(d / s_q_e, complement)) + xp.multiply(
+        xp.sum_others(xp.abs(d)) / s_q_e, mean_p
+    )
+    smaller = xp.minimum(mean_p, complement)
+    size = xp.where(near, products, 2 * smaller + xp.abs(gap))
+    means_error = s_q * xp.sum(xp.kl_div_delta_error(mean_p, gap, size))
     jensen = [xp.ratio_kl(concentration_q, concentration_p, d), -xp.ratio_kl(s_q, s_p, ds)]
     binet = [xp.binet_bregman(concentration_p, concentration_q, d), -xp.binet_bregman(s_p, s_q, ds)]
     stable = means + (xp.sum(jensen[0]) + jensen[1]) / 2 + xp.sum(binet[0]) + binet[1]
     # The stable form where its rounding bound is within 1e-4 of it, as the Beta's.
-    stable = xp.within_rounding(stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]])
+    stable = xp.within_rounding(
+        stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]], error=means_error
+    )
 
     # Concentrations some 1e20 apart within a pair make the stable terms inf - inf (NaN);
     # there the textbook form is finite, but its terms (lgamma's size) may cancel: it is

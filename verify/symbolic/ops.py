@@ -111,6 +111,8 @@ class _SympyOps:
     log_mul = staticmethod(_elementwise(log_mul))
     divide = staticmethod(_elementwise(lambda x, y: sp.S(x) / y))  # 1 / 2 is 1/2, not 0.5
     exp = staticmethod(_elementwise(sp.exp))
+    abs = staticmethod(_elementwise(sp.Abs))
+    minimum = staticmethod(_elementwise(sp.Min))
     expm1 = staticmethod(_elementwise(lambda x: sp.exp(x) - 1))
     sqrt = staticmethod(_elementwise(sp.sqrt))
     lgamma = staticmethod(_elementwise(sp.loggamma))
@@ -143,10 +145,16 @@ class _SympyOps:
         return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
     @staticmethod
-    def within_rounding(value, scalars, events, tolerance=None):
+    def within_rounding(value, scalars, events, tolerance=None, error=None):
         """``value``: exact, its rounding bound is 0."""
-        del scalars, events, tolerance
+        del scalars, events, tolerance, error
         return value
+
+    @staticmethod
+    def kl_div_delta_error(y, delta, size):
+        """0: an exact difference has no rounding error."""
+        del y, delta, size
+        return sp.S.Zero
 
     xlogx = staticmethod(_elementwise(xlogx))
     softplus = staticmethod(_elementwise(lambda x: sp.log(1 + sp.exp(x))))
