@@ -89,11 +89,14 @@ def representable(params, dtype):
 
 def accepted(family, params, dtype):
     """The points (leading axis) whose parameters, rounded to ``dtype``, the family accepts:
-    a probability of ``1 - 2**-53`` is 1 in float32, outside the ContinuousBernoulli's domain."""
+    a probability of ``1 - 2**-53`` is 1 in float32, outside the ContinuousBernoulli's domain
+    (a float64 extreme, which rounds to inf, is refused too)."""
     ok = []
     for i in range(len(params[0])):
         try:
-            family.from_params(*(np.asarray(x[i], dtype) for x in params))
+            with np.errstate(over="ignore"):
+                point = [np.asarray(x[i], dtype) for x in params]
+            family.from_params(*point)
             ok.append(True)
         except ValueError:
             ok.append(False)

@@ -228,10 +228,11 @@ class _JaxOps:
         """How far ``kl_div_delta(y, delta)`` may move when ``delta`` is off by up to ``e =
         4 eps size`` (a difference rounded from terms of that size).
 
-        Its derivative in ``delta`` is ``log(x / y)`` (``x = y + delta``), so the change is
-        at most ``e |log(x / y)|`` plus ``e log1p(e / x)``, which covers the logarithm's
-        change over the error and, where ``e >= x`` (``x`` lost to rounding), the whole
-        ``x log(x / y) - x`` (``x`` floored at the smallest normal number).
+        Its derivative in ``delta`` is ``log(x / y)`` (``x = y + delta``) and its second
+        ``1 / x``: the change is at most about ``e (|log(x / y)| + e / x)``. Where ``e >= x``
+        (``x`` lost to rounding) it is at most ``e (|log(e / y)| + 1)``, the whole of
+        ``x log(x / y) - x`` at ``x <= e``. One logarithm: ``e (|log(max(x, e) / y)| +
+        min(e / x, 1))``.
 
         Example:
             >>> err = jax_ops.kl_div_delta_error(0.3, 1e-17, 0.14)  # a gap lost to rounding
@@ -244,7 +245,7 @@ class _JaxOps:
         info = jnp.finfo(dtype)
         e = 4 * info.eps * jnp.abs(size)
         x = jnp.maximum(y + delta, info.tiny)
-        return e * (jnp.abs(jnp.log(x / y)) + jnp.log1p(e / x))
+        return e * (jnp.abs(jnp.log(jnp.maximum(x, e) / y)) + jnp.minimum(e / x, 1))
 
     @staticmethod
     def within_rounding(value, scalars, events, tolerance=1e-4, error=0):

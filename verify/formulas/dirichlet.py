@@ -73,11 +73,12 @@ def kl(xp, concentration_p, concentration_q):
     )
     means = s_q * xp.sum(xp.kl_div_delta(mean_p, gap))
     # How far the rounding of the gap may move the means' term, as in the Beta KL: the gap
-    # is rounded from terms of the size of the two products (the second a sum of the
-    # other differences), or of the smaller of a mean and its complement.
+    # is rounded from terms of the size of the two products (the second a sum of the other
+    # differences, of at most the size sum |d|), or of the smaller of a mean and its
+    # complement.
     complement = others_p / s_p_e
     products = xp.abs(xp.multiply(d / s_q_e, complement)) + xp.multiply(
-        xp.sum_others(xp.abs(d)) / s_q_e, mean_p
+        xp.expand_event(xp.sum(xp.abs(d))) / s_q_e, mean_p
     )
     smaller = xp.minimum(mean_p, complement)
     size = xp.where(near, products, 2 * smaller + xp.abs(gap))
