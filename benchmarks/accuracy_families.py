@@ -141,10 +141,16 @@ def mpmath_function(expr, symbols):
         ((k, lower, upper),) = s.limits
         if upper != oo or not lower.is_Integer:
             raise NotImplementedError(f"a sum other than from an integer to oo: {s}")
-        series_terms.append((to_mpmath(s.function, [k, *symbols]), int(lower)))
+        used = [i for i, x in enumerate(symbols) if x in s.function.free_symbols]
+        series_terms.append((to_mpmath(s.function, [k, *symbols]), int(lower), used))
 
     def function(*args):
-        sums = [series(lambda k, t=t: t(k, *args), lower) for t, lower in series_terms]
+        sums = []
+        for term, lower, used in series_terms:
+            # at the precision its own arguments need (the textbook form's others may need
+            # hundreds of digits more, which a window of terms would pay for each term)
+            with mp.workdps(min(mp.mp.dps, precision([float(args[i]) for i in used]))):
+                sums.append(series(lambda k, t=term: t(k, *args), lower))
         return outer(*args, *sums)
 
     return function
@@ -188,6 +194,13 @@ def series(term, lower):
     return mp.fsum(term(k) for k in range(first, int(mp.floor(right)) + 1))
 
 
+def precision(args):
+    """Significant digits for the derived form at ``args``: ``DIGITS`` and 10 more, and two
+    for each decade of the largest or smallest argument (see :func:`converged`)."""
+    decades = max((abs(np.log10(abs(a))) for a in args if a != 0 and np.isfinite(a)), default=0)
+    return DIGITS + 10 + 2 * int(decades)
+
+
 def converged(function, args):
     """``function(*args)`` to ``DIGITS`` correct digits.
 
@@ -195,8 +208,7 @@ def converged(function, args):
     has decades, ``loc**2`` twice as many; so the precision starts there and
     doubles until two evaluations agree.
     """
-    decades = max((abs(np.log10(abs(a))) for a in args if a != 0 and np.isfinite(a)), default=0)
-    start = DIGITS + 10 + 2 * int(decades)
+    start = precision(args)
     previous = None
     for dps in (start, 2 * start, 4 * start, 8 * start):
         with mp.workdps(dps):
