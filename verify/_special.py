@@ -536,17 +536,6 @@ def _scaled(x, exponent):
     return ldexp(m, e - exponent)
 
 
-def _plain_range(*xs):
-    """Whether every element of every ``x`` lies in ``[2**-h, 2**h]``, ``h`` about half the
-    exponent range (510 in float64, 62 in float32, 6 in float16): there quotients and
-    differences of two of them neither overflow nor leave the normal range, so the plain
-    arithmetic is as exact as the rescaled one. One test for the whole batch (a
-    ``lax.cond`` on it takes the plain branch; under ``vmap`` both run)."""
-    half = int(jnp.finfo(xs[0].dtype).maxexp) // 2 - 2
-    low, high = 2.0**-half, 2.0**half  # Python floats: weakly typed
-    return functools.reduce(jnp.logical_and, [jnp.all((x >= low) & (x <= high)) for x in xs])
-
-
 # --------------------------------------------------------------- diff_ratio
 def diff_ratio(x, y, s):
     """``(x - y) / s`` for ``s > 0``, with no intermediate overflow or flush to zero.
@@ -574,13 +563,6 @@ def diff_ratio(x, y, s):
 
 @jax.custom_jvp
 def _diff_ratio(x, y, s):
-    # Plain where the batch allows it: the same roundings (x - y once, then the quotient).
-    return jax.lax.cond(
-        _plain_range(x, y, s), lambda: (x - y) / s, lambda: _diff_ratio_rescaled(x, y, s)
-    )
-
-
-def _diff_ratio_rescaled(x, y, s):
     dtype = x.dtype
     m_s, e_s = frexp(s)
     # s = (m_s / 2) 2**(e_s + 1) with m_s / 2 in [0.5, 1): the rescaled operands are
@@ -621,15 +603,10 @@ def log_ratio(x, y):
     """
     dtype = _float_dtype(x, y)
     x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
-    # Plain where the batch allows it: x / y rounded once, as m_x / m_y is below.
-    return jax.lax.cond(_plain_range(x, y), lambda: jnp.log(x / y), lambda: _log_ratio_split(x, y))
-
-
-def _log_ratio_split(x, y):
     m_x, e_x = frexp(x)
     m_y, e_y = frexp(y)
-    ln2 = jnp.asarray(np.log(2), x.dtype)
-    return jnp.log(m_x / m_y) + (e_x - e_y).astype(x.dtype) * ln2
+    ln2 = jnp.asarray(np.log(2), dtype)
+    return jnp.log(m_x / m_y) + (e_x - e_y).astype(dtype) * ln2
 
 
 @log_ratio.defjvp
