@@ -207,9 +207,9 @@ class _JaxOps:
         """The sum of ``scalars`` and of each of ``events`` over the last axis, or NaN.
 
         NaN where the sum is not finite or its rounding error may exceed 1e-6 of it
-        (:meth:`within_rounding`; 64 ulp in float16 and bfloat16). For a fallback form
-        whose terms may cancel: a NaN (which ``verify.kl`` reports as an error) rather
-        than a number that means nothing.
+        (:meth:`within_rounding`; 64 ulp where that is more: float32 and narrower). For a
+        fallback form whose terms may cancel: a NaN (which ``verify.kl`` reports as an
+        error) rather than a number that means nothing.
 
         Example:
             >>> import jax.numpy as jnp
@@ -255,8 +255,8 @@ class _JaxOps:
         The bound is ``4 n eps`` times the sum of the terms' sizes (``n`` terms, each
         within a few ulp of its exact value), plus ``error``, a bound the caller has for
         the terms that are not (:meth:`kl_div_delta_error`); the tolerance is at least
-        ``64 eps`` (float16, bfloat16). ``+inf`` is kept: the caller's terms do not
-        overflow to a wrong one.
+        ``64 eps`` (of the default 1e-4, that raises float16's and bfloat16's). ``+inf`` is
+        kept: the caller's terms do not overflow to a wrong one.
 
         Example:
             >>> import jax.numpy as jnp

@@ -85,7 +85,7 @@ def kl(xp, concentration_p, concentration_q):
     means_error = s_q * xp.sum(xp.kl_div_delta_error(mean_p, gap, size))
     jensen = [xp.ratio_kl(concentration_q, concentration_p, d), -xp.ratio_kl(s_q, s_p, ds)]
     binet = [xp.binet_bregman(concentration_p, concentration_q, d), -xp.binet_bregman(s_p, s_q, ds)]
-    stable = means + (xp.sum(jensen[0]) + jensen[1]) / 2 + xp.sum(binet[0]) + binet[1]
+    stable = means + (xp.sum(jensen[0]) + jensen[1]) / 2 + (xp.sum(binet[0]) + binet[1])
     # The stable form where its rounding bound is within 1e-4 of it, as the Beta's.
     stable = xp.within_rounding(
         stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]], error=means_error
