@@ -274,7 +274,7 @@ def test_kl_is_nan_not_a_wrong_number_where_the_stable_terms_cancel():
 def test_kl_is_nan_where_the_means_differ_below_their_rounding():
     """Beta(3e100, 7e100) || Beta(4.5e100, 1.05e101): the rounded inputs' means differ by
     about 1e-17, times a total of 1.5e101: exact KL 4.85e67, which the two products that
-    form the gap cannot resolve (5.3e67 and 6.9e67 before); the means term's own error
+    form the gap cannot resolve (both families gave 5.3e67); the means term's own error
     bound (kl_div_delta_error) makes it NaN. Totals of 1e21 with the same ratios keep their
     value (equal means: 0.0473), within the documented eps**2 s' (7e-11 here) of a rounded
     gap of equal means (the Beta: 1e-13; the Dirichlet: 6e-13)."""
