@@ -124,11 +124,9 @@ def _call_candidate(candidate, dists, batch_shape):
     return value
 
 
-def _closed_form_evidence(value, reference, rtol, atol):
+def _closed_form_evidence(value, reference, rtol, atol, missing=""):
     if reference is None:
-        return Evidence(
-            "numeric", "no derived closed form for these families", None, name="closed_form"
-        )
+        return Evidence("numeric", missing, None, name="closed_form")
     ok, error = agreement(value, reference, rtol=rtol, atol=atol)
     worst = int(np.argmax(np.where(ok, -1.0, error) if not ok.all() else error))
     where = np.unravel_index(worst, value.shape) if value.ndim else ()
@@ -206,6 +204,8 @@ class CheckContext:
         batch_shape: their broadcast batch shape.
         value: the candidate's value on ``dists``.
         reference: verify's closed form there (None if there is none).
+        missing: why ``reference`` is None: no closed form for these families, or one that
+            declined a setting it is not accurate at in floating point.
         options: the options of :func:`check` (``rtol``, ``atol``, ``alpha``,
             ``num_samples``, ...), with ``share`` the alpha of each statistical line.
         value_key, gradient_key: the random keys of the value and gradient sampling.
@@ -222,6 +222,7 @@ class CheckContext:
     value_key: object
     gradient_key: object
     decision: object = None
+    missing: str = ""
 
     @functools.cached_property
     def candidate_gradients(self):
@@ -241,7 +242,9 @@ class CheckContext:
 
 # ----------------------------------------------------------------- the lines of evidence
 def _closed_form_line(ctx):
-    return _closed_form_evidence(ctx.value, ctx.reference, ctx.options["rtol"], ctx.options["atol"])
+    return _closed_form_evidence(
+        ctx.value, ctx.reference, ctx.options["rtol"], ctx.options["atol"], ctx.missing
+    )
 
 
 #: SymPy's time for the symbolic line (verify.prove_formula's max_seconds).
@@ -419,13 +422,14 @@ def check(
         p64, q64 = _estimate.to_float64((p, q))
         dists = (p64,) if quantity == "entropy" else (p64, q64)
         value = _call_candidate(candidate, dists, batch_shape)
+        reference, missing = None, ""
         try:
             reference = np.asarray(_REFERENCE[quantity](*dists))
-        except NotImplementedError:
-            reference = None
+        except NotImplementedError as error:  # none registered, or a value it declined
+            missing = str(error).split(";")[0]
         ctx = CheckContext(
             quantity, candidate, dists, batch_shape, value, reference, options, value_key,
-            gradient_key,
+            gradient_key, missing=missing,
         )  # fmt: skip
         evidence = [function(ctx) for _, switch, function in LINES if _enabled(switch, options)]
     evidence = tuple(e for e in evidence if e is not None)
