@@ -761,28 +761,25 @@ def _two_sums(xs):
 
 
 def _rowsums(terms, *rows):
-    """The row sums of the arrays ``terms(*rows)`` as one variadic reduction: one pass.
+    """The row sums of the arrays ``terms(*rows)``, accurate to a few ulp whatever V.
 
-    Separate ``jnp.sum`` calls over terms that share their inputs can make XLA
-    write those terms to memory (``[..., V]`` temporaries); one reduction of
-    several operands fuses their computation into the reduction. XLA:CPU
-    accumulates such a reduction in order, whose rounding error grows with V
-    (``sqrt(V)`` ulp typically, up to ``V``: 140-340 ulp at V = 32768 in
-    float32). Here the sums are taken with TwoSum (Knuth), which carries each
-    rounding error along: a few ulp of the sum of magnitudes whatever the
-    order or V. Not differentiable by JAX: for the forward passes of custom
-    gradients.
+    ``terms`` takes the per-row statistics ``rows`` (the arrays it reads are its
+    own: compute them inside, from the inputs, so that no ``[..., V]`` array is
+    written out). On the CPU the sums are one variadic reduction (one pass):
+    separate ``jnp.sum`` calls over terms that share their inputs can make
+    XLA:CPU write those terms to memory. XLA:CPU accumulates such a reduction in
+    order, whose rounding error grows with V (``sqrt(V)`` ulp typically, up to
+    ``V``: 140-340 ulp at V = 32768 in float32), so blocks of up to 8 terms are
+    added in order (at most 7 roundings) and the block sums with TwoSum (Knuth),
+    which carries each rounding error along: a few ulp of the sum of magnitudes
+    whatever the order or V. The block sums are written to memory (``V / 8`` per
+    row and operand). Not differentiable by JAX: for the forward passes of
+    custom gradients.
 
-    ``terms`` takes the per-row statistics ``rows`` (the arrays it reads are
-    its own: compute them inside, from the inputs, so that no ``[..., V]``
-    array is written out). On the CPU, blocks of up to 8 terms are added in
-    order first (at most 7 roundings; TwoSum on every term would halve the
-    speed); the block sums are written to memory (``V / 8`` per row and
-    operand). On other platforms (the GPU: bound by memory, not arithmetic)
-    every term goes through TwoSum, and each operand is computed on its own
-    (``terms`` is called once per operand, behind an optimization barrier on
-    ``rows``): XLA:GPU writes to memory an ``exp`` shared by two operands of
-    such a reduction (measured: 256 MiB at ``B V = 2**26``, 0.66x the speed).
+    On other platforms (the GPU: bound by memory) plain row sums: XLA:GPU adds
+    a row as a tree, which keeps the error at a few ulp (measured on an H100:
+    within 1.4 float32 eps of float64 at V = 262144, as TwoSum gave), and fuses
+    sibling sums into one pass.
 
     Example:
         >>> import jax.numpy as jnp
@@ -793,7 +790,7 @@ def _rowsums(terms, *rows):
     sums = jax.lax.platform_dependent(
         *rows,
         cpu=functools.partial(_rowsums_in_blocks, terms),
-        default=functools.partial(_rowsums_apart, terms),
+        default=functools.partial(_rowsums_plain, terms),
     )
     return tuple(total[..., None] for total in sums)
 
@@ -810,20 +807,22 @@ def _rowsums_in_blocks(terms, *rows):
     return _two_sums(xs)
 
 
-def _rowsums_apart(terms, *rows):
-    """:func:`_rowsums` elsewhere: each operand computed on its own, every term through TwoSum.
+def _rowsums_plain(terms, *rows):
+    """:func:`_rowsums` elsewhere: a plain sum of each operand (a tree on the GPU)."""
+    return tuple(jnp.sum(x, axis=-1) for x in terms(*rows))
 
-    Each operand reads ``rows`` through a barrier of its own. XLA merges equal
-    barriers (and drops what goes through one unused), so the operand's index
-    goes through with the rows and selects them: no pass can prove two
-    operands' inputs equal, and none is written to memory to be shared.
+
+def _cond(branches, pred, general, special):
+    """``lax.cond(pred, general, special)`` where ``branches``, else ``general()``.
+
+    ``general`` is right for every row (the masked forms, the near pass), and
+    ``special`` a cheaper form for calls that do not need it. The CPU takes the
+    branch. The GPU computes the general form in every call: XLA:GPU copies each
+    predicate to the host and waits for it, which stalls the calls queued
+    behind it (measured on an H100 at 2**22 logits: 0.42x the fastest peer with
+    the branches, 0.88x with plain sums and no branch).
     """
-
-    def operand(i):
-        kept, index = jax.lax.optimization_barrier((rows, jnp.int32(i)))
-        return terms(*(jnp.where(index == i, row, jnp.nan) for row in kept))[i]
-
-    return _two_sums(tuple(operand(i) for i in range(len(jax.eval_shape(terms, *rows)))))
+    return jax.lax.cond(pred, general, special) if branches else general()
 
 
 def _log_normaliser(x, top, more=lambda weights, top: ()):
@@ -899,16 +898,16 @@ def _live(masked, weights, x):
     return jnp.where(weights > 0, x, 0) if masked else x
 
 
-def _kl_statistics(a, b, tops, exps):
+def _kl_statistics(a, b, tops, exps, branches):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
     The maxima; then both normalisers and ``mu = E_p[b - a]``. Returns ``LSE(a)``,
     ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
-    ``+inf`` exactly where a class has ``a > -inf = b`` (its ``b - a = -inf``
-    enters ``mu`` with a positive weight); for the near pass, the maxima, the
-    normaliser ``N`` of ``a``; and whether the masked forms are needed: whether
-    some logit is ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf``
-    or ``-inf``), which recomputes the sums, masked, in one more pass.
+    ``+inf`` exactly where a class has ``a > -inf = b``, its weight ``e**a``
+    underflowed or not; for the near pass, the maxima, the normaliser ``N`` of
+    ``a``; and whether the masked forms are needed: whether some logit is
+    ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf`` or ``-inf``),
+    which recomputes the sums, masked, in one more pass (see :func:`_cond`).
 
     ``exps`` are ``exp(a - max a)`` and ``exp(b - max b)``, or None: then each
     pass computes them from the inputs (see :func:`_softmax_kl_forward`).
@@ -923,21 +922,30 @@ def _kl_statistics(a, b, tops, exps):
 
         return _rowsums(terms, top_a, top_b)
 
+    def masked_sums():  # a class of p > 0 = q, also where its weight underflowed: +inf
+        return (*sums(True), _infinite(a, b))
+
     unmasked = sums(False)
-    masked = jnp.any(~jnp.isfinite(unmasked[1]))
-    normaliser, weighted, normaliser_b = jax.lax.cond(masked, lambda: sums(True), lambda: unmasked)
+    masked = jnp.any(~jnp.isfinite(unmasked[1])) if branches else jnp.array(True)
+    normaliser, weighted, normaliser_b, infinite = _cond(
+        branches, masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
+    )
     mu = weighted / normaliser
     log_normaliser = top_a + jnp.log(normaliser)
     log_normaliser_b = top_b + jnp.log(normaliser_b)
     # One rounding in the log, not two logs of size log V cancelling:
     log_mean = (top_b - top_a - mu) + jnp.log(normaliser_b / normaliser)
+    log_mean = jnp.where(infinite, jnp.inf, log_mean)
     return (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked
 
 
-def _kl_terms(a, b, log_normaliser, mu, masked):
-    """p, t (0 where p = 0) and live (p > 0)."""
+def _kl_terms(a, b, log_normaliser, mu, log_mean, masked):
+    """p, t and live (p > 0); t = 0 where p = 0 and in rows of KL = +inf (gradient 0)."""
     p = jnp.exp(a - log_normaliser)
-    return p, _live(masked, p, (b - a) - mu), p > 0
+    live = p > 0
+    if masked:  # mu is -inf or t is -inf in rows of +inf: t would be NaN or -inf there
+        live = live & (log_mean < jnp.inf)
+    return p, jnp.where(live, (b - a) - mu, 0) if masked else (b - a) - mu, live
 
 
 def _near_sums(a, b, rows, normaliser, masked, exps):
@@ -976,29 +984,30 @@ def _near_rows(log_mean):
 
 
 def _softmax_kl_forward(a, b):
-    """The KL and the residuals of its gradient; how the passes get their ``exp`` terms.
+    """The KL and the residuals of its gradient, in the platform's way.
 
     On the CPU (bound by arithmetic) ``exp(a - max a)`` and ``exp(b - max b)``
     are computed once and the near pass reads them back: two ``[..., V]``
     arrays written to memory (as every peer does), 1.4-1.6x the speed of
-    recomputing them. Elsewhere (the GPU: bound by memory) each pass computes
-    them from the inputs, and no ``[..., V]`` array is written: 2.5x the speed
-    and 3-6 MiB of temporaries instead of 896 at ``B V = 2**26`` on an H200.
+    recomputing them; the masked forms and the near pass run only in calls
+    that need them. Elsewhere (the GPU: bound by memory) each pass computes
+    them from the inputs, no ``[..., V]`` array is written, and every call
+    takes the general forms with no branch (see :func:`_cond`).
     """
     return jax.lax.platform_dependent(
         a,
         b,
-        cpu=functools.partial(_kl_forward, share=True),
-        default=functools.partial(_kl_forward, share=False),
+        cpu=functools.partial(_kl_forward, on_cpu=True),
+        default=functools.partial(_kl_forward, on_cpu=False),
     )
 
 
-def _kl_forward(a, b, share):
+def _kl_forward(a, b, on_cpu):
     dtype = a.dtype
     top_a, top_b = tops = _tops(a, b)
-    exps = (jnp.exp(_working(a) - top_a), jnp.exp(_working(b) - top_b)) if share else None
+    exps = (jnp.exp(_working(a) - top_a), jnp.exp(_working(b) - top_b)) if on_cpu else None
     (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked = _kl_statistics(
-        a, b, tops, exps
+        a, b, tops, exps, branches=on_cpu
     )
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
@@ -1010,9 +1019,10 @@ def _kl_forward(a, b, share):
         return _near_sums(a, b, rows, normaliser, with_masks, exps)
 
     # The third pass only when some row is near (under vmap both branches run).
-    big_a, gap = jax.lax.cond(
+    big_a, gap = _cond(
+        on_cpu,
         jnp.any(candidates),
-        lambda: jax.lax.cond(masked, lambda: near_sums(True), lambda: near_sums(False)),
+        lambda: _cond(on_cpu, masked, lambda: near_sums(True), lambda: near_sums(False)),
         lambda: (zeros, zeros),
     )
     near = candidates & (jnp.abs(big_a) <= 0.5)
@@ -1057,11 +1067,11 @@ def _softmax_kl_fwd(a, b):
     return value, (a, b, stats)
 
 
-def _softmax_kl_gradients(a, b, rows, cotangent, masked):
+def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
-    p, t, live = _kl_terms(a, b, log_normaliser, mu, masked)
+    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked)
     grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
@@ -1076,16 +1086,30 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked):
         expm1_t = u + u * u * _expm1mx_series(u)
         return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
 
-    return grad_a, g * jax.lax.cond(jnp.any(near), near_or_far, far)
+    return grad_a, g * _cond(branches, jnp.any(near), near_or_far, far)
 
 
 def _softmax_kl_bwd(residuals, cotangent):
-    a_in, b_in, (masked, *rows) = residuals
-    grad_a, grad_b = jax.lax.cond(
-        masked,
-        lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked=True),
-        lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked=False),
+    return _softmax_kl_backward(residuals, cotangent)
+
+
+def _softmax_kl_backward(residuals, cotangent):
+    """The gradients, in the platform's way (branches on the CPU only: see :func:`_cond`)."""
+    return jax.lax.platform_dependent(
+        residuals,
+        cotangent,
+        cpu=functools.partial(_kl_backward, branches=True),
+        default=functools.partial(_kl_backward, branches=False),
     )
+
+
+def _kl_backward(residuals, cotangent, branches):
+    a_in, b_in, (masked, *rows) = residuals
+
+    def form(masked):
+        return lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches)
+
+    grad_a, grad_b = _cond(branches, masked, form(True), form(False))
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
 
 

@@ -72,7 +72,9 @@ def kl_logits(xp, logits_p, logits_q):
     ratio = xp.kl_div_log(log_ratio, -xp.expm1(log_ratio))
     gap = xp.sigmoid_diff(logits_p, logits_q)  # q - p
     failures = xp.kl_div_delta(xp.sigmoid(-logits_q), gap) / xp.sigmoid(logits_p)
-    return ratio + failures
+    # Q the point mass at 0 (logit +inf) and P not: +inf, also where P's failures underflow
+    inf = float("inf")
+    return xp.where((logits_q == inf) & (logits_p < inf), inf, ratio + failures)
 
 
 @register_entropy(Geometric, parameterisations=("logits",))
@@ -84,5 +86,8 @@ def entropy_logits(xp, logits):
 @register_cross_entropy(Geometric, Geometric, parameterisations=LOGITS)
 def cross_entropy_logits(xp, logits_p, logits_q):
     """Cross-entropy from logits: ``-log q - (1 - p) / p * log(1 - q)``, ``(1 - p) / p = e^-l``."""
+    inf = float("inf")
     odds = xp.exp(-logits_p)  # (1 - p) / p; 0 at p = 1, where 0 * (-log(1 - q)) = 0
-    return xp.softplus(-logits_q) + odds * xp.softplus(xp.where(odds == 0, 0, logits_q))
+    failures = odds * xp.softplus(xp.where(logits_p == inf, 0, logits_q))
+    # Q the point mass at 0 and P not: +inf, also where P's odds underflow
+    return xp.softplus(-logits_q) + xp.where((logits_q == inf) & (logits_p < inf), inf, failures)
