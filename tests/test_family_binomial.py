@@ -121,21 +121,23 @@ def _exact_kl(n, p, q):
 def test_kl_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind):
     (counts, probs_p), (_, probs_q) = Binomial.adversarial_pairs(np.random.default_rng(0))
     tiny, huge = np.finfo(dtype).tiny, np.finfo(dtype).max
+    n, p, q = (np.asarray(x, dtype) for x in (counts, probs_p, probs_q))
+    valid = ~np.any([(0 < x) & (x < tiny) for x in (p, q)], axis=0)  # subnormal: not a probability
+    n, p, q = n[valid], p[valid], q[valid]
+    if kind == "probs":  # all pairs in one call
+        values = forms.kl(jax_ops, n, p, n, q)
+        exact_probs = p, q
+    else:
+        lp, lq = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
+        values = forms.kl_logits(jax_ops, n, lp, n, lq)
+        exact_probs = np.asarray(lp), np.asarray(lq)
+    to_mp = mpmath.mpf if kind == "probs" else _sigmoid
+    assert values.dtype == dtype
     worst = 0.0
     with mpmath.workdps(800):
-        for n, p, q in zip(counts, probs_p, probs_q):
-            n, p, q = dtype(n), dtype(p), dtype(q)
-            if any(0 < x < tiny for x in (p, q)):
-                continue  # subnormal in this dtype: not a valid probability
-            if kind == "probs":
-                value = forms.kl(jax_ops, n, p, n, q)
-                exact_p, exact_q = mpmath.mpf(float(p)), mpmath.mpf(float(q))
-            else:
-                lp, lq = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
-                value = forms.kl_logits(jax_ops, n, lp, n, lq)
-                exact_p, exact_q = _sigmoid(lp), _sigmoid(lq)
-            assert value.dtype == dtype
-            exact, value = _exact_kl(int(n), exact_p, exact_q), float(value)
+        for count, value, x, y in zip(n, np.asarray(values), *exact_probs):
+            exact = _exact_kl(int(count), to_mp(float(x)), to_mp(float(y)))
+            value = float(value)
             if exact == mpmath.inf or exact > huge:
                 assert value == INF
             elif exact < tiny:
