@@ -694,20 +694,22 @@ def _xlogx_jvp(primals, tangents):
 #
 # Two passes over the [..., V] inputs give the far value (the maxima; both
 # normalisers and mu: two exponentials per logit, as a log_softmax form); a
-# third, the sums E_p[t] and F, runs only when some row of the call is near
-# (lax.cond; under vmap both branches run). It takes no exponential: p and
-# p e^t come from the second pass's weights exp(a - max a), exp(b - max b), and
-# e^t - 1 - t from its Taylor series for |t| <= 1. Every row sum carries its
-# rounding error (_rowsums): XLA:CPU adds a fused reduction's terms in order.
+# third, the sums E_p[t] and F, runs on the CPU only when some row of the call
+# is near (lax.cond; under vmap both branches run), on the GPU always (_cond).
+# On the CPU it takes no exponential: p and p e^t come from the second pass's
+# weights exp(a - max a), exp(b - max b), and e^t - 1 - t from its Taylor
+# series for |t| <= 1. Every row sum is accurate to a few ulp whatever V
+# (_rowsums): XLA:CPU adds a fused reduction's terms in order, XLA:GPU as a tree.
 # The gradient is a custom VJP that recomputes p and t in one more pass from
 # the inputs and per-row statistics: autodiff would keep [..., V]
 # intermediates for the backward pass.
 # Classes with p = 0 (a logit of -inf, or an underflowed one) enter E_p[exp(t)]
 # through p_k e^t_k = exp(b_k - max b) exp(max b - max a - mu) / N_a, never
 # through 0 * inf. A class with a > -inf = b makes the divergence +inf (and its
-# gradient 0). The masks this takes (jnp.where in the terms of a sum) are
-# applied only in calls that have a -inf logit (_live): XLA:CPU does not
-# vectorise a reduction whose terms select.
+# gradient 0), also where its probability underflows to 0. The masks this takes
+# (jnp.where in the terms of a sum) are applied on the CPU only in calls that
+# have a -inf logit (_live): XLA:CPU does not vectorise a reduction whose terms
+# select.
 # Inputs of 16 bits are computed in float32, results returned in their dtype.
 
 
