@@ -195,3 +195,11 @@ def test_dtype_kept_and_transformations():
     with mpmath.workdps(30):
         exact = float((0.5 - 2) * mpmath.psi(1, 0.5) + 0.5)
     assert float(grad) == pytest.approx(exact, rel=1e-12)
+
+
+def test_cross_entropy_where_lgamma_of_q_is_zero_float32():
+    """H(Gamma(1e-10, 1), Gamma(1, 1)) = E_P[X] = 1e-10: lgamma(1) must be 0, not XLA's
+    float32 4.8e-7 (which made this 4.8e-7, 4768 times the value)."""
+    p = verify.Gamma(np.float32(1e-10), np.float32(1.0))
+    q = verify.Gamma(np.float32(1.0), np.float32(1.0))
+    np.testing.assert_allclose(float(verify.cross_entropy(p, q)), 1e-10, rtol=1e-6)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 
-from verify import _validate
+from verify import _special, _validate
 from verify.families import supports
 from verify.families._distribution import Dim, Distribution, SymbolicFamily
 from verify.families.beta import check_concentration
@@ -83,7 +83,7 @@ class Dirichlet(Distribution):
         k = self.concentration.shape[-1]
         x = jnp.where(inside[..., None], value, 1 / k).astype(self.dtype)
         a = self.concentration
-        log_normaliser = jnp.sum(jss.gammaln(a), -1) - jss.gammaln(jnp.sum(a, -1))
+        log_normaliser = jnp.sum(_special.lgamma(a), -1) - _special.lgamma(jnp.sum(a, -1))
         log_p = jnp.sum(jss.xlogy(a - 1, x), -1) - log_normaliser
         return jnp.where(inside, log_p, -jnp.inf)
 
