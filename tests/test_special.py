@@ -708,3 +708,31 @@ def test_lgamma_is_accurate_relative_to_its_value_also_near_its_zeros(dtype):
     np.testing.assert_array_equal(jax.vmap(jax.grad(lgamma))(one_two), digamma(one_two))
     negative = jnp.asarray([-0.5, -2.5, -1.0], dtype)  # XLA's values (and inf at poles)
     np.testing.assert_array_equal(lgamma(negative), gammaln(negative))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_digamma_diff_is_accurate_where_the_digammas_cancel(dtype):
+    """digamma(x + h) - digamma(x) from x and h: within 4 ulp of itself on 10**-10 <= x <=
+    10**10 and |h| from 10**-12 to 10**12 (x + h > 0), where the difference of XLA's digammas
+    loses every digit (|h| << x); its derivatives are trigamma's."""
+    from verify._special import digamma_diff
+
+    rng = np.random.default_rng(0)
+    x = 10 ** rng.uniform(-10, 10, 400)
+    h = 10 ** rng.uniform(-12, 12, 400) * rng.choice([-1, 1], 400)
+    h = np.where(x + h > 0, h, -x * rng.uniform(0.01, 0.99, 400))
+    x, h = x.astype(dtype), h.astype(dtype)
+    keep = (x + h > 0) & (np.abs(h) >= np.finfo(dtype).tiny * 1e6)
+    values = np.asarray(jax.jit(digamma_diff)(jnp.asarray(x[keep]), jnp.asarray(h[keep])))
+    eps = np.finfo(dtype).eps
+    with mpmath.workdps(50):
+        for xi, hi, value in zip(x[keep], h[keep], values):
+            a, b = mpmath.mpf(float(xi)), mpmath.mpf(float(hi))
+            exact = mpmath.digamma(a + b) - mpmath.digamma(a)
+            assert abs(mpmath.mpf(float(value)) - exact) <= 4 * eps * abs(exact), (xi, hi)
+    grads = jax.grad(digamma_diff, (0, 1))(2.0, 0.5)
+    np.testing.assert_allclose(grads, [_polygamma1(2.5) - _polygamma1(2.0), _polygamma1(2.5)])
+
+
+def _polygamma1(x):
+    return float(mpmath.psi(1, x))

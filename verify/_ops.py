@@ -26,6 +26,8 @@ Conventions shared by both backends:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
@@ -293,10 +295,20 @@ class _JaxOps:
             >>> jax_ops.sum_others(jnp.array([1e20, 1.0, 2.0])).tolist()
             [3.0, 1e+20, 1e+20]
         """
+        flip = functools.partial(jnp.flip, axis=-1)
+        return _JaxOps.sum_before(a) + flip(_JaxOps.sum_before(flip(a)))
+
+    @staticmethod
+    def sum_before(a):
+        """``sum_{j < k} a_j`` for each ``k`` of the last axis (0 for the first).
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> jax_ops.sum_before(jnp.array([1.0, 2.0, 3.0])).tolist()
+            [0.0, 1.0, 3.0]
+        """
         zero = jnp.zeros_like(a[..., :1])
-        before = jnp.cumsum(jnp.concatenate([zero, a[..., :-1]], axis=-1), axis=-1)
-        after = jnp.flip(jnp.cumsum(jnp.concatenate([zero, jnp.flip(a, -1)[..., :-1]], -1), -1), -1)
-        return before + after
+        return jnp.cumsum(jnp.concatenate([zero, a[..., :-1]], axis=-1), axis=-1)
 
     @staticmethod
     def log_softmax(logits):
@@ -373,6 +385,7 @@ class _JaxOps:
 
     # Beta, Dirichlet, ContinuousBernoulli
     lgamma_bregman = staticmethod(_special.lgamma_bregman)
+    digamma_diff = staticmethod(_special.digamma_diff)
     binet_bregman = staticmethod(_special.binet_bregman)
     ratio_kl = staticmethod(_special.ratio_kl)
     log_sinhc = staticmethod(_special.log_sinhc)

@@ -1253,6 +1253,7 @@ __all__ += [  # noqa: PLE0605 - appended per branch; the lead merges the lists
     "E_INV",
     "SQRT_PI_2",
     "SQRT_PIE_2",
+    "digamma_diff",
     "digamma_stirling",
     "lgamma",
     "lgamma_stirling",
@@ -1412,6 +1413,50 @@ def lgamma(x):
 def _lgamma_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
     return lgamma(x), jss.digamma(x) * dx
+
+
+@jax.custom_jvp
+def digamma_diff(x, h):
+    """``digamma(x + h) - digamma(x)`` for ``x > 0`` and ``x + h > 0``, to a few ulp of itself.
+
+    The difference of two digammas loses every digit where ``|h| << x`` (it is
+    about ``h / x`` against digammas of size ``log x``). Here: unit steps take
+    ``x`` to ``X = x + n`` with ``X`` and ``X + h >= 12`` (``sum_{j < n} h / ((x +
+    j)(x + j + h))``), then
+    Stirling's series, ``log1p(u) + h / (2 X (X + h)) + sum_j (2j + 1) S_j
+    X**-(2j + 2) (1 - (1 + u)**-(2j + 2))`` with ``u = h / X`` and ``S_j`` the
+    coefficients of Binet's function. Each term but the last sum's (below
+    1/864 of the rest) has the sign of ``h``: nothing cancels.
+
+    Example:
+        >>> round(float(digamma_diff(11.9, 1e-8)) / 1e-8, 6)  # trigamma(11.9)
+        0.087663
+    """
+    x, h = jnp.asarray(x), jnp.asarray(h)
+    dtype = _float_dtype(x, h)
+    x, h = x.astype(dtype), h.astype(dtype)
+    steps = _shift_count(jnp.minimum(x, x + h))  # both X and X + h >= 12
+    total = jnp.zeros(jnp.broadcast_shapes(x.shape, h.shape), dtype)
+    for j in range(_STIRLING_FROM):
+        y = x + j
+        total = total + jnp.where(j < steps, h / (y * (y + h)), 0)
+    big = x + steps
+    u = h / big  # log(1 + u) from 1 + u = (X + h) / X where u is near -1 (1 + u would cancel)
+    log1p_u = jnp.where(jnp.abs(u) <= 0.5, log1p(u), jnp.log((big + h) / big))
+    inverse_square = 1 / (big * big)
+    power = inverse_square
+    for j in range(_stirling_count(dtype)):
+        m = 2 * j + 2
+        total = total - (m - 1) * float(_STIRLING[j]) * power * jnp.expm1(-m * log1p_u)
+        power = power * inverse_square
+    return total + log1p_u + h / (2 * big * (big + h))
+
+
+@digamma_diff.defjvp
+def _digamma_diff_jvp(primals, tangents):
+    (x, h), (dx, dh) = primals, tangents
+    at_sum = jss.polygamma(1, x + h)
+    return digamma_diff(x, h), (at_sum - jss.polygamma(1, x)) * dx + at_sum * dh
 
 
 @jax.custom_jvp

@@ -538,6 +538,29 @@ class ratio_kl(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
         return x / y - 1 - sp.log(x) + sp.log(y)
 
 
+class digamma_diff(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``digamma(x + h) - digamma(x)`` (:func:`verify._special.digamma_diff`).
+
+    Example:
+        >>> import sympy as sp
+        >>> x, h = sp.symbols("x h", positive=True)
+        >>> digamma_diff(x, h).rewrite(sp.log)
+        -polygamma(0, x) + polygamma(0, h + x)
+    """
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, h):
+        if h.is_zero:
+            return sp.S.Zero
+        return None
+
+    @classmethod
+    def elementary(cls, x, h):
+        return sp.polygamma(0, x + h) - sp.polygamma(0, x)
+
+
 class binet_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
     """The Bregman divergence of Binet's function; see :func:`verify._special.binet_bregman`.
 
@@ -653,6 +676,7 @@ class log_sinhc_bregman(_Twin):  # noqa: N801 - the name of the JAX function it 
 
 __all__ += [
     "binet_bregman",
+    "digamma_diff",
     "langevin",
     "lgamma_bregman",
     "log_sinhc",

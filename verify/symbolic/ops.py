@@ -180,6 +180,11 @@ class _SympyOps:
         return sp.Matrix([sp.Add(*entries[:k], *entries[k + 1 :]) for k in range(len(entries))])
 
     @staticmethod
+    def sum_before(a):
+        entries = _entries(a)
+        return sp.Matrix([sp.Add(*entries[:k]) for k in range(len(entries))])
+
+    @staticmethod
     def take(a, index):
         return a[int(index)]
 
@@ -238,6 +243,7 @@ class _SympyOps:
 
     # Beta, Dirichlet, ContinuousBernoulli
     lgamma_bregman = _twin("lgamma_bregman")
+    digamma_diff = _twin("digamma_diff")
     binet_bregman = _twin("binet_bregman")
     ratio_kl = _twin("ratio_kl")
     log_sinhc = _twin("log_sinhc")
