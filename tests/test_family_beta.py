@@ -196,7 +196,7 @@ def test_sample_moments_and_reparameterised_gradient():
 def test_cross_entropy_with_a_concentration_far_below_the_other(dtype, tolerance):
     """H(Beta(1e-8, 11.9), Beta(1, 1e5)) = -11.5128...: as KL(P || Q) - KL(P || U) it was 0.39
     off in float32 and 4.6e-10 in float64 (the KLs' known limit, twice); from the density,
-    with the digamma differences taken from a and b, it is right. The Dirichlet (K = 2) too."""
+    with the digamma differences taken from a and b, it is right."""
     with mpmath.workdps(50):
         a, b, a_q, b_q = (mpmath.mpf(float(dtype(x))) for x in (1e-8, 11.9, 1.0, 1e5))
         s = a + b
@@ -209,6 +209,5 @@ def test_cross_entropy_with_a_concentration_far_below_the_other(dtype, tolerance
         )
     p = verify.Beta(dtype(1e-8), dtype(11.9))
     q = verify.Beta(dtype(1.0), dtype(1e5))
-    pair = [verify.Dirichlet(np.array(x, dtype)) for x in ([1e-8, 11.9], [1.0, 1e5])]
-    for value in (verify.cross_entropy(p, q), verify.cross_entropy(*pair)):
-        assert abs(float(value) - float(exact)) <= tolerance * abs(float(exact))
+    value = verify.cross_entropy(p, q)
+    assert abs(float(value) - float(exact)) <= tolerance * abs(float(exact))

@@ -26,8 +26,6 @@ Conventions shared by both backends:
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
@@ -295,20 +293,10 @@ class _JaxOps:
             >>> jax_ops.sum_others(jnp.array([1e20, 1.0, 2.0])).tolist()
             [3.0, 1e+20, 1e+20]
         """
-        flip = functools.partial(jnp.flip, axis=-1)
-        return _JaxOps.sum_before(a) + flip(_JaxOps.sum_before(flip(a)))
-
-    @staticmethod
-    def sum_before(a):
-        """``sum_{j < k} a_j`` for each ``k`` of the last axis (0 for the first).
-
-        Example:
-            >>> import jax.numpy as jnp
-            >>> jax_ops.sum_before(jnp.array([1.0, 2.0, 3.0])).tolist()
-            [0.0, 1.0, 3.0]
-        """
         zero = jnp.zeros_like(a[..., :1])
-        return jnp.cumsum(jnp.concatenate([zero, a[..., :-1]], axis=-1), axis=-1)
+        before = jnp.cumsum(jnp.concatenate([zero, a[..., :-1]], axis=-1), axis=-1)
+        after = jnp.flip(jnp.cumsum(jnp.concatenate([zero, jnp.flip(a, -1)[..., :-1]], -1), -1), -1)
+        return before + after
 
     @staticmethod
     def log_softmax(logits):

@@ -180,11 +180,6 @@ class _SympyOps:
         return sp.Matrix([sp.Add(*entries[:k], *entries[k + 1 :]) for k in range(len(entries))])
 
     @staticmethod
-    def sum_before(a):
-        entries = _entries(a)
-        return sp.Matrix([sp.Add(*entries[:k]) for k in range(len(entries))])
-
-    @staticmethod
     def take(a, index):
         return a[int(index)]
 
