@@ -969,8 +969,13 @@ def _near_sums(a, b, rows, normaliser, masked, exps):
             weights, tilted = exps[0], exps[1] * jnp.exp(tilt)
         else:
             weights, tilted = jnp.exp(a_w - top_a), jnp.exp((b_w - top_b) + tilt)
-        t = _live(masked, weights, (b_w - a_w) - mu)
-        small = (jnp.abs(t) <= 1) & (weights > 0) if masked else jnp.abs(t) <= 1
+        # Masked by the logits (a -inf logit: t is not a number), not by weights > 0: the
+        # statistics' mask, read again here, was a [..., V] array written between the
+        # passes in bfloat16 on the GPU. A finite logit whose weight underflowed has a
+        # finite t (rows with b = -inf there are +inf: not near) and enters as 0.
+        live = a_w > -jnp.inf
+        t = jnp.where(live, (b_w - a_w) - mu, 0) if masked else (b_w - a_w) - mu
+        small = (jnp.abs(t) <= 1) & live if masked else jnp.abs(t) <= 1
         u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
         series = weights * (u * u * _expm1mx_series(u))
         return weights * t, jnp.where(small, series, tilted - weights - weights * t)
