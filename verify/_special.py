@@ -1258,9 +1258,11 @@ __all__ += [  # noqa: PLE0605 - appended per branch; the lead merges the lists
     "E_INV",
     "SQRT_PI_2",
     "SQRT_PIE_2",
+    "digamma_bregman",
     "digamma_diff",
     "digamma_stirling",
     "lgamma",
+    "lgamma_bregman_share",
     "lgamma_stirling",
     "ratio_gap",
     "stirling_bregman",
@@ -1439,22 +1441,8 @@ def digamma_diff(x, h):
     """
     x, h = jnp.asarray(x), jnp.asarray(h)
     dtype = _float_dtype(x, h)
-    x, h = x.astype(dtype), h.astype(dtype)
-    steps = _shift_count(jnp.minimum(x, x + h))  # both X and X + h >= 12
-    total = jnp.zeros(jnp.broadcast_shapes(x.shape, h.shape), dtype)
-    for j in range(_STIRLING_FROM):
-        y = x + j
-        total = total + jnp.where(j < steps, h / (y * (y + h)), 0)
-    big = x + steps
-    u = h / big  # log(1 + u) from 1 + u = (X + h) / X where u is near -1 (1 + u would cancel)
-    log1p_u = jnp.where(jnp.abs(u) <= 0.5, log1p(u), jnp.log((big + h) / big))
-    inverse_square = 1 / (big * big)
-    power = inverse_square
-    for j in range(_stirling_count(dtype)):
-        m = 2 * j + 2
-        total = total - (m - 1) * float(_STIRLING[j]) * power * jnp.expm1(-m * log1p_u)
-        power = power * inverse_square
-    return total + log1p_u + h / (2 * big * (big + h))
+    x, h = jnp.broadcast_arrays(x.astype(dtype), h.astype(dtype))
+    return _digamma_diff(x, x + h, h)
 
 
 @digamma_diff.defjvp
@@ -1462,6 +1450,141 @@ def _digamma_diff_jvp(primals, tangents):
     (x, h), (dx, dh) = primals, tangents
     at_sum = jss.polygamma(1, x + h)
     return digamma_diff(x, h), (at_sum - jss.polygamma(1, x)) * dx + at_sum * dh
+
+
+def _digamma_diff(x, y, h):
+    """:func:`digamma_diff` from both ends, ``y = x + h`` and ``h`` as accurate as the
+    caller has them (``y`` may carry digits that ``x + h`` would round away)."""
+    steps = _shift_count(jnp.minimum(x, y))  # both X and X + h >= 12
+    total = jnp.zeros_like(x)
+    for j in range(_STIRLING_FROM):
+        total = total + jnp.where(j < steps, h / ((x + j) * (y + j)), 0)
+    big, big_y = x + steps, y + steps
+    u = h / big  # log(1 + u) from 1 + u = (X + h) / X where u is near -1 (1 + u would cancel)
+    log1p_u = jnp.where(jnp.abs(u) <= 0.5, log1p(u), jnp.log(big_y / big))
+    inverse_square = 1 / (big * big)
+    power = inverse_square
+    for j in range(_stirling_count(x.dtype)):
+        m = 2 * j + 2
+        total = total - (m - 1) * float(_STIRLING[j]) * power * jnp.expm1(-m * log1p_u)
+        power = power * inverse_square
+    return total + log1p_u + h / (2 * big * big_y)
+
+
+@jax.custom_jvp
+def digamma_bregman(x, y, h):
+    """``digamma(y) - digamma(x) - h polygamma(1, x)`` for ``x, y > 0``, to a few ulp.
+
+    ``h = y - x``, as accurately as the caller has it (``y`` and ``h`` may carry
+    digits that ``x + h`` and ``y - x`` would round away). The Bregman divergence
+    of digamma (concave: the value is ``<= 0``), about ``h**2 polygamma(2, x) / 2``
+    for small ``h``, where the textbook form loses every digit. As
+    :func:`digamma_diff`: unit steps take ``x`` to ``X = x + n`` with ``X, Y = y +
+    n >= 12``, each adding ``-h**2 / (x_j**2 y_j)`` (``x_j = x + j``, ``y_j = y +
+    j``; from ``digamma(z) = digamma(z + 1) - 1 / z``), then the divergences of the
+    terms of Stirling's series for digamma: ``log(X)`` (``log1pmx(h / X)``), ``-1 /
+    (2 X)`` (``-h**2 / (2 X**2 Y)``) and ``-(2j + 1) S_j X**-(2j + 2)``
+    (:func:`_power_bregmans`). Every term but the last's (below 1/864 of the rest)
+    is ``<= 0``: nothing cancels.
+
+    Example:
+        >>> h = 1e-5  # about h**2 polygamma(2, 3) / 2
+        >>> round(float(digamma_bregman(3.0, 3.0 + h, h)) / h**2 * 2, 6)  # polygamma(2, 3)
+        -0.154114
+    """
+    dtype = _float_dtype(x, y, h)
+    x, y, h = jnp.broadcast_arrays(*(jnp.asarray(v, dtype) for v in (x, y, h)))
+    steps = _shift_count(jnp.minimum(x, y))  # both X and Y >= 12
+    total = jnp.zeros_like(x)
+    for j in range(_STIRLING_FROM):
+        x_j, y_j = jnp.where(j < steps, x + j, 1), jnp.where(j < steps, y + j, 1)
+        total = total - jnp.where(j < steps, (h / x_j) * (h / y_j / x_j), 0)
+    big, big_y = x + steps, y + steps
+    u = h / big  # > -1; near -1, log(1 + u) from the ratio (u lost its digits)
+
+    def log1p_u(far):
+        return jnp.log(jnp.where(far, big_y, 1) / jnp.where(far, big, 1))
+
+    total = total + _log1pmx_near_far(u, log1p_u) - u * (h / big_y) / (2 * big)
+    powers = [(2 * j + 2, -(2 * j + 1) * _STIRLING[j]) for j in range(_stirling_count(dtype))]
+    return total + _power_bregmans(big, big_y, u, powers)
+
+
+@digamma_bregman.defjvp
+def _digamma_bregman_jvp(primals, tangents):
+    (x, y, h), (dx, dy, _) = primals, tangents  # h is a hint: the value depends on x and y
+    at_x, at_y = jss.polygamma(1, x), jss.polygamma(1, y)
+    return digamma_bregman(x, y, h), -(y - x) * jss.polygamma(2, x) * dx + (at_y - at_x) * dy
+
+
+#: Gauss-Legendre nodes and weights on [0, 1], 4 points: exact for degree 7.
+_GAUSS_LEGENDRE_4 = (
+    ((1 - 0.8611363115940526) / 2, 0.3478548451374538 / 2),
+    ((1 - 0.3399810435848563) / 2, 0.6521451548625461 / 2),
+    ((1 + 0.3399810435848563) / 2, 0.6521451548625461 / 2),
+    ((1 + 0.8611363115940526) / 2, 0.3478548451374538 / 2),
+)
+
+#: A class holds "nearly all" of a total where the rest is at most this fraction of it.
+DOMINANT = 100
+
+
+def _slide(x, r, x_q, r_q, delta, change):
+    """``R(x + r, x' + r') - R(x, x')`` (``R`` = :func:`lgamma_bregman`) for ``r <= x / 100``
+    and ``r' <= x' / 100``: ``int_0^1 d/dt R(x_t, x'_t) dt`` along ``x_t = x + t r``,
+    ``x'_t = x' + t r'``, with ``d/dt R = change (digamma(x'_t) - digamma(x_t)) + r
+    digamma_bregman(x_t, x'_t)``.
+
+    The integrand is analytic in ``t`` but for the poles of digamma at ``t <= -100``,
+    so 4 Gauss-Legendre points (a Bernstein ellipse of radius about 400) leave
+    about ``400**-8 = 2e-21`` of it. Each end moves along its own side (``x'_t`` from
+    ``x'``, not ``x_t + delta_t``, which rounds ``t r'`` away where ``x >> x'``).
+    """
+    total = jnp.zeros_like(x)
+    for t, weight in _GAUSS_LEGENDRE_4:
+        x_t, y_t, delta_t = x + t * r, x_q + t * r_q, delta + t * change
+        total = total + weight * (
+            change * _digamma_diff(x_t, y_t, delta_t) + r * digamma_bregman(x_t, y_t, delta_t)
+        )
+    return total
+
+
+@_traced_once
+def lgamma_bregman_share(x, r, x_q, r_q, delta, change):
+    """``R(x, x') - x / (x + r) R(x + r, x' + r')``, ``R`` = :func:`lgamma_bregman`: a
+    class's share of the Bregman divergence of ``sum_k lgamma(a_k) - lgamma(sum_k a_k)``.
+
+    ``x`` is a concentration and ``r`` the sum of the others, in P; ``x', r'`` in Q;
+    ``delta = x' - x`` and ``change = r' - r``, as accurately as the caller has them.
+    The shares of all classes sum to the Dirichlet's (the Beta's) KL.
+
+    Where the class holds nearly all of both totals (``r <= x / 100``, ``r' <= x' /
+    100``) its divergence and the total's nearly cancel: there the share is ``r / (x +
+    r) R(x + r, x' + r') - (R(x + r, x' + r') - R(x, x'))``, the difference taken as the
+    integral of its derivative along the segment from ``(x, x')`` to ``(x + r, x' +
+    r')`` (:func:`_slide`), of the size of ``r`` and ``change``, not of ``R``.
+    Elsewhere the two divergences are subtracted.
+
+    Example:
+        >>> a, b, h = 1e-8, 11.9, 1.19e-5  # the Beta KL's share of b: R(b) - R(a + b) ...
+        >>> share_b = lgamma_bregman_share(b, a, b + h, a, h, 0.0)
+        >>> share_a = lgamma_bregman_share(a, b, a, b + h, 0.0, h)  # ... and of a
+        >>> float(share_a + share_b)  # KL(Beta(a, b) || Beta(a, b + h)): 5.4377771400466e-21
+        5.437777140046...e-21
+    """
+    dtype = _float_dtype(x, r, x_q, r_q, delta, change)
+    args = jnp.broadcast_arrays(*(jnp.asarray(v, dtype) for v in (x, r, x_q, r_q, delta, change)))
+    x, r, x_q, r_q, delta, change = args
+    total, total_q = x + r, x_q + r_q
+    whole = lgamma_bregman(total, total_q, delta + change)
+    dominant = (r * DOMINANT <= x) & (r_q * DOMINANT <= x_q)
+    one, zero = jnp.ones_like(x), jnp.zeros_like(x)
+    harmless = (one, zero, one, zero, zero, zero)
+    slide = _in_regime(dominant, _slide, args, harmless)
+    paired = r / total * whole - slide
+    part = jnp.where(dominant, 1, x)  # lgamma_bregman(1, 1, 0) = 0 where it is not needed
+    direct = lgamma_bregman(part, jnp.where(dominant, 1, x_q), jnp.where(dominant, 0, delta))
+    return jnp.where(dominant, paired, direct - x / total * whole)
 
 
 @jax.custom_jvp
@@ -1683,7 +1806,9 @@ def ratio_kl(x, y, delta):
     near = jnp.abs(hint) <= 0.5
     near_value = kl_div_unit(jnp.where(near, x / y, 1), jnp.where(near, hint, 0))
     x_f, y_f = jnp.where(near, 2, x), jnp.where(near, 1, y)
-    far_value = x_f / y_f - 1 - (jnp.log(x_f) - jnp.log(y_f))
+    # log_ratio, not log(x) - log(y): logs of 655 that differ by 1.1 (1e-284 and 3e-284) kept
+    # 6e-14 of it; the ratio itself may leave the float range (1e-300 / 1e12).
+    far_value = x_f / y_f - 1 - log_ratio(x_f, y_f)
     return jnp.where(near, near_value, far_value)
 
 
@@ -1694,8 +1819,15 @@ def _bregman_numerator(m):
 
 
 def _stirling_bregman(a, b, t):
-    """``sum_j c_j D_j`` with ``D_j`` the Bregman divergence of ``x**-m`` (``m = 2j - 1``)
-    from ``a`` to ``b`` (``t = (b - a) / a``, ``a, b >= 12``): that of Stirling's series.
+    """``sum_j c_j D_j`` with ``D_j`` the Bregman divergence of ``x**-m`` (``m = 2j + 1``)
+    from ``a`` to ``b`` (``t = (b - a) / a``, ``a, b >= 12``): that of Stirling's series."""
+    powers = [(2 * j + 1, _STIRLING[j]) for j in range(_stirling_count(a.dtype))]
+    return _power_bregmans(a, b, t, powers)
+
+
+def _power_bregmans(a, b, t, powers):
+    """``sum c D_m`` over ``powers`` ``(m, c)``, ``D_m`` the Bregman divergence of ``x**-m``
+    from ``a`` to ``b`` (``t = (b - a) / a``, ``a, b >= 12``).
 
     Near ``t = 0`` (``|t| <= 1/2``) each is ``(a (1 + t))**-m t**2 N_m(t)``, whose
     polynomial (:func:`_bregman_numerator`) has positive coefficients: no cancellation.
@@ -1707,19 +1839,14 @@ def _stirling_bregman(a, b, t):
     u = jnp.where(near, t, 0)
     inverse_a, inverse_b = 1 / a, 1 / b
     inverse_near = inverse_a / (1 + u)
-    squares = inverse_near * inverse_near, inverse_a * inverse_a, inverse_b * inverse_b
-    powers = inverse_near, inverse_a, inverse_b  # of exponent m, for m = 1, 3, 5, ...
     series, direct = jnp.zeros_like(a), jnp.zeros_like(a)
-    for j in range(_stirling_count(dtype)):
-        m = 2 * j + 1
-        c = jnp.asarray(float(_STIRLING[j]), dtype)
+    for m, c in powers:
+        c = jnp.asarray(float(c), dtype)
         poly = jnp.zeros_like(u)
         for coefficient in reversed(_bregman_numerator(m)):
             poly = poly * u + jnp.asarray(float(coefficient), dtype)
-        power_near, power_a, power_b = powers
-        series = series + c * (power_near * poly)
-        direct = direct + c * (power_b - power_a * (1 - m * t))
-        powers = tuple(p * s for p, s in zip(powers, squares))
+        series = series + c * (inverse_near**m * poly)
+        direct = direct + c * (inverse_b**m - inverse_a**m * (1 - m * t))
     return jnp.where(near, u * u * series, direct)
 
 
@@ -1754,7 +1881,9 @@ def _lgamma_parts(a, b, delta, *, close=False):
     big_a, big_b = a + n, b + n
     t = delta / big_a
     binet = _stirling_bregman(big_a, big_b, t)
-    main = kl_div_delta(big_a, delta) + kl_div_unit(1 + t, -t) / 2
+    # ratio_kl(b, a) = kl_div_unit(1 + t, -t), from b / a where 1 + t has lost b (b << a:
+    # lgamma_bregman(1e20, 1e-100) was inf, 1 + t rounding to 0).
+    main = kl_div_delta(big_a, delta) + ratio_kl(big_b, big_a, delta) / 2
     return shifted, big_a, main, binet
 
 

@@ -16,9 +16,12 @@ written after Stirling's formula as
 Accuracy: the difference of the means is rounded (about ``eps |d| / s'``), and
 enters the first term squared and times ``s'``: a relative error about ``eps**2
 s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
-total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
-another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
-and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9). The
+total concentration of 3e12 (1e-8 up to 1e6). Where one class holds nearly all of
+both totals and the others sum to at most 1 (``xp.nearly_all``), its Jensen and
+Binet terms and the sum's cancel (a relative error about ``eps / r``, ``r`` the
+others' sum: 3e-8 at ``[2.5, 1e-8, 1e-8] || [2.4999975, 1e-8, 1e-8]``); there the
+KL is the sum of the classes' shares (as the Beta's: the large class's paired with
+the sum, :func:`verify._special.lgamma_bregman_share`), within 1.5e-14. The
 stable form is taken only where its rounding bound (with the means' term's, as the
 Beta's) is within 1e-4 of it, else NaN (``verify.kl`` raises): on
 ``benchmarks/extremes.py``'s grid (K = 2, concentrations 1e-300 ... 1e300) every pair is
@@ -90,6 +93,19 @@ def kl(xp, concentration_p, concentration_q):
     stable = xp.within_rounding(
         stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]], error=means_error
     )
+
+    # One class with nearly all of both totals, the others summing to at most 1: its Jensen
+    # and Binet terms and the sum's cancel (as in the Beta KL). There, each class's share of
+    # the Bregman divergence, that class's paired with the sum.
+    def shares(a, r, a_q, r_q, d, e):
+        parts = xp.lgamma_bregman_share(a, r, a_q, r_q, d, e)
+        return xp.within_rounding(xp.sum(parts), [], [parts])
+
+    tiny = xp.any(xp.nearly_all(concentration_p, others_p, concentration_q, others_q))
+    args = (concentration_p, others_p, concentration_q, others_q, d, others_d)
+    # Where the shares are not within their rounding bound (NaN): the form above.
+    routed = xp.in_regime(tiny, shares, args, (1, 1, 1, 1, 0, 0), stable, event=True)
+    stable = xp.unless_nan(routed, lambda: stable)
 
     # Concentrations some 1e20 apart within a pair make the stable terms inf - inf (NaN);
     # there the textbook form is finite, but its terms (lgamma's size) may cancel: it is
