@@ -141,7 +141,7 @@ class _SympyOps:
     positive_or_nan = staticmethod(lambda x: x)
 
     @staticmethod
-    def accurate_sum(scalars, events):
+    def accurate_sum(scalars, events, error=None):
         """The exact sum: the rounding bound of the JAX version is 0 here."""
         return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
@@ -247,7 +247,11 @@ class _SympyOps:
     log_sinhc_bregman = _twin("log_sinhc_bregman")
     logit = _twin("logit")
     logit_gap = _twin("logit_gap")
-    lgamma_bregman_share = _twin("lgamma_bregman_share")
+
+    @staticmethod
+    def lgamma_bregman_share(*args):
+        """The share (the twin) and its rounding bound, 0."""
+        return _elementwise(functions.lgamma_bregman_share)(*args), sp.S.Zero
 
     @staticmethod
     def nearly_all(x, r, x_q, r_q):
