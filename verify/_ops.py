@@ -203,12 +203,12 @@ class _JaxOps:
         return jnp.where(x > 0, x, jnp.nan)
 
     @staticmethod
-    def accurate_sum(scalars, events, error=0):
+    def accurate_sum(scalars, events, error=0, tolerance=1e-6):
         """The sum of ``scalars`` and of each of ``events`` over the last axis, or NaN.
 
-        NaN where the sum is not finite or its rounding error may exceed 1e-6 of it
-        (:meth:`within_rounding`, with ``error`` the terms' own bound; 64 ulp where that is
-        more: float32 and narrower). For a form whose terms may cancel or overflow: a NaN
+        NaN where the sum is not finite or its rounding error may exceed ``tolerance`` of
+        it (:meth:`within_rounding`, with ``error`` the terms' own bound; 64 ulp where that
+        is more: float32 and narrower). For a form whose terms may cancel or overflow: a NaN
         (which ``verify.kl`` reports as an error) rather than a number that means nothing.
 
         Example:
@@ -220,7 +220,7 @@ class _JaxOps:
             Array(4.5, dtype=float64)
         """
         value = sum(scalars) + sum(jnp.sum(t, axis=-1) for t in events)
-        checked = jax_ops.within_rounding(value, scalars, events, 1e-6, error)
+        checked = jax_ops.within_rounding(value, scalars, events, tolerance, error)
         return jnp.where(jnp.isfinite(value), checked, jnp.nan)
 
     @staticmethod

@@ -1461,13 +1461,18 @@ def _digamma_diff(x, y, h):
         total = total + jnp.where(j < steps, h / ((x + j) * (y + j)), 0)
     big, big_y = x + steps, y + steps
     u = h / big  # log(1 + u) from 1 + u = (X + h) / X where u is near -1 (1 + u would cancel)
-    log1p_u = jnp.where(jnp.abs(u) <= 0.5, log1p(u), jnp.log(big_y / big))
-    inverse_square = 1 / (big * big)
-    power = inverse_square
+    near = jnp.abs(u) <= 0.5
+    log1p_u = jnp.where(near, log1p(jnp.where(near, u, 0)), jnp.log(big_y / big))
+    # Term j: X**-m ((1 + u)**-m - 1) near u = 0; far, Y**-m - X**-m (the first form's
+    # (1 + u)**-m overflows where Y << X: 1e12 and 12 in float32 gave 0 * inf).
+    near_log = jnp.where(near, log1p_u, 0)
+    square, square_y = 1 / (big * big), 1 / (big_y * big_y)
+    power, power_y = square, square_y
     for j in range(_stirling_count(x.dtype)):
         m = 2 * j + 2
-        total = total - (m - 1) * float(_STIRLING[j]) * power * jnp.expm1(-m * log1p_u)
-        power = power * inverse_square
+        term = jnp.where(near, power * jnp.expm1(-m * near_log), power_y - power)
+        total = total - (m - 1) * float(_STIRLING[j]) * term
+        power, power_y = power * square, power_y * square_y
     return total + log1p_u + h / (2 * big * big_y)
 
 

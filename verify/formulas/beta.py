@@ -125,14 +125,14 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
     def shares(a, b, a_q, b_q, da, db):
         share_a, error_a = xp.lgamma_bregman_share(a, b, a_q, b_q, da, db)
         share_b, error_b = xp.lgamma_bregman_share(b, a, b_q, a_q, db, da)
-        return xp.accurate_sum([share_a, share_b], [], error=error_a + error_b)
+        return xp.accurate_sum([share_a, share_b], [], error=error_a + error_b, tolerance=1e-4)
 
     tiny = xp.nearly_all(a, b, concentration1_q, concentration0_q) | xp.nearly_all(
         b, a, concentration0_q, concentration1_q
     )
     args = (a, b, concentration1_q, concentration0_q, da, db)
-    # Where the shares are not finite or not within 1e-6 of their rounding bound (NaN): the
-    # form above.
+    # Where the shares are not finite or their rounding bound exceeds 1e-4 of them (NaN, as
+    # the form above): the form above.
     routed = xp.in_regime(tiny, shares, args, (1, 1, 1, 1, 0, 0), stable)
     stable = xp.unless_nan(routed, lambda: stable)
 

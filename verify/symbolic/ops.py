@@ -141,7 +141,7 @@ class _SympyOps:
     positive_or_nan = staticmethod(lambda x: x)
 
     @staticmethod
-    def accurate_sum(scalars, events, error=None):
+    def accurate_sum(scalars, events, error=None, tolerance=None):
         """The exact sum: the rounding bound of the JAX version is 0 here."""
         return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
