@@ -164,6 +164,10 @@ FAR_APART = [
     ([1e8, 1e20], [1e-300, 1e-300]),  # NaN, exact 699.26
     ([1e20, 2e20, 3e20], [1e8, 2e8, 3e8]),  # K = 3: the sums of the others
     ([1e300, 1e100], [1e100, 1.0]),  # compiled: 6.4e66 (means 1 - 1e-200, 1 - 1e-100), 343.97
+    # The shares' form (a class with nearly all of both totals), in its first versions:
+    ([1.0, 1e8], [1e-300, 1e-100]),  # 690.198 for 689.198: its integrand's terms cancelled
+    ([1e300, 1.0], [1e-8, 1e-20]),  # 45.47 for 44.47: XLA's polygamma(1, 1e300) is 0
+    ([1e-8, 1e-300], [1e300, 1e-20]),  # inf for 1e280: a digamma divergence overflowed
 ]
 
 

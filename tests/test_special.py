@@ -770,6 +770,20 @@ def test_digamma_bregman_is_accurate_where_the_textbook_form_cancels(dtype):
     np.testing.assert_allclose(grads, expected, rtol=1e-14)
 
 
+def test_trigamma_where_xla_underflows():
+    """XLA's polygamma(1, x) is 0 from about 1e154 on (1e19 in float32); the slide of the
+    shares' form needs it there (it made a Beta KL 1 too large)."""
+    from verify._special import _trigamma
+
+    for dtype, xs in [
+        (np.float64, [0.5, 11.9, 12.0, 1e10, 1e200, 1e300]),
+        (np.float32, [3.0, 1e20]),
+    ]:
+        values = np.asarray(_trigamma(jnp.asarray(xs, dtype)))
+        for x, value in zip(np.asarray(xs, dtype), values):
+            assert rel_err(value, mpmath.psi(1, mpf(float(x)))) <= 4 * np.finfo(dtype).eps, x
+
+
 def _exact_share(x, r, x_q, r_q):
     def bregman(a, b):
         return mpmath.loggamma(b) - mpmath.loggamma(a) - (b - a) * mpmath.digamma(a)

@@ -398,6 +398,11 @@ class _JaxOps:
         return (r <= 1) & (dominant * r <= x) & (dominant * r_q <= x_q)
 
     @staticmethod
+    def declined(value):
+        """Whether a rounding bound declined ``value`` (:meth:`within_rounding`'s NaN)."""
+        return jnp.isnan(value)
+
+    @staticmethod
     def any(condition):
         """Whether ``condition`` holds for some entry of the last (event) axis."""
         return jnp.any(condition, axis=-1)
@@ -420,12 +425,13 @@ class _JaxOps:
         """
         condition = jnp.asarray(condition)
         mask = condition[..., None] if event else condition
-        safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
-        return jax.lax.cond(
-            jnp.any(condition),
-            lambda: jnp.where(condition, form(*safe), otherwise),
-            lambda: jnp.asarray(otherwise, jnp.result_type(*safe)),
-        )
+        otherwise = jnp.asarray(otherwise)
+
+        def taken():  # the safe arguments inside the branch: nothing to do in the other
+            safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+            return jnp.where(condition, form(*safe), otherwise).astype(otherwise.dtype)
+
+        return jax.lax.cond(jnp.any(condition), taken, lambda: otherwise)
 
     @staticmethod
     def expand_event(value):

@@ -269,6 +269,13 @@ class _SympyOps:
         return [holds(*(e[k] for e in entries)) for k in range(size)]
 
     @staticmethod
+    def declined(value):
+        """True: the branch a rounding bound selects is proved like every other (an exact
+        value is never declined, but the form taken when a float one is must hold too)."""
+        del value
+        return sp.true
+
+    @staticmethod
     def any(condition):
         return sp.Or(*condition) if isinstance(condition, list) else condition
 
