@@ -1,11 +1,23 @@
 """Every test and doctest (in tests/ and verify/) runs in float64 with strict dtype
 promotion, and leaves the registries as it found them."""
 
+import atexit
+import shutil
+import tempfile
+
 import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+# One compilation cache on disk for the run: tests (in different modules, after the
+# in-memory caches are dropped, or through different jitted wrappers) compile many
+# identical programs; a Beta or Dirichlet KL takes seconds each. Removed at exit.
+_COMPILED = tempfile.mkdtemp(prefix="verify-tests-compiled-")
+atexit.register(shutil.rmtree, _COMPILED, ignore_errors=True)
+jax.config.update("jax_compilation_cache_dir", _COMPILED)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.3)
 
 
 @pytest.fixture(autouse=True)

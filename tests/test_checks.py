@@ -196,14 +196,14 @@ def test_a_finite_value_never_matches_an_infinite_derived_kl():
 
 
 def test_a_closed_form_that_declines_a_setting_says_so():
-    """Beta(1, 1e-20) || Beta(1e8, 1e-20): the stable form's terms cancel beyond its rounding
-    bound and it declines (NaN). The check says that, not that the families have no closed
-    form (as it did)."""
+    """Beta(1e-220, 1e-260) || Beta(1e-180, 1e-280) (exact 46.0517...): the closed forms'
+    terms cancel beyond their rounding bounds and they decline (NaN). The check says that,
+    not that the families have no closed form (as it did)."""
 
     def candidate(p, q):
         return jnp.zeros(jnp.broadcast_shapes(p.batch_shape, q.batch_shape))
 
-    p, q = verify.Beta(1.0, 1e-20), verify.Beta(1e8, 1e-20)
+    p, q = verify.Beta(1e-220, 1e-260), verify.Beta(1e-180, 1e-280)
     report = verify.check_kl(candidate, p, q, monte_carlo=False, symbolic=False)
     assert report["closed_form"].verdict == "inconclusive", str(report)
     assert "none accurate in floating point" in report["closed_form"].statement, str(report)

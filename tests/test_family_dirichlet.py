@@ -107,7 +107,7 @@ def _adversarial(dim):
 
 
 def _conditioned(a, b):
-    """Pairs whose concentrations are within a factor 100 of each other's (see the xfail)."""
+    """Pairs whose concentrations are within a factor 100 of each other's."""
     both = np.concatenate([a, b], axis=1)
     return both.min(1) / both.max(1) >= 1e-2
 
@@ -119,23 +119,15 @@ def _errors(values, a, b):
 
 @pytest.mark.parametrize("dim", [2, 3, 5])
 def test_kl_accuracy_on_adversarial_pairs_float64(dim):
+    """All of them, <= 1e-13 relative: those within a factor 100 of each other's, and the
+    rest (3e-8 at ``[2.5, 1e-8, 1e-8] || [2.4999975, 1e-8, 1e-8]`` before the shares' form,
+    where the large class's divergence and the sum's cancel: lgamma_bregman_share pairs
+    them)."""
     a, b = _adversarial(dim)
-    keep = _conditioned(a, b)
-    values = np.asarray(jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(a[keep], b[keep]))
-    errors = _errors(values, a[keep], b[keep])
-    assert errors.max() <= 1e-13, (a[keep][errors.argmax()], b[keep][errors.argmax()])
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: with one concentration below 1e-2 of another, the divergences of the larger "
-    "ones and of the sum cancel; relative error about eps * max / min (2e-6 at 1e-12)",
-)
-def test_kl_accuracy_with_a_concentration_far_below_another():
-    a, b = _adversarial(3)
-    keep = ~_conditioned(a, b)
-    values = np.asarray(forms.kl(jax_ops, a[keep], b[keep]))
-    assert _errors(values, a[keep], b[keep]).max() <= 1e-13
+    assert 0 < _conditioned(a, b).sum() < len(a)  # both kinds are here
+    values = np.asarray(jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(a, b))
+    errors = _errors(values, a, b)
+    assert errors.max() <= 1e-13, (a[errors.argmax()], b[errors.argmax()])
 
 
 def test_kl_takes_the_textbook_form_only_where_the_stable_one_is_nan():
@@ -165,6 +157,10 @@ FAR_APART = [
     ([1e8, 1e20], [1e-300, 1e-300]),  # NaN, exact 699.26
     ([1e20, 2e20, 3e20], [1e8, 2e8, 3e8]),  # K = 3: the sums of the others
     ([1e300, 1e100], [1e100, 1.0]),  # compiled: 6.4e66 (means 1 - 1e-200, 1 - 1e-100), 343.97
+    # The shares' form (a class with nearly all of both totals), in its first versions:
+    ([1.0, 1e8], [1e-300, 1e-100]),  # 690.198 for 689.198: its integrand's terms cancelled
+    ([1e300, 1.0], [1e-8, 1e-20]),  # 45.47 for 44.47: XLA's polygamma(1, 1e300) is 0
+    ([1e-8, 1e-300], [1e300, 1e-20]),  # inf for 1e280: a digamma divergence overflowed
 ]
 
 
@@ -243,14 +239,20 @@ def test_kl_takes_the_textbook_form_within_its_rounding_bound(family):
     assert rel_err(value, exact) <= 1e-13
 
 
-def test_kl_is_nan_not_a_wrong_number_where_neither_form_holds():
-    """Stable terms inf - inf, and a textbook form whose lgamma-sized terms cancel to 0 for an
-    exact value of 1e200: the fallback is taken only within its own rounding bound, so the
-    form is NaN and verify.kl raises (it returned 0 before)."""
-    a, b = jnp.array([1e-300, 1e8]), jnp.array([1e-100, 1e300])
+def test_kl_is_nan_not_a_wrong_number_where_no_form_holds():
+    """Stable terms inf - inf, no class with nearly all of both totals (the shares' form),
+    and a textbook form whose lgamma-sized terms cancel (exact value 5e291): the fallback
+    is taken only within its own rounding bound, so the form is NaN and verify.kl raises.
+    ``[1e-300, 1e8] || [1e-100, 1e300]`` was such a pair (0 before the bound, then NaN);
+    its second class holds nearly all of both totals, and the shares give 1e200."""
+    a, b = jnp.array([1e-300, 1e8, 1e8]), jnp.array([1e-100, 1e300, 1e300])
     assert np.isnan(forms.kl(jax_ops, a, b))
     with pytest.raises(NotImplementedError, match="no closed form"):
         verify.kl(Dirichlet(a), Dirichlet(b))
+    a, b = np.array([1e-300, 1e8]), np.array([1e-100, 1e300])
+    with mpmath.workdps(900):
+        exact = exact_kl(a, b)
+    assert rel_err(forms.kl(jax_ops, jnp.asarray(a), jnp.asarray(b)), exact) <= 1e-13
 
 
 def _both_kls(a, b):
@@ -260,15 +262,19 @@ def _both_kls(a, b):
     return {"beta": beta_kl, "dirichlet": jax.jit(lambda p, q: forms.kl(jax_ops, p, q))(a, b)}
 
 
-def test_kl_is_nan_not_a_wrong_number_where_the_stable_terms_cancel():
+def test_kl_is_right_where_the_stable_terms_cancel_and_a_class_holds_nearly_all():
     """Pairs whose stable terms cancel beyond their rounding: both families returned a
-    finite wrong value (1e-12, 1e-60 and 1e-220 for 1.645e-12, 459.5 and 1e-120); the
-    stable form is taken only within 1e-4 of its rounding bound, so they give NaN (and
-    verify.kl raises)."""
+    finite wrong value (1e-12, 1e-60 and 1e-220 for 1.645e-12, 459.5 and 1e-120), then NaN
+    (the stable form's rounding bound). In each, one concentration holds nearly all of
+    both totals and the rest is at most 1: the shares' form (lgamma_bregman_share) gives
+    them within 1e-13."""
     a = np.array([[1.0, 1e-20], [1e-20, 1e-100], [1e-300, 1e-100]])
     b = np.array([[1e8, 1e-20], [1e20, 1e-300], [1e-300, 1e-20]])
+    with mpmath.workdps(900):
+        exact = [exact_kl(x, y) for x, y in zip(a, b)]
     for family, values in _both_kls(a, b).items():
-        assert np.isnan(values).all(), family
+        errors = [rel_err(v, e) for v, e in zip(values, exact)]
+        assert max(errors) <= 1e-13, (family, errors)
 
 
 def test_kl_is_nan_where_the_means_differ_below_their_rounding():

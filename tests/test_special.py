@@ -499,8 +499,9 @@ def _delta(a, b):
 
 @pytest.mark.parametrize("function", [_special.lgamma_bregman])
 def test_lgamma_bregman_against_mpmath_everywhere(function):
-    """A sum of non-negative terms: a few ulp for all arguments, near-equal or far apart."""
-    pairs = _gamma_pairs(GAMMA_ARGS)
+    """A sum of non-negative terms: a few ulp for all arguments, near-equal or far apart;
+    also where ``b - a`` rounds to ``-a`` (``(1e20, 1e-100)`` was inf: ``1 + (b - a) / a``)."""
+    pairs = _gamma_pairs(GAMMA_ARGS) + [(1e20, 1e-100), (1e300, 1.0), (1e20, 1e-30)]
     a, b = np.array(pairs).T
     delta = np.array([_delta(*p) for p in pairs])
     values = np.asarray(jax.jit(function)(a, b, delta))
@@ -539,7 +540,11 @@ def test_binet_bregman_below_ten_is_accurate_relative_to_lgamma_bregman():
 
 
 def test_ratio_kl_outside_the_float_range_of_the_ratio():
-    for x, y in [(1e-300, 1e12), (1e300, 1e10), (1.0, 1.0 + 1e-12), (3.0, 2.0)]:
+    """Also tiny and huge ends of a moderate ratio: 3e-284 over 1e-284 was 6e-14 off (the
+    difference of two logarithms of 655)."""
+    cases = [(1e-300, 1e12), (1e300, 1e10), (1.0, 1.0 + 1e-12), (3.0, 2.0)]
+    cases += [(1.774420398940792e-284, 5.914734663135973e-285), (3e300, 1e300), (1e-200, 4e-200)]
+    for x, y in cases:
         with mpmath.workdps(100):
             exact = mpf(x) / mpf(y) - 1 - mpmath.log(mpf(x) / mpf(y))
             assert rel_err(_special.ratio_kl(x, y, _delta(y, x)), exact) <= 4 * EPS
@@ -721,6 +726,8 @@ def test_digamma_diff_is_accurate_where_the_digammas_cancel(dtype):
     x = 10 ** rng.uniform(-10, 10, 400)
     h = 10 ** rng.uniform(-12, 12, 400) * rng.choice([-1, 1], 400)
     h = np.where(x + h > 0, h, -x * rng.uniform(0.01, 0.99, 400))
+    # x + h far below x: (1 + h / x)**-m overflowed in a term (NaN at 1e12 and 12 in float32)
+    x, h = np.append(x, [1e12, 1e30, 3e7]), np.append(h, [12 - 1e12, 2 - 1e30, 0.5 - 3e7])
     x, h = x.astype(dtype), h.astype(dtype)
     keep = (x + h > 0) & (np.abs(h) >= np.finfo(dtype).tiny * 1e6)
     values = np.asarray(jax.jit(digamma_diff)(jnp.asarray(x[keep]), jnp.asarray(h[keep])))
@@ -732,6 +739,96 @@ def test_digamma_diff_is_accurate_where_the_digammas_cancel(dtype):
             assert abs(mpmath.mpf(float(value)) - exact) <= 4 * eps * abs(exact), (xi, hi)
     grads = jax.grad(digamma_diff, (0, 1))(2.0, 0.5)
     np.testing.assert_allclose(grads, [_polygamma1(2.5) - _polygamma1(2.0), _polygamma1(2.5)])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_digamma_bregman_is_accurate_where_the_textbook_form_cancels(dtype):
+    """digamma(y) - digamma(x) - (y - x) trigamma(x): within 8 ulp of itself on 10**-10 <= x
+    <= 10**10 and |h| from 10**-12 to 10**12 (y = x + h > 0), y given apart from x (x = 1e12,
+    y = 1: x + h would round y's digits away); derivatives from polygamma."""
+    from verify._special import digamma_bregman
+
+    rng = np.random.default_rng(1)
+    x = 10 ** rng.uniform(-10, 10, 400)
+    h = 10 ** rng.uniform(-12, 12, 400) * rng.choice([-1, 1], 400)
+    h = np.where(x + h > 0, h, -x * rng.uniform(0.01, 0.99, 400))
+    x, h = x.astype(dtype), h.astype(dtype)
+    y = x + h
+    h = y - x  # the difference of the rounded ends (exact where they are close)
+    keep = (y > 0) & (np.abs(h) >= np.finfo(dtype).tiny * 1e6)
+    x, y, h = np.append(x[keep], 1e12), np.append(y[keep], 1.0), np.append(h[keep], 1 - 1e12)
+    x, y, h = (v.astype(dtype) for v in (x, y, h))
+    values = np.asarray(jax.jit(digamma_bregman)(*(jnp.asarray(v) for v in (x, y, h))))
+    eps = np.finfo(dtype).eps
+    with mpmath.workdps(60):
+        for xi, yi, value in zip(x, y, values):
+            a, b = mpmath.mpf(float(xi)), mpmath.mpf(float(yi))
+            exact = mpmath.digamma(b) - mpmath.digamma(a) - (b - a) * mpmath.psi(1, a)
+            assert abs(mpmath.mpf(float(value)) - exact) <= 8 * eps * abs(exact), (xi, yi)
+    grads = jax.grad(digamma_bregman, (0, 1))(2.0, 2.5, 0.5)
+    expected = [-0.5 * float(mpmath.psi(2, 2.0)), _polygamma1(2.5) - _polygamma1(2.0)]
+    np.testing.assert_allclose(grads, expected, rtol=1e-14)
+
+
+def test_trigamma_where_xla_underflows():
+    """XLA's polygamma(1, x) is 0 from about 1e154 on (1e19 in float32); the slide of the
+    shares' form needs it there (it made a Beta KL 1 too large)."""
+    from verify._special import _trigamma
+
+    for dtype, xs in [
+        (np.float64, [0.5, 11.9, 12.0, 1e10, 1e200, 1e300]),
+        (np.float32, [3.0, 1e20]),
+    ]:
+        values = np.asarray(_trigamma(jnp.asarray(xs, dtype)))
+        for x, value in zip(np.asarray(xs, dtype), values):
+            assert rel_err(value, mpmath.psi(1, mpf(float(x)))) <= 4 * np.finfo(dtype).eps, x
+
+
+def _exact_share(x, r, x_q, r_q):
+    def bregman(a, b):
+        return mpmath.loggamma(b) - mpmath.loggamma(a) - (b - a) * mpmath.digamma(a)
+
+    return bregman(x, x_q) - x / (x + r) * bregman(x + r, x_q + r_q)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lgamma_bregman_share_sums_to_the_dirichlet_kl_where_a_class_holds_nearly_all(dtype):
+    """The shares of a Beta pair, the larger class with at most 1/100 of it besides and the
+    rest at most 1 (the regime the Beta and Dirichlet KLs take them in): their sum within
+    64 ulp of the KL (mpmath), where the larger class's divergence and the total's cancel
+    (they agree to 1e-12 and beyond); each share alone within 64 ulp of its size."""
+    from verify._special import lgamma_bregman_share
+
+    rng = np.random.default_rng(2)
+    n = 200
+    big = 10 ** rng.uniform(-1, 12, n)
+    small = np.minimum(big / 10 ** rng.uniform(2, 14, n), 10 ** rng.uniform(-300, 0, n))
+    small = np.maximum(small, 1e-300)
+    big_q = big * np.exp(10 ** rng.uniform(-12, 0.3, n) * rng.choice([-1, 1], n))
+    small_q = np.where(rng.uniform(size=n) < 0.5, small, np.minimum(big_q / 100, small * 3))
+    if dtype == np.float32:
+        keep = (small > 1e-30) & (small_q > 1e-30) & (big < 1e30)
+        big, small, big_q, small_q = (v[keep] for v in (big, small, big_q, small_q))
+    args = [v.astype(dtype) for v in (big, small, big_q, small_q)]
+    big, small, big_q, small_q = args
+    d_big, d_small = big_q - big, small_q - small
+    share = jax.jit(lgamma_bregman_share)
+    (share_big, error_big), (share_small, error_small) = (
+        share(big, small, big_q, small_q, d_big, d_small),
+        share(small, big, small_q, big_q, d_small, d_big),
+    )
+    values = np.asarray(share_big) + np.asarray(share_small)
+    bounds = np.asarray(error_big) + np.asarray(error_small)
+    eps = np.finfo(dtype).eps
+    with mpmath.workdps(400):
+        for i, value in enumerate(values):
+            p = [mpmath.mpf(float(v[i])) for v in args]
+            exact = _exact_share(p[0], p[1], p[2], p[3]) + _exact_share(p[1], p[0], p[3], p[2])
+            if exact < 1e-300 or (dtype == np.float32 and exact < 1e-30):
+                continue  # below the float range
+            error = abs(mpmath.mpf(float(value)) - exact)
+            assert error <= 64 * eps * exact, [v[i] for v in args]
+            assert error <= bounds[i] + 4 * eps * exact, [v[i] for v in args]  # the bound holds
 
 
 def _polygamma1(x):

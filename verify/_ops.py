@@ -168,7 +168,9 @@ class _JaxOps:
             Array([1., 6.], dtype=float64)
         """
         nan = jnp.isnan(value)
-        return jax.lax.cond(jnp.any(nan), lambda: jnp.where(nan, fallback(), value), lambda: value)
+        return _special._branch(
+            jnp.any(nan), lambda: jnp.where(nan, fallback(), value), lambda: value
+        )
 
     @staticmethod
     def mean_difference(x_p, r_p, x_q, r_q):
@@ -203,13 +205,13 @@ class _JaxOps:
         return jnp.where(x > 0, x, jnp.nan)
 
     @staticmethod
-    def accurate_sum(scalars, events):
+    def accurate_sum(scalars, events, error=0, tolerance=1e-6):
         """The sum of ``scalars`` and of each of ``events`` over the last axis, or NaN.
 
-        NaN where the sum is not finite or its rounding error may exceed 1e-6 of it
-        (:meth:`within_rounding`; 64 ulp where that is more: float32 and narrower). For a
-        fallback form whose terms may cancel: a NaN (which ``verify.kl`` reports as an
-        error) rather than a number that means nothing.
+        NaN where the sum is not finite or its rounding error may exceed ``tolerance`` of
+        it (:meth:`within_rounding`, with ``error`` the terms' own bound; 64 ulp where that
+        is more: float32 and narrower). For a form whose terms may cancel or overflow: a NaN
+        (which ``verify.kl`` reports as an error) rather than a number that means nothing.
 
         Example:
             >>> import jax.numpy as jnp
@@ -220,7 +222,7 @@ class _JaxOps:
             Array(4.5, dtype=float64)
         """
         value = sum(scalars) + sum(jnp.sum(t, axis=-1) for t in events)
-        checked = jax_ops.within_rounding(value, scalars, events, 1e-6)
+        checked = jax_ops.within_rounding(value, scalars, events, tolerance, error)
         return jnp.where(jnp.isfinite(value), checked, jnp.nan)
 
     @staticmethod
@@ -381,7 +383,57 @@ class _JaxOps:
     log_sinhc_bregman = staticmethod(_special.log_sinhc_bregman)
     logit = staticmethod(_special.logit)
     logit_gap = staticmethod(_special.logit_gap)
+    lgamma_bregman_share = staticmethod(_special.lgamma_bregman_share)
     multiply = staticmethod(jnp.multiply)
+
+    @staticmethod
+    def nearly_all(x, r, x_q, r_q):
+        """Whether a class of concentration ``x`` holds nearly all of the total ``x + r`` in P
+        and in Q (the others ``r <= x / 100``, ``r_q <= x_q / 100``), the others at most 1:
+        where :func:`verify._special.lgamma_bregman_share` pairs the class with the total.
+
+        Example:
+            >>> bool(jax_ops.nearly_all(11.9, 1e-8, 11.9, 2e-8))
+            True
+        """
+        dominant = _special.DOMINANT
+        return (r <= 1) & (dominant * r <= x) & (dominant * r_q <= x_q)
+
+    @staticmethod
+    def declined(value):
+        """Whether a rounding bound declined ``value`` (:meth:`within_rounding`'s NaN)."""
+        return jnp.isnan(value)
+
+    @staticmethod
+    def any(condition):
+        """Whether ``condition`` holds for some entry of the last (event) axis."""
+        return jnp.any(condition, axis=-1)
+
+    @staticmethod
+    def in_regime(condition, form, args, harmless, otherwise, event=False):
+        """``form(*args)`` where ``condition`` holds, else ``otherwise``; computed only if some
+        element needs it.
+
+        Elsewhere each argument is replaced by its ``harmless`` value (no NaN from a form
+        not taken reaches a gradient). ``event``: the arguments have an event axis that
+        ``condition`` has not. Under ``jit`` the test is a ``lax.cond`` on the data (under
+        ``vmap`` both run).
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> x = jnp.array([4.0, -1.0])
+            >>> jax_ops.in_regime(x > 0, jnp.sqrt, (x,), (1.0,), jnp.zeros(2))
+            Array([2., 0.], dtype=float64)
+        """
+        condition = jnp.asarray(condition)
+        mask = condition[..., None] if event else condition
+        otherwise = jnp.asarray(otherwise)
+
+        def taken():  # the safe arguments inside the branch: nothing to do in the other
+            safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+            return jnp.where(condition, form(*safe), otherwise).astype(otherwise.dtype)
+
+        return _special._branch(jnp.any(condition), taken, lambda: otherwise)
 
     @staticmethod
     def expand_event(value):

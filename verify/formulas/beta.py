@@ -22,10 +22,15 @@ function's divergence; grouped across the parameters these are
 The differences ``da = a' - a`` and ``db = b' - b`` are exact for close
 parameters (Sterbenz) and carry the digits the parameters would lose.
 Measured against mpmath: <= 1.2e-14 relative on near-equal and far pairs with
-concentrations 1e-8 ... 1e12 within a factor 100 of each other. Known limit:
-with one concentration far below the other (``min / max < 1e-2``) and the larger
-one changed, its terms and the sum's cancel: relative error about ``eps max /
-min`` (5e-7 at 1e-9). The difference of the means comes from ``da, db`` only
+concentrations 1e-8 ... 1e12 within a factor 100 of each other. With one
+concentration of at most 1 and at most 1/100 of the other, in P and in Q, the larger
+one's Jensen and Binet terms and the sum's cancel (relative error about ``eps /
+min``: 5e-7 at ``Beta(1e-8, 11.9) || Beta(1e-8, 11.9000119)``); there the KL is
+the sum of each parameter's share, ``R(x) - x / s R(s)``, the larger one's with
+``R(s) - R(x)`` as the integral of its derivative (digamma differences and
+divergences, none of ``lgamma``'s size: :func:`verify._special.lgamma_bregman_share`),
+which gives the adversarial pairs within 1.2e-14 (and 900 random pairs with ratios
+1e2 ... 1e14 within 1.7e-14). The difference of the means comes from ``da, db`` only
 where the total concentrations are within a factor 2; beyond, ``a' - a`` may round
 to ``-a`` and it comes from the means themselves (NaN where a mean of P is below
 the float range). Where the stable terms are ``inf - inf`` (concentrations some 1e20
@@ -38,7 +43,8 @@ at total concentrations beyond about 1e25 with nearly equal means that is all of
 Beyond, the value is NaN (``verify.kl`` raises), not a number that means nothing.
 ``benchmarks/extremes.py`` (concentrations 1e-300 ... 1e300, 6561 pairs, mpmath at 720
 digits) finds every pair right up to a ratio of 1e16 (largest over smallest of the
-four), and beyond: 5009 right, 1437 NaN, none loose or wrong (before the bound: 5145
+four), and beyond: 5757 right, 689 NaN, none loose or wrong (the shares' form
+included; before the bound: 5145
 right, 62 within 1e-2, 1015 NaN, 224 wrong, e.g. ``Beta(1e-20, 1e-100) || Beta(1e20,
 1e-300)``: 1e-60 for 459.5). On concentrations 1e-3 ... 1e6 (10^4 pairs) it declines
 none. ``Beta(3e100, 7e100) || Beta(4.5e100, 1.05e101)`` (exact 4.85e67: the rounded
@@ -53,7 +59,8 @@ with ``log B`` free of cancelling ``lgamma``s (:func:`log_beta`) and the digamma
 differences from ``a`` and ``b`` (:func:`verify._special.digamma_diff`), where its
 rounding bound is within 64 ulp of it; elsewhere (large concentrations) as ``KL(P ||
 Q) + H(P)``, whose two terms cancel where it crosses zero. The KL form alone was 0.39
-off in float32 at ``Beta(1e-8, 11.9) || Beta(1, 1e5)`` (the KLs' known limit, twice).
+off in float32 at ``Beta(1e-8, 11.9) || Beta(1, 1e5)`` (before the shares' form, the
+KLs' cancellation there, twice).
 """
 
 from __future__ import annotations
@@ -63,8 +70,12 @@ from verify.formulas import register_cross_entropy, register_entropy, register_k
 
 
 @register_kl(Beta, Beta)
-def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q):
+def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q, shares=True):
     """KL(Beta(a, b) || Beta(a', b')).
+
+    ``shares=False`` leaves out the shares' form (below), for a Q in which no concentration
+    is 100 times the other (``Beta(1, 1)``, the entropy's), where it never applies: the
+    computation is not compiled.
 
     Example:
         >>> from verify._ops import jax_ops
@@ -110,7 +121,12 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
         -xp.binet_bregman(s_p, s_q, ds),
     ]
     stable = means + sum(jensen) / 2 + sum(binet)
-    stable = xp.within_rounding(stable, [means, *jensen, *binet], [], error=means_error)
+    terms = [means, *jensen, *binet]
+    # Whether its rounding bound (a worst case, 4 n ulp per term) is within 1e-13 of it (64
+    # ulp in float32; NaN where not; at 1e-11 it was taken 4.7e-13 off at Beta(1e-3, 1) ||
+    # Beta(1e-3, 0.999)), and the value where it is within 1e-4.
+    precise = xp.within_rounding(stable, terms, [], tolerance=1e-13, error=means_error)
+    stable = xp.within_rounding(stable, terms, [], error=means_error)
 
     # Where the stable terms are inf - inf (NaN): the textbook form, within its own rounding
     # bound, else NaN (as for the Dirichlet KL). Computed only for a batch with such a pair.
@@ -130,13 +146,33 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
             [],
         )
 
+    if shares:
+        # One concentration at most 1 and at most 1/100 of the other, in P and in Q: the
+        # larger one's Jensen and Binet terms and the sum's cancel (about eps / min is left).
+        # There, each parameter's share of the Bregman divergence, the larger one's paired
+        # with the sum; only where the form above may have lost digits (10x its time).
+        def by_shares(a, b, a_q, b_q, da, db):
+            share_a, error_a = xp.lgamma_bregman_share(a, b, a_q, b_q, da, db)
+            share_b, error_b = xp.lgamma_bregman_share(b, a, b_q, a_q, db, da)
+            return xp.accurate_sum([share_a, share_b], [], error=error_a + error_b, tolerance=1e-4)
+
+        tiny = xp.nearly_all(a, b, concentration1_q, concentration0_q) | xp.nearly_all(
+            b, a, concentration0_q, concentration1_q
+        )
+        tiny = tiny & xp.declined(precise)
+        args = (a, b, concentration1_q, concentration0_q, da, db)
+        # Where the shares are not finite or their rounding bound exceeds 1e-4 of them (NaN,
+        # as the form above): the form above.
+        routed = xp.in_regime(tiny, by_shares, args, (1, 1, 1, 1, 0, 0), stable)
+        stable = xp.unless_nan(routed, lambda: stable)
+
     return xp.unless_nan(stable, textbook)
 
 
 @register_entropy(Beta)
 def entropy(xp, concentration1, concentration0):
     """Differential entropy of Beta(a, b), ``-KL(Beta(a, b) || Beta(1, 1))`` (``<= 0``)."""
-    return 0 - kl(xp, concentration1, concentration0, 1, 1)  # 0 - x: +0.0 at (1, 1)
+    return 0 - kl(xp, concentration1, concentration0, 1, 1, shares=False)  # +0.0 at (1, 1)
 
 
 def log_beta(xp, x, y):
@@ -184,6 +220,6 @@ def cross_entropy(xp, concentration1_p, concentration0_p, concentration1_q, conc
     direct = xp.within_rounding(beta + sum(terms), [*sizes, *terms], [], tolerance=0)
 
     def from_kls():
-        return kl(xp, a, b, concentration1_q, concentration0_q) - kl(xp, a, b, 1, 1)
+        return kl(xp, a, b, concentration1_q, concentration0_q) - kl(xp, a, b, 1, 1, shares=False)
 
     return xp.unless_nan(direct, from_kls)

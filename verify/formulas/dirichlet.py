@@ -16,14 +16,18 @@ written after Stirling's formula as
 Accuracy: the difference of the means is rounded (about ``eps |d| / s'``), and
 enters the first term squared and times ``s'``: a relative error about ``eps**2
 s'`` where the means are equal, negligible in float64, but 1e-2 in float32 at a
-total concentration of 3e12 (1e-8 up to 1e6). With one concentration far below
-another (``min / max < 1e-2``) the Jensen gap and Binet terms of the larger ones
-and of the sum cancel: a relative error about ``eps max / min`` (1e-5 at 1e9). The
+total concentration of 3e12 (1e-8 up to 1e6). Where one class holds nearly all of
+both totals and the others sum to at most 1 (``xp.nearly_all``), its Jensen and
+Binet terms and the sum's cancel (a relative error about ``eps / r``, ``r`` the
+others' sum: 3e-8 at ``[2.5, 1e-8, 1e-8] || [2.4999975, 1e-8, 1e-8]``); there the
+KL is the sum of the classes' shares (as the Beta's: the large class's paired with
+the sum, :func:`verify._special.lgamma_bregman_share`), within 1.5e-14. The
 stable form is taken only where its rounding bound (with the means' term's, as the
 Beta's) is within 1e-4 of it, else NaN (``verify.kl`` raises): on
 ``benchmarks/extremes.py``'s grid (K = 2, concentrations 1e-300 ... 1e300) every pair is
 right up to a ratio of 1e16, and beyond
-4999 right and 1447 NaN, none loose or wrong (before the bound: 5135 right, 62 within
+5747 right and 699 NaN, none loose or wrong (the shares' form included; before the
+bound: 5135 right, 62 within
 1e-2, 1025 NaN and 224 wrong, e.g. ``[1, 1e-20] || [1e8, 1e-20]``: 1e-12 for
 1.645e-12; before the means were taken as above, 3725 right and 2298 wrong:
 ``[1e-20, 1e100] || [1e-20, 1e-20]``: 3.4e86 for log 2, and 38 % off at
@@ -42,8 +46,12 @@ from verify.formulas import register_cross_entropy, register_entropy, register_k
 
 
 @register_kl(Dirichlet, Dirichlet)
-def kl(xp, concentration_p, concentration_q):
+def kl(xp, concentration_p, concentration_q, shares=True):
     """KL(Dirichlet(a) || Dirichlet(a')).
+
+    ``shares=False`` leaves out the shares' form (below), for a Q in which no class holds
+    100 times the others' sum (the entropy's uniform Q), where it never applies: the
+    computation is not compiled.
 
     Example:
         >>> import jax.numpy as jnp
@@ -86,10 +94,29 @@ def kl(xp, concentration_p, concentration_q):
     jensen = [xp.ratio_kl(concentration_q, concentration_p, d), -xp.ratio_kl(s_q, s_p, ds)]
     binet = [xp.binet_bregman(concentration_p, concentration_q, d), -xp.binet_bregman(s_p, s_q, ds)]
     stable = means + (xp.sum(jensen[0]) + jensen[1]) / 2 + (xp.sum(binet[0]) + binet[1])
-    # The stable form where its rounding bound is within 1e-4 of it, as the Beta's.
-    stable = xp.within_rounding(
-        stable, [means, jensen[1], binet[1]], [jensen[0], binet[0]], error=means_error
-    )
+    # The stable form where its rounding bound is within 1e-4 of it, as the Beta's; whether
+    # it is within 1e-13 (a worst case; 64 ulp in float32: where not, the shares' form below
+    # may be taken; at 1e-11 the Beta's was taken 4.7e-13 off).
+    scalars, events = [means, jensen[1], binet[1]], [jensen[0], binet[0]]
+    precise = xp.within_rounding(stable, scalars, events, tolerance=1e-13, error=means_error)
+    stable = xp.within_rounding(stable, scalars, events, error=means_error)
+
+    if shares:
+        # One class with nearly all of both totals, the others summing to at most 1: its
+        # Jensen and Binet terms and the sum's cancel (as in the Beta KL). There, each
+        # class's share of the Bregman divergence, that class's paired with the sum; only
+        # where the form above may have lost digits (10x its time).
+        def by_shares(a, r, a_q, r_q, d, e):
+            parts, errors = xp.lgamma_bregman_share(a, r, a_q, r_q, d, e)
+            return xp.accurate_sum([], [parts], error=xp.sum(errors), tolerance=1e-4)
+
+        tiny = xp.any(xp.nearly_all(concentration_p, others_p, concentration_q, others_q))
+        tiny = tiny & xp.declined(precise)
+        args = (concentration_p, others_p, concentration_q, others_q, d, others_d)
+        # Where the shares are not finite or their rounding bound exceeds 1e-4 of them (NaN,
+        # as the form above): the form above.
+        routed = xp.in_regime(tiny, by_shares, args, (1, 1, 1, 1, 0, 0), stable, event=True)
+        stable = xp.unless_nan(routed, lambda: stable)
 
     # Concentrations some 1e20 apart within a pair make the stable terms inf - inf (NaN);
     # there the textbook form is finite, but its terms (lgamma's size) may cancel: it is
@@ -119,7 +146,8 @@ def _log_factorial(xp, n):
 def entropy(xp, concentration):
     """Differential entropy of Dirichlet(a), ``-log((K-1)!) - KL(P || Dirichlet(1, ..., 1))``."""
     uniform = xp.divide(concentration, concentration)  # ones, shaped like the parameter
-    return 0 - _log_factorial(xp, xp.event_size(concentration) - 1) - kl(xp, concentration, uniform)
+    log_normaliser = _log_factorial(xp, xp.event_size(concentration) - 1)
+    return 0 - log_normaliser - kl(xp, concentration, uniform, shares=False)
 
 
 @register_cross_entropy(Dirichlet, Dirichlet)

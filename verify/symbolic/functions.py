@@ -592,6 +592,31 @@ class binet_bregman(_Twin):  # noqa: N801 - the name of the JAX function it mirr
         )
 
 
+class lgamma_bregman_share(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
+    """``R(x, x') - x / (x + r) R(x + r, x' + r')`` with ``R`` = :class:`lgamma_bregman`;
+    ``delta = x' - x`` and ``change = r' - r`` are hints
+    (:func:`verify._special.lgamma_bregman_share`).
+
+    Example:
+        >>> import sympy as sp
+        >>> a, b, c, d = sp.symbols("a b c d", positive=True)
+        >>> shares = lgamma_bregman_share(a, b, c, d, c - a, d - b) + lgamma_bregman_share(
+        ...     b, a, d, c, d - b, c - a)
+        >>> kl = lgamma_bregman(a, c, c - a) + lgamma_bregman(b, d, d - b) - lgamma_bregman(
+        ...     a + b, c + d, c + d - a - b)
+        >>> sp.simplify((shares - kl).rewrite(sp.log))
+        0
+    """
+
+    nargs = 6
+    _hints = (5, 6)
+
+    @classmethod
+    def elementary(cls, x, r, x_q, r_q, delta, change):
+        whole = lgamma_bregman.elementary(x + r, x_q + r_q, delta + change)
+        return lgamma_bregman.elementary(x, x_q, delta) - x / (x + r) * whole
+
+
 class log_sinhc(_Twin):  # noqa: N801 - the name of the JAX function it mirrors
     """``log(sinh(t) / t)``, written ``log(exp(2 t) - 1) - t - log(2 t)``.
 
@@ -679,6 +704,7 @@ __all__ += [
     "digamma_diff",
     "langevin",
     "lgamma_bregman",
+    "lgamma_bregman_share",
     "log_sinhc",
     "log_sinhc_bregman",
     "ratio_kl",

@@ -11,6 +11,7 @@ import functools
 
 import sympy as sp
 
+from verify._special import DOMINANT
 from verify.symbolic import functions
 from verify.symbolic.functions import (
     kl_div_delta,
@@ -140,7 +141,7 @@ class _SympyOps:
     positive_or_nan = staticmethod(lambda x: x)
 
     @staticmethod
-    def accurate_sum(scalars, events):
+    def accurate_sum(scalars, events, error=None, tolerance=None):
         """The exact sum: the rounding bound of the JAX version is 0 here."""
         return sp.Add(*scalars, *(sp.Add(*_entries(t)) for t in events))
 
@@ -246,6 +247,44 @@ class _SympyOps:
     log_sinhc_bregman = _twin("log_sinhc_bregman")
     logit = _twin("logit")
     logit_gap = _twin("logit_gap")
+
+    @staticmethod
+    def lgamma_bregman_share(*args):
+        """The share (the twin) and its rounding bound, 0."""
+        return _elementwise(functions.lgamma_bregman_share)(*args), sp.S.Zero
+
+    @staticmethod
+    def nearly_all(x, r, x_q, r_q):
+        """The conditions, a list of them for vectors (a Matrix holds expressions only)."""
+
+        def holds(x, r, x_q, r_q):
+            return sp.And(r <= 1, DOMINANT * r <= x, DOMINANT * r_q <= x_q)
+
+        args = (x, r, x_q, r_q)
+        sizes = {len(a) for a in args if isinstance(a, sp.MatrixBase)}
+        if not sizes:
+            return holds(*args)
+        (size,) = sizes
+        entries = [a if isinstance(a, sp.MatrixBase) else [a] * size for a in args]
+        return [holds(*(e[k] for e in entries)) for k in range(size)]
+
+    @staticmethod
+    def declined(value):
+        """True: the branch a rounding bound selects is proved like every other (an exact
+        value is never declined, but the form taken when a float one is must hold too)."""
+        del value
+        return sp.true
+
+    @staticmethod
+    def any(condition):
+        return sp.Or(*condition) if isinstance(condition, list) else condition
+
+    @staticmethod
+    def in_regime(condition, form, args, harmless, otherwise, event=False):
+        """A branch, as ``where``: SymPy proves ``form`` and ``otherwise`` each."""
+        del harmless, event
+        return sp.Piecewise((form(*args), condition), (otherwise, True))
+
     multiply = staticmethod(_elementwise(lambda x, y: x * y))
     # A scalar already broadcasts against a column of entries.
     expand_event = staticmethod(lambda value: value)
