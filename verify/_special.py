@@ -1619,15 +1619,21 @@ def lgamma_bregman_share(x, r, x_q, r_q, delta, change):
     return value, error
 
 
+def _dominant(x, r, x_q, r_q, delta, change):
+    """Where the class holds nearly all of both totals, and the arguments there, harmless
+    ones (``1, 0, 1, 0, 0, 0``) elsewhere: for the integral, computed only for a batch
+    with such a class."""
+    dominant = (r * DOMINANT <= x) & (r_q * DOMINANT <= x_q)
+    args = (x, r, x_q, r_q, delta, change)
+    return dominant, [jnp.where(dominant, a, h) for a, h in zip(args, (1, 0, 1, 0, 0, 0))]
+
+
 @jax.custom_jvp
 def _share(x, r, x_q, r_q, delta, change):
     """:func:`lgamma_bregman_share` of broadcast arrays of one dtype, and ``R(x + r, x' + r')``
     (for the derivative)."""
-    dominant = (r * DOMINANT <= x) & (r_q * DOMINANT <= x_q)
-    # The integral only for a batch with such a class, and elsewhere on harmless arguments.
-    one, zero = jnp.ones_like(x), jnp.zeros_like(x)
-    harmless = (one, zero, one, zero, zero, zero)
-    safe = [jnp.where(dominant, a, h) for a, h in zip((x, r, x_q, r_q, delta, change), harmless)]
+    dominant, safe = _dominant(x, r, x_q, r_q, delta, change)
+    zero = jnp.zeros_like(x)
     slide, slide_size = _branch(jnp.any(dominant), lambda: _slide(*safe), lambda: (zero, zero))
     # R(x + r, x' + r') and R(x, x') in one call (stacked: XLA compiles one copy); the
     # second as R(1, 1) = 0 where it is not needed.
@@ -1652,7 +1658,7 @@ def _share_jvp(primals, tangents):
     x, r, x_q, r_q, delta, change = primals
     dx, dr, dx_q, dr_q, _, _ = tangents
     value, error, whole = _share(*primals)
-    dominant = (r * DOMINANT <= x) & (r_q * DOMINANT <= x_q)
+    dominant, safe = _dominant(*primals)
     total, d_total = x + r, delta + change
 
     def d_bregman(a, h, da, db):
@@ -1661,7 +1667,6 @@ def _share_jvp(primals, tangents):
     d_weight = (r * dx - x * dr) / (total * total)  # of x / (x + r); r / (x + r)'s is -this
     d_whole = d_bregman(total, d_total, dx + dr, dx_q + dr_q)
     zero = jnp.zeros_like(x)
-    safe = [jnp.where(dominant, a, h) for a, h in zip(primals, (1, 0, 1, 0, 0, 0))]
     slopes = _branch(
         jnp.any(dominant), lambda: _slide_derivatives(*safe), lambda: (zero, zero, zero, zero)
     )
@@ -1689,8 +1694,7 @@ def _slide_derivatives(x, r, x_q, r_q, delta, change):
         jnp.asarray(v, x.dtype).reshape((-1,) + (1,) * x.ndim) for v in zip(*_GAUSS_LEGENDRE_4)
     )
     x_t, y_t = x + nodes * r, x_q + nodes * r_q
-    at_x = _trigamma(x_t)
-    parts = jnp.stack([r * jss.polygamma(2, x_t), r_q * _trigamma(y_t) - r * at_x])
+    parts = jnp.stack([r * jss.polygamma(2, x_t), r_q * _trigamma(y_t) - r * _trigamma(x_t)])
     trigamma_step, digamma_step = jnp.sum(weights * parts, axis=1)
     at_total = _trigamma(x + r)
     d_x = -delta * trigamma_step - change * at_total
