@@ -833,3 +833,15 @@ def test_lgamma_bregman_share_sums_to_the_dirichlet_kl_where_a_class_holds_nearl
 
 def _polygamma1(x):
     return float(mpmath.psi(1, x))
+
+
+def test_digamma_differences_derivatives_where_xla_trigamma_underflows():
+    """Their derivatives are trigammas: XLA's polygamma(1, x) is 0 beyond about 1e154, where
+    it is 1 / x (the derivatives in h were 0)."""
+    from verify._special import digamma_bregman
+
+    x, h = 1e200, 1e200  # y = 2e200
+    d_diff = jax.grad(lambda h: _special.digamma_diff(x, h))(h)  # trigamma(2e200)
+    d_bregman = jax.grad(lambda y: digamma_bregman(x, y, y - x), argnums=0)(x + h)
+    assert rel_err(d_diff, 1 / (x + h)) <= 1e-14
+    assert rel_err(d_bregman, 1 / (x + h) - 1 / x) <= 1e-14  # trigamma(y) - trigamma(x)

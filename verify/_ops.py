@@ -160,7 +160,8 @@ class _JaxOps:
     def unless_nan(value, fallback):
         """``value``, and ``fallback()`` where it is NaN, computed only if some element is.
 
-        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` both run).
+        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` both run; called
+        eagerly, a Python ``if``: :func:`verify._special._branch`).
 
         Example:
             >>> import jax.numpy as jnp
@@ -417,7 +418,7 @@ class _JaxOps:
         Elsewhere each argument is replaced by its ``harmless`` value (no NaN from a form
         not taken reaches a gradient). ``event``: the arguments have an event axis that
         ``condition`` has not. Under ``jit`` the test is a ``lax.cond`` on the data (under
-        ``vmap`` both run).
+        ``vmap`` both run; called eagerly, a Python ``if``: :func:`verify._special._branch`).
 
         Example:
             >>> import jax.numpy as jnp

@@ -1463,8 +1463,8 @@ def digamma_diff(x, h):
 @digamma_diff.defjvp
 def _digamma_diff_jvp(primals, tangents):
     (x, h), (dx, dh) = primals, tangents
-    at_sum = jss.polygamma(1, x + h)
-    return digamma_diff(x, h), (at_sum - jss.polygamma(1, x)) * dx + at_sum * dh
+    at_sum = _trigamma(x + h)  # not XLA's polygamma(1): 0 beyond about 1e154
+    return digamma_diff(x, h), (at_sum - _trigamma(x)) * dx + at_sum * dh
 
 
 def _digamma_diff(x, y, h):
@@ -1533,7 +1533,7 @@ def digamma_bregman(x, y, h):
 @digamma_bregman.defjvp
 def _digamma_bregman_jvp(primals, tangents):
     (x, y, h), (dx, dy, _) = primals, tangents  # h is a hint: the value depends on x and y
-    at_x, at_y = jss.polygamma(1, x), jss.polygamma(1, y)
+    at_x, at_y = _trigamma(x), _trigamma(y)
     return digamma_bregman(x, y, h), -(y - x) * jss.polygamma(2, x) * dx + (at_y - at_x) * dy
 
 
