@@ -845,3 +845,18 @@ def test_digamma_differences_derivatives_where_xla_trigamma_underflows():
     d_bregman = jax.grad(lambda y: digamma_bregman(x, y, y - x), argnums=0)(x + h)
     assert rel_err(d_diff, 1 / (x + h)) <= 1e-14
     assert rel_err(d_bregman, 1 / (x + h) - 1 / x) <= 1e-14  # trigamma(y) - trigamma(x)
+
+
+def test_digamma_derivative_where_xla_trigamma_underflows():
+    """verify's digamma (the one the closed forms and derived expressions call) has the
+    derivative 1 / x beyond 1e154, where XLA's polygamma(1, x) is 0; and lgamma's second
+    derivative is that trigamma too."""
+    from verify._ops import jax_ops
+    from verify.symbolic.jaxify import JAX_FUNCTIONS
+
+    for digamma in (jax_ops.digamma, JAX_FUNCTIONS["digamma"]):
+        for x in (1e200, 3.0):
+            want = 1 / x if x > 1e100 else float(mpmath.psi(1, x))
+            assert rel_err(jax.grad(digamma)(x), want) <= 1e-14
+    assert rel_err(jax.grad(jax.grad(jax_ops.lgamma))(1e200), 1e-200) <= 1e-14
+    assert float(jax.grad(jax.grad(jax_ops.digamma))(1e100)) == pytest.approx(-1e-200, rel=1e-14)

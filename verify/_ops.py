@@ -150,7 +150,7 @@ class _JaxOps:
     expm1 = staticmethod(jnp.expm1)
     sqrt = staticmethod(jnp.sqrt)
     lgamma = staticmethod(_special.lgamma)  # relative accuracy at its zeros 1 and 2
-    digamma = staticmethod(jss.digamma)
+    digamma = staticmethod(_special.digamma)  # its derivative beyond 1e154
     polygamma = staticmethod(jss.polygamma)
     erf = staticmethod(jss.erf)
     log_sigmoid = staticmethod(jax.nn.log_sigmoid)

@@ -1434,7 +1434,25 @@ def lgamma(x):
 @lgamma.defjvp
 def _lgamma_jvp(primals, tangents):
     (x,), (dx,) = primals, tangents
-    return lgamma(x), jss.digamma(x) * dx
+    return lgamma(x), digamma(x) * dx
+
+
+@jax.custom_jvp
+def digamma(x):
+    """XLA's ``digamma``, whose derivative is :func:`_trigamma` rather than XLA's
+    ``polygamma(1, x)``, which is 0 beyond about 1e154 (where it is ``1 / x``).
+
+    Example:
+        >>> float(jax.grad(digamma)(1e200))
+        1e-200
+    """
+    return jss.digamma(x)
+
+
+@digamma.defjvp
+def _digamma_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return digamma(x), _trigamma(x) * dx
 
 
 @jax.custom_jvp

@@ -36,7 +36,7 @@ JAX_FUNCTIONS = {
     "erf": jss.erf,
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,
-    "digamma": jss.digamma,
+    "digamma": _special.digamma,
     "polygamma": jss.polygamma,
     "pi": jnp.pi,
     "E": jnp.e,
