@@ -26,9 +26,12 @@ Conventions shared by both backends:
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
+import numpy as np
 
 from verify import _special
 
@@ -278,6 +281,40 @@ class _JaxOps:
 
     sqrt_2pi = _special.SQRT_2PI
     sqrt_2pie = _special.SQRT_2PIE
+
+    @staticmethod
+    def together(function, *calls, event=False):
+        """``[function(*args) for args in calls]``, as one call of ``function``: one copy of
+        it to trace and compile, not one per call (XLA compiles the three Binet divergences
+        of the Beta KL in two thirds of the time, and their gradient in 8 s rather than 12).
+
+        ``function`` acts on each batch member alone (elementwise, or on the vector of the
+        last axis with ``event=True``) and returns an array or a tuple of arrays. Each call's
+        arguments are broadcast together and their batch members joined end to end; calls
+        may have different shapes.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> sums = jax_ops.together(jnp.add, (1.0, 2.0), (jnp.ones(3), jnp.zeros(3)))
+            >>> [x.tolist() for x in sums]
+            [3.0, [1.0, 1.0, 1.0]]
+        """
+        calls = [jnp.broadcast_arrays(*args) for args in calls]
+        batches = [args[0].shape[: args[0].ndim - event] for args in calls]
+        joined = [
+            jnp.concatenate([x.reshape((-1, *x.shape[len(b) :])) for x, b in zip(column, batches)])
+            for column in zip(*calls)
+        ]
+        ends = np.cumsum([math.prod(batch) for batch in batches])[:-1]
+
+        def split(flat):
+            parts = jnp.split(flat, ends)
+            return [x.reshape(batch + x.shape[1:]) for x, batch in zip(parts, batches)]
+
+        flat = function(*joined)
+        if isinstance(flat, tuple):  # several outputs: a tuple per call
+            return list(zip(*(split(x) for x in flat)))
+        return split(flat)
 
     @staticmethod
     def sum(a):

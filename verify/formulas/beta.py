@@ -65,6 +65,8 @@ KLs' cancellation there, twice).
 
 from __future__ import annotations
 
+import functools
+
 from verify.families.beta import Beta
 from verify.formulas import register_cross_entropy, register_entropy, register_kl
 
@@ -110,16 +112,16 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
     means_error = s_q * (
         xp.kl_div_delta_error(mean1, gap1, size1) + xp.kl_div_delta_error(mean0, gap0, size0)
     )
-    jensen = [
-        xp.ratio_kl(concentration1_q, a, da),
-        xp.ratio_kl(concentration0_q, b, db),
-        -xp.ratio_kl(s_q, s_p, ds),
-    ]
-    binet = [
-        xp.binet_bregman(a, concentration1_q, da),
-        xp.binet_bregman(b, concentration0_q, db),
-        -xp.binet_bregman(s_p, s_q, ds),
-    ]
+    # Each of the three parameters' terms, the sum's subtracted (one call each: one copy to
+    # compile).
+    signs = (1, 1, -1)
+    jensen = xp.together(
+        xp.ratio_kl, (concentration1_q, a, da), (concentration0_q, b, db), (s_q, s_p, ds)
+    )
+    binet = xp.together(
+        xp.binet_bregman, (a, concentration1_q, da), (b, concentration0_q, db), (s_p, s_q, ds)
+    )
+    jensen, binet = ([sign * x for sign, x in zip(signs, terms)] for terms in (jensen, binet))
     stable = means + sum(jensen) / 2 + sum(binet)
     terms = [means, *jensen, *binet]
     # Whether its rounding bound (a worst case, 4 n ulp per term) is within 1e-13 of it (64
@@ -152,8 +154,9 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
         # There, each parameter's share of the Bregman divergence, the larger one's paired
         # with the sum; only where the form above may have lost digits (10x its time).
         def by_shares(a, b, a_q, b_q, da, db):
-            share_a, error_a = xp.lgamma_bregman_share(a, b, a_q, b_q, da, db)
-            share_b, error_b = xp.lgamma_bregman_share(b, a, b_q, a_q, db, da)
+            (share_a, error_a), (share_b, error_b) = xp.together(
+                xp.lgamma_bregman_share, (a, b, a_q, b_q, da, db), (b, a, b_q, a_q, db, da)
+            )
             return xp.accurate_sum([share_a, share_b], [], error=error_a + error_b, tolerance=1e-4)
 
         tiny = xp.nearly_all(a, b, concentration1_q, concentration0_q) | xp.nearly_all(
@@ -213,13 +216,14 @@ def cross_entropy(xp, concentration1_p, concentration0_p, concentration1_q, conc
     """
     a, b = concentration1_p, concentration0_p
     beta, sizes = log_beta(xp, concentration1_q, concentration0_q)
-    terms = [
-        (concentration1_q - 1) * xp.digamma_diff(a, b),
-        (concentration0_q - 1) * xp.digamma_diff(b, a),
-    ]
+    differences = xp.together(xp.digamma_diff, (a, b), (b, a))
+    terms = [(concentration1_q - 1) * differences[0], (concentration0_q - 1) * differences[1]]
     direct = xp.within_rounding(beta + sum(terms), [*sizes, *terms], [], tolerance=0)
 
-    def from_kls():
-        return kl(xp, a, b, concentration1_q, concentration0_q) - kl(xp, a, b, 1, 1, shares=False)
+    def from_kls():  # one KL to compile, on both pairs
+        to_q, to_uniform = xp.together(
+            functools.partial(kl, xp), (a, b, concentration1_q, concentration0_q), (a, b, 1, 1)
+        )
+        return to_q - to_uniform
 
     return xp.unless_nan(direct, from_kls)

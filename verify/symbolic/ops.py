@@ -285,6 +285,12 @@ class _SympyOps:
         del harmless, event
         return sp.Piecewise((form(*args), condition), (otherwise, True))
 
+    @staticmethod
+    def together(function, *calls, event=False):
+        """``[function(*args) for args in calls]``: one expression per call."""
+        del event
+        return [function(*args) for args in calls]
+
     multiply = staticmethod(_elementwise(lambda x, y: x * y))
     # A scalar already broadcasts against a column of entries.
     expand_event = staticmethod(lambda value: value)
