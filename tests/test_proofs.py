@@ -374,3 +374,39 @@ def test_a_user_proof_that_holds_exits_0(user_proofs):
     done = run("prove", "--file", "passes.py", "--json", cwd=user_proofs)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["claims"][0]["verdict"] == "proved"
+
+
+def test_compile_ahead_compiles_the_forms_the_proofs_evaluate(monkeypatch):
+    """The second thread of ``verify prove`` compiles each form at the proofs' shapes, in
+    float64 as the proofs run (``jax.enable_x64`` is per thread, and the command leaves
+    the global flag off): a proof evaluating it afterwards compiles nothing. ``finish``
+    stops and joins it."""
+    import threading
+
+    import jax
+    import numpy as np
+
+    from verify import _api, formulas
+    from verify.proofs import _shared
+
+    monkeypatch.setattr(_shared, "families_with", lambda *q: (verify.Gamma,))
+    quantities = ("entropy", "cross_entropy")
+    jax.config.update("jax_enable_x64", False)
+    try:
+        finish = _shared.compile_ahead(quantities)
+        (thread,) = [t for t in threading.enumerate() if t.name == "verify-compile-ahead"]
+        thread.join(timeout=300)
+        finish()
+        assert not thread.is_alive()
+        for quantity in quantities:
+            n = formulas.QUANTITIES[quantity]
+            compiled = _api._compiled(formulas.lookup(quantity, *[verify.Gamma] * n).function)
+            before = compiled._cache_size()
+            rng = np.random.default_rng(1)
+            family = verify.Gamma
+            with jax.enable_x64(True):  # as the proof runner evaluates
+                params = [_shared.random_params(family, rng, _shared.BATCH) for _ in range(n)]
+                getattr(verify, quantity)(*(_shared.make(family, x) for x in params))
+            assert before == compiled._cache_size() == 1
+    finally:
+        jax.config.update("jax_enable_x64", True)

@@ -402,7 +402,11 @@ def _prove(args, out) -> int:
             selected.append(proofs.load_file(path))
         except proofs.ProofFileError as error:
             raise UsageError(str(error)) from None
-    return _run_and_report(selected, args, out)
+    finish = proofs.compile_ahead([p.claim.id for p in selected if p.claim.id in ids])
+    try:
+        return _run_and_report(selected, args, out)
+    finally:
+        finish()
 
 
 def _run_and_report(selected, args, out) -> int:

@@ -20,6 +20,7 @@ __all__ = [
     "CLAIM_IDS",
     "MODULES",
     "ProofFileError",
+    "compile_ahead",
     "load",
     "load_all",
     "load_file",
@@ -64,6 +65,28 @@ def load(claim_id: str):
     """The :class:`~verify.proving.Proof` of a claim (case-insensitive id)."""
     module = importlib.import_module(f"verify.proofs.{MODULES[normalise_id(claim_id)]}")
     return module.proof
+
+
+def compile_ahead(claim_ids):
+    """Starts compiling, on a second thread, the closed forms that the claims evaluate at
+    every family (a proof module's ``EVALUATES``), all but those of the first claim to
+    evaluate any, which compiles its own as it starts; returns a function that stops it
+    and waits (:func:`verify.proofs._shared.compile_ahead`).
+
+    Example:
+        >>> finish = compile_ahead(["C3", "C4"])  # C4 evaluates only the KL, as C3 does
+        >>> finish()
+    """
+    from verify.proofs import _shared
+
+    needs = [
+        getattr(importlib.import_module(f"verify.proofs.{MODULES[i]}"), "EVALUATES", ())
+        for i in map(normalise_id, claim_ids)
+    ]
+    needs = [quantities for quantities in needs if quantities]
+    first = set(needs[0]) if needs else set()
+    later = [q for quantities in needs[1:] for q in quantities if q not in first]
+    return _shared.compile_ahead(list(dict.fromkeys(later)))
 
 
 def load_all():
