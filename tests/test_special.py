@@ -860,3 +860,20 @@ def test_digamma_derivative_where_xla_trigamma_underflows():
             assert rel_err(jax.grad(digamma)(x), want) <= 1e-14
     assert rel_err(jax.grad(jax.grad(jax_ops.lgamma))(1e200), 1e-200) <= 1e-14
     assert float(jax.grad(jax.grad(jax_ops.digamma))(1e100)) == pytest.approx(-1e-200, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "x, h", [(1e6, 1e-3), (11.9, 1e-8), (3.0, -1e-9), (0.5, 1e-7), (2e-3, 1e-12), (5.0, 20.0)]
+)
+def test_trigamma_differences_in_the_derivatives_do_not_cancel(x, h):
+    """d/dx digamma_diff(x, h) and d/dy digamma_bregman(x, y) are trigamma(x + h) -
+    trigamma(x), about h polygamma(2, x): taken as a difference of trigammas they kept
+    about eps x / h of it (1e-7 relative at x = 1e6, h = 1e-3)."""
+    from verify._special import digamma_bregman
+
+    with mpmath.workdps(60):
+        exact = float(mpmath.psi(1, mpmath.mpf(x) + mpmath.mpf(h)) - mpmath.psi(1, x))
+    d_diff = jax.grad(_special.digamma_diff, argnums=0)(x, h)
+    d_bregman = jax.grad(digamma_bregman, argnums=1)(x, x + h, h)
+    assert rel_err(d_diff, exact) <= 8 * EPS
+    assert rel_err(d_bregman, exact) <= 8 * EPS
