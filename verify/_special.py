@@ -48,6 +48,7 @@ import fractions
 import functools
 import itertools
 import math
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -128,6 +129,33 @@ def _traced_once(function):
     compiles a smaller program (half the time for the Beta cross-entropy); the code
     that runs is the same."""
     return jax.jit(function)
+
+
+_EVERY_REGIME = threading.local()
+
+
+def _differentiated_whole(function):
+    """``function``, whose derivative is that of every regime computed everywhere
+    (:func:`_in_regime` evaluates its ``function`` on the harmless arguments, and the
+    caller's ``where`` selects) rather than through ``lax.cond``.
+
+    The values are the same. JAX differentiates a ``lax.cond`` into conditionals that
+    carry every branch's intermediate values, which XLA compiles slowly: the gradient
+    of :func:`binet_bregman` compiled in 5.5 s, 1.2 s this way. The derivative then
+    costs every regime's work for every element, as under ``vmap``.
+    """
+    wrapped = jax.custom_jvp(function)
+
+    @wrapped.defjvp
+    def derivative(primals, tangents):
+        before = getattr(_EVERY_REGIME, "on", False)
+        _EVERY_REGIME.on = True  # while JAX traces the derivative (per thread)
+        try:
+            return jax.jvp(function, primals, tangents)
+        finally:
+            _EVERY_REGIME.on = before
+
+    return wrapped
 
 
 def _float_dtype(*args):
@@ -2089,6 +2117,7 @@ def lgamma_bregman(a, b, delta):
 
 
 @_traced_once
+@_differentiated_whole
 def binet_bregman(a, b, delta):
     """The Bregman divergence of Binet's function ``omega``, from ``a`` to ``b``.
 
@@ -2600,6 +2629,8 @@ def _in_regime(mask, function, args, harmless):
     work; under ``vmap`` both branches run, with the same result.
     """
     args = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+    if getattr(_EVERY_REGIME, "on", False):  # in a derivative: see _differentiated_whole
+        return function(*args)
 
     def skipped():
         return jnp.zeros(jnp.shape(mask), args[0].dtype)
