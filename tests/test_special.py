@@ -539,6 +539,35 @@ def test_binet_bregman_below_ten_is_accurate_relative_to_lgamma_bregman():
             assert abs(mpf(v) - exact_binet_bregman(*p)) <= 64 * EPS * scale, p
 
 
+def _binet_slopes(a, b):
+    """``d/da binet_bregman = -(b - a) omega''(a)`` and ``d/db = omega'(b) - omega'(a)``."""
+    a, b = mpf(a), mpf(b)
+
+    def slope(x):
+        return mpmath.digamma(x) - mpmath.log(x) + 1 / (2 * x)
+
+    curvature = mpmath.psi(1, a) - 1 / a - 1 / (2 * a * a)
+    return -(b - a) * curvature, slope(b) - slope(a)
+
+
+def test_binet_bregman_derivatives_against_mpmath():
+    """Both derivatives to a few ulp of themselves, near-equal and far apart, below 12 and
+    above (``omega'(b) - omega'(a)`` is about ``(b - a) / (6 a**3)``: taken as a difference
+    of digammas and logarithms it keeps about ``eps a**2 / |b - a|``)."""
+    pairs = [
+        (a, b)
+        for a, b in _gamma_pairs([1e-5, 0.3, 1.0, 3.0, 9.5, 11.9, 12.5, 30.0, 1e3, 1e6])
+        if b > 1e-200
+    ]
+    a, b = np.array(pairs).T
+    delta = np.array([_delta(*p) for p in pairs])
+    slopes = jax.jit(jax.vmap(jax.grad(_special.binet_bregman, argnums=(0, 1))))(a, b, delta)
+    with mpmath.workdps(300):
+        for k, p in enumerate(pairs):
+            for got, exact in zip((slopes[0][k], slopes[1][k]), _binet_slopes(*p)):
+                assert rel_err(got, exact) <= 64 * EPS, (p, float(got), float(exact))
+
+
 def test_ratio_kl_outside_the_float_range_of_the_ratio():
     """Also tiny and huge ends of a moderate ratio: 3e-284 over 1e-284 was 6e-14 off (the
     difference of two logarithms of 655)."""
