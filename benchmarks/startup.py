@@ -1,4 +1,4 @@
-"""Cold-start cost: `import verify` and a first `verify.kl` call, in fresh processes.
+"""Cold-start cost: `import verify` and a first `verify.kl` call (or gradient), in fresh processes.
 
 Run: python benchmarks/startup.py [repeats]
 
@@ -38,6 +38,21 @@ CASES = {
         "float(verify.kl(m, m))",
     ),
 }
+# The heaviest forms, in float64: a first call compiles the whole stable form, and a first
+# gradient its derivative (one batch of 5 pairs each).
+_X64 = "import jax, jax.numpy as jnp, verify; jax.config.update('jax_enable_x64', True)"
+for _name, _make in [
+    ("Beta", "verify.Beta(jnp.linspace(0.5, 3, 5), jnp.linspace(1, 4, 5))"),
+    ("Dirichlet", "verify.Dirichlet(jnp.linspace(0.5, 3, 15).reshape(5, 3))"),
+]:
+    CASES[f"import verify; verify.kl({_name}, {_name}) float64"] = (
+        _X64,
+        f"p = {_make}; float(verify.kl(p, p).sum())",
+    )
+    CASES[f"import verify; grad of verify.kl({_name}, {_name})"] = (
+        _X64,
+        f"p = {_make}; jax.grad(lambda p: verify.kl(p, p).sum())(p)",
+    )
 
 
 def measure(imports, call):
