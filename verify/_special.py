@@ -106,20 +106,27 @@ def _log1pmx_series(x, radius):
 
 
 def _branch(pred, true_fn, false_fn):
-    """``lax.cond(pred, true_fn, false_fn)``; for a concrete ``pred`` (an eager call, not
-    under ``jit`` or ``vmap``), a Python ``if``: only the branch taken is evaluated and
-    nothing is compiled for the other (``lax.cond`` compiled both on every eager call:
-    2 s for a Dirichlet KL of 20 pairs, its values already cached).
+    """``lax.cond(pred, true_fn, false_fn)``, evaluating only the branch taken where
+    ``pred`` is concrete (:func:`_switch`).
 
     Example:
         >>> float(_branch(jnp.array(True), lambda: jnp.array(1.0), lambda: jnp.array(2.0)))
         1.0
     """
+    return _switch(jnp.asarray(pred, jnp.int32), [false_fn, true_fn])
+
+
+def _switch(index, branches):
+    """``lax.switch(index, branches)``; for a concrete ``index`` (an eager call, not under
+    ``jit`` or ``vmap``), a Python choice: only the branch taken is evaluated and nothing
+    is compiled for the others (``lax.cond`` compiled both on every eager call: 2 s for a
+    Dirichlet KL of 20 pairs, its values already cached).
+    """
     try:
-        taken = bool(pred)
+        taken = int(index)
     except jax.errors.ConcretizationTypeError:  # a tracer: jit, vmap
-        return jax.lax.cond(pred, true_fn, false_fn)
-    return true_fn() if taken else false_fn()
+        return jax.lax.switch(index, branches)
+    return branches[taken]()
 
 
 def _traced_once(function):
@@ -2675,11 +2682,7 @@ def _sized_window(terms, window_sum, sizes=_WINDOW_SIZES):
     """
     tiers = sum((terms > size).astype(jnp.int32) for size in sizes[:-1])
     tier = jnp.max(tiers, initial=0)
-    branches = [functools.partial(window_sum, size) for size in sizes]
-    try:  # as _branch: a concrete tier (an eager call) evaluates its branch only
-        return branches[int(tier)]()
-    except jax.errors.ConcretizationTypeError:
-        return jax.lax.switch(tier, branches)
+    return _switch(tier, [functools.partial(window_sum, size) for size in sizes])
 
 
 def _poisson_entropy_small(rate):
