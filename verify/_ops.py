@@ -285,8 +285,8 @@ class _JaxOps:
     @staticmethod
     def together(function, *calls, event=False):
         """``[function(*args) for args in calls]``, as one call of ``function``: one copy of
-        it to trace and compile, not one per call (XLA compiles the three Binet divergences
-        of the Beta KL in two thirds of the time, and their gradient in 8 s rather than 12).
+        it to trace and compile, not one per call (XLA compiled the three Binet divergences
+        of the Beta KL in two thirds of the time: the Beta KL in 1.9 s rather than 2.6 s).
 
         ``function`` acts on each batch member alone (elementwise, or on the vector of the
         last axis with ``event=True``) and returns an array or a tuple of arrays. Each call's
