@@ -149,9 +149,15 @@ def _log_factorial(xp, n):
 @register_entropy(Dirichlet)
 def entropy(xp, concentration):
     """Differential entropy of Dirichlet(a), ``-log((K-1)!) - KL(P || Dirichlet(1, ..., 1))``."""
-    uniform = xp.divide(concentration, concentration)  # ones, shaped like the parameter
-    log_normaliser = _log_factorial(xp, xp.event_size(concentration) - 1)
+    uniform, log_normaliser = _uniform(xp, concentration)
     return 0 - log_normaliser - kl(xp, concentration, uniform, shares=False)
+
+
+def _uniform(xp, concentration):
+    """The uniform Dirichlet's concentration (ones, shaped like the parameter) and its
+    log-density ``log((K-1)!)``, with which ``H(P) = -log((K-1)!) - KL(P || uniform)``."""
+    uniform = xp.divide(concentration, concentration)
+    return uniform, _log_factorial(xp, xp.event_size(concentration) - 1)
 
 
 @register_cross_entropy(Dirichlet, Dirichlet)
@@ -161,8 +167,7 @@ def cross_entropy(xp, concentration_p, concentration_q):
     The entropy's KL to the uniform and the KL to Q are one call on both pairs (one KL to
     compile).
     """
-    uniform = xp.divide(concentration_p, concentration_p)
-    log_normaliser = _log_factorial(xp, xp.event_size(concentration_p) - 1)
+    uniform, log_normaliser = _uniform(xp, concentration_p)
     to_q, to_uniform = xp.together(
         functools.partial(kl, xp),
         (concentration_p, concentration_q),
