@@ -906,3 +906,11 @@ def test_trigamma_differences_in_the_derivatives_do_not_cancel(x, h):
     d_bregman = jax.grad(digamma_bregman, argnums=1)(x, x + h, h)
     assert rel_err(d_diff, exact) <= 8 * EPS
     assert rel_err(d_bregman, exact) <= 8 * EPS
+
+
+def test_binet_bregman_derivatives_are_zero_at_equal_arguments_below_1e154():
+    """At ``a = b`` both derivatives are 0, also where ``omega''(a)`` overflows (they were
+    NaN under ``jit``: XLA computes ``0 / z / z`` as ``0 / (z z)``, 0 / 0 below 1e-154)."""
+    a = np.array([1e-300, 1e-200, 1e-160, 1e-20, 3.0])
+    slopes = jax.jit(jax.vmap(jax.grad(_special.binet_bregman, argnums=(0, 1))))(a, a, 0 * a)
+    assert np.all(np.asarray(slopes) == 0)

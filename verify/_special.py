@@ -2146,22 +2146,27 @@ def _binet_bregman_jvp(primals, tangents):
     close = [jnp.where(near, x, h) for x, h in zip((a, b, delta), (one, one, zero))]
     apart = [jnp.where(near, h, x) for x, h in zip((a, b), (one, 2 * one))]
     slopes = jnp.where(near, _binet_slope_diff(*close), _binet(apart[1])[1] - _binet(apart[0])[1])
-    return binet_bregman(a, b, delta), -delta * _binet_curvature(a) * da + slopes * db
+    # Both are 0 at delta = 0, also where omega'' overflows (a below about 1e-154; XLA may
+    # compute delta / z / z as delta / (z z), 0 / 0 there).
+    same = delta == 0
+    slope_a = jnp.where(same, 0, -_binet_curvature(a, delta))
+    return binet_bregman(a, b, delta), slope_a * da + jnp.where(same, 0, slopes) * db
 
 
 binet_bregman = _traced_once(binet_bregman)
 
 
-def _binet_curvature(x):
-    """``omega''(x) > 0`` as a sum of positive terms: ``omega''(x + n)`` (Stirling's series
-    from 12) plus ``h''(x + k) = 1 / (2 (x + k)**2 (x + k + 1)**2)`` for ``k < n``, from
-    ``omega(z) = omega(z + 1) + h(z)`` (:func:`_binet_step`)."""
+def _binet_curvature(x, scale):
+    """``scale omega''(x)`` (``omega'' > 0``) as a sum of terms of one sign: ``omega''(x + n)``
+    (Stirling's series from 12) plus ``h''(x + k) = 1 / (2 (x + k)**2 (x + k + 1)**2)`` for
+    ``k < n``, from ``omega(z) = omega(z + 1) + h(z)`` (:func:`_binet_step`), each term
+    scaled (``omega''`` itself overflows below about 1e-154)."""
     n = _shift_count(x)
     total = jnp.zeros_like(x)
     for k in range(_STIRLING_FROM):
         z = x + k
-        total = total + jnp.where(k < n, 0.5 / (z * z) / ((z + 1) * (z + 1)), 0)
-    return total + _stirling_series(x + n, 2)
+        total = total + jnp.where(k < n, scale / z / z / (2 * (z + 1) * (z + 1)), 0)
+    return total + scale * _stirling_series(x + n, 2)
 
 
 def _binet_slope_diff(x, y, delta):
@@ -2178,8 +2183,8 @@ def _binet_slope_diff(x, y, delta):
     total = jnp.zeros_like(x)
     for k in range(_STIRLING_FROM):
         xk, yk = x + k, y + k
-        step = log1pmx(-delta / (yk * (xk + 1))) + delta / (2 * xk * yk) * (delta + 1) / (
-            (xk + 1) * (yk + 1)
+        step = log1pmx(-delta / (yk * (xk + 1))) + delta / xk / yk * (delta + 1) / (
+            2 * (xk + 1) * (yk + 1)
         )
         total = total + jnp.where(k < n, step, 0)
     big = x + n
