@@ -908,6 +908,16 @@ def test_trigamma_differences_in_the_derivatives_do_not_cancel(x, h):
     assert rel_err(d_bregman, exact) <= 8 * EPS
 
 
+def test_trigamma_difference_is_zero_at_equal_arguments_where_trigamma_overflows():
+    """At ``h = 0`` the derivatives above are 0, also below 1e-154 (inf - inf was NaN)."""
+    from verify._special import digamma_bregman
+
+    x = np.array([1e-200, 1e-160, 3.0])
+    d_diff = jax.jit(jax.vmap(jax.grad(_special.digamma_diff)))(x, 0 * x)
+    d_bregman = jax.jit(jax.vmap(jax.grad(digamma_bregman, argnums=1)))(x, x, 0 * x)
+    assert np.all(np.asarray(d_diff) == 0) and np.all(np.asarray(d_bregman) == 0)
+
+
 def test_binet_bregman_derivatives_are_zero_at_equal_arguments_below_1e154():
     """At ``a = b`` both derivatives are 0, also where ``omega''(a)`` overflows (they were
     NaN under ``jit``: XLA computes ``0 / z / z`` as ``0 / (z z)``, 0 / 0 below 1e-154)."""

@@ -1545,7 +1545,7 @@ def _trigamma_diff(x, y, h):
         term = jnp.where(near, power * jnp.expm1(-(m + 1) * near_log), power_y - power)
         total = total + (m - 1) * m * float(_STIRLING[j]) * term
         power, power_y = power * square, power_y * square_y
-    return total
+    return jnp.where(h == 0, 0, total)  # also where trigamma overflows (x below 1e-154)
 
 
 @jax.custom_jvp
