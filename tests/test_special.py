@@ -881,14 +881,17 @@ def test_digamma_derivative_where_xla_trigamma_underflows():
     derivative 1 / x beyond 1e154, where XLA's polygamma(1, x) is 0; and lgamma's second
     derivative is that trigamma too."""
     from verify._ops import jax_ops
-    from verify.symbolic.jaxify import JAX_FUNCTIONS
+    from verify.symbolic.jaxify import to_jax
 
-    for digamma in (jax_ops.digamma, JAX_FUNCTIONS["digamma"]):
+    z = sp.Symbol("z", positive=True)
+    derived = to_jax(sp.digamma(z), [z])  # SymPy prints it polygamma(0, z)
+    for digamma in (jax_ops.digamma, derived):
         for x in (1e200, 3.0):
             want = 1 / x if x > 1e100 else float(mpmath.psi(1, x))
             assert rel_err(jax.grad(digamma)(x), want) <= 1e-14
     assert rel_err(jax.grad(jax.grad(jax_ops.lgamma))(1e200), 1e-200) <= 1e-14
     assert float(jax.grad(jax.grad(jax_ops.digamma))(1e100)) == pytest.approx(-1e-200, rel=1e-14)
+    assert rel_err(to_jax(sp.polygamma(1, z), [z])(1e200), 1e-200) <= 1e-14  # value, too
 
 
 @pytest.mark.parametrize(

@@ -154,7 +154,7 @@ class _JaxOps:
     sqrt = staticmethod(jnp.sqrt)
     lgamma = staticmethod(_special.lgamma)  # relative accuracy at its zeros 1 and 2
     digamma = staticmethod(_special.digamma)  # its derivative beyond 1e154
-    polygamma = staticmethod(jss.polygamma)
+    polygamma = staticmethod(_special.polygamma)
     erf = staticmethod(jss.erf)
     log_sigmoid = staticmethod(jax.nn.log_sigmoid)
     where = staticmethod(jnp.where)

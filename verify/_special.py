@@ -1462,6 +1462,20 @@ def _digamma_jvp(primals, tangents):
     return digamma(x), _trigamma(x) * dx
 
 
+def polygamma(n, x):
+    """``polygamma(n, x)`` for an integer ``n``: :func:`digamma` and :func:`_trigamma` for
+    ``n = 0, 1`` (XLA's ``polygamma(1, x)`` is 0 beyond about 1e154, also as the derivative
+    of ``polygamma(0, x)``), XLA's otherwise.
+
+    Example:
+        >>> float(polygamma(1, 1e200)), float(jax.grad(lambda x: polygamma(0, x))(1e200))
+        (1e-200, 1e-200)
+    """
+    if n == 0:
+        return digamma(x)
+    return _trigamma(x) if n == 1 else jss.polygamma(n, x)
+
+
 @jax.custom_jvp
 def digamma_diff(x, h):
     """``digamma(x + h) - digamma(x)`` for ``x > 0`` and ``x + h > 0``, to a few ulp of itself.

@@ -37,7 +37,7 @@ JAX_FUNCTIONS = {
     "erfc": jss.erfc,
     "loggamma": jss.gammaln,
     "digamma": _special.digamma,
-    "polygamma": jss.polygamma,
+    "polygamma": _special.polygamma,
     "pi": jnp.pi,
     "E": jnp.e,
 }
