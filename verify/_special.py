@@ -173,20 +173,6 @@ def log1p(x):
 
 
 # ------------------------------------------------------------------ log1pmx
-def _log1pmx_parts(x):
-    """(value, near) with value = log1p(x) - x; near marks where the series was used."""
-    one, two = jnp.ones_like(x), jnp.asarray(2, x.dtype)
-    s_all = x / (two + x)
-    near = _near_zero(s_all)
-    x_near = jnp.where(near, x, jnp.zeros_like(x))
-    s = x_near / (two + x_near)
-    # log1p(x) - x = 2 s - x + 2 s^3 tail(s^2), and 2 s - x = -x s exactly.
-    series = s * (two * s * s * _atanh_tail(s * s) - x_near)
-    x_far = jnp.where(near, one, x)
-    direct = log1p(x_far) - x_far
-    return jnp.where(near, series, direct), near
-
-
 @jax.custom_jvp
 def log1pmx(x):
     """``log1p(x) - x``, accurate to a few ulp for every ``x > -1``.
