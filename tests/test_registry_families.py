@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import verify
-from verify import formulas, montecarlo
+from verify import _special, formulas, montecarlo
 from verify.families import FAMILIES, supports
 
 QUANTITY_FUNCTIONS = {
@@ -118,3 +118,46 @@ def test_pairs_without_a_form_name_both_families():
         NotImplementedError, match=r"no closed form for kl of `p` \(Normal\) and `q` \(Bernoulli\)"
     ):
         verify.kl(verify.Normal(0.0, 1.0), verify.Bernoulli(probs=0.5))
+
+
+def _canonical(form):
+    return form.parameterisations == tuple(f.parameterisations[0] for f in form.families)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [p for same in (True, False) for p in _forms(same_family=same) if _canonical(p.values[0])],
+)
+def test_moderate_parameters_give_the_range_helpers_values(form, monkeypatch):
+    """Where every parameter is moderate, a form runs with plain arithmetic in place of
+    the range helpers (``verify.formulas.fast_when_moderate``): the same values, within
+    the few ulp by which ``log(x / y)`` and ``log(m_x / m_y) + (e_x - e_y) log 2`` differ
+    (``diff_ratio`` and ``log_mul`` are bit for bit; ``tests/test_special.py``)."""
+    from verify._ops import _JaxOps, jax_ops
+
+    rng = np.random.default_rng(5)
+    dists = []
+    for family in form.families:
+        dims = {name: dim.default for name, dim in family.dims.items()}
+        params = family.random_params(rng, 64, spread="moderate", **dims)
+        assert bool(_special.moderate(*params)), "the test needs moderate parameters"
+        dists.append(family.from_params(*params))
+    function = QUANTITY_FUNCTIONS[form.quantity]
+    calls = []
+    original = _JaxOps.fast_when_moderate
+
+    def recorded(form, *params):
+        calls.append(form)
+        return original(form, *params)
+
+    monkeypatch.setattr(_JaxOps, "fast_when_moderate", staticmethod(recorded))
+    jax.eval_shape(function, *dists)
+    if not calls:
+        pytest.skip("no fast path: the form uses no range helper")
+    fast = np.asarray(jax.jit(function)(*dists))
+    exact_only = staticmethod(lambda form, *params: form(jax_ops, *params))
+    monkeypatch.setattr(_JaxOps, "fast_when_moderate", exact_only)
+    exact = np.asarray(jax.jit(function)(*dists))
+    eps = np.finfo(exact.dtype).eps
+    assert np.all(np.isfinite(exact))
+    np.testing.assert_allclose(fast, exact, rtol=4 * eps, atol=0)

@@ -340,6 +340,82 @@ def test_diff_ratio_and_log_ratio_over_the_whole_range(dtype):
     assert float(_special.diff_ratio(dtype(2.5), dtype(2.5), dtype(1e-30))) == 0.0
 
 
+MODERATE_DTYPES = [np.float16, jnp.bfloat16, np.float32, np.float64]
+
+
+def _moderate_values(dtype, n, rng):
+    """Moderate values of both signs, the bounds of the moderate range among them."""
+    b = _special._moderate_exponent(dtype)
+    bounds = [2.0**-b, np.nextafter(np.float64(2.0**b), 0) if dtype == np.float64 else 0.0]
+    if dtype != np.float64:  # the largest value of `dtype` below 2**b
+        info = jnp.finfo(dtype)
+        bounds[1] = float(2.0**b * (1 - float(info.epsneg)))
+    size = np.exp2(rng.uniform(-b, b, n))
+    values = np.concatenate([bounds, size, 1 + size * 2.0**-10, [0.0]])
+    values = values * rng.choice([-1.0, 1.0], values.size)
+    return jnp.asarray(values, dtype)
+
+
+@pytest.mark.parametrize("dtype", MODERATE_DTYPES, ids=lambda d: jnp.dtype(d).name)
+def test_moderate_is_the_range_of_exponents(dtype):
+    b = _special._moderate_exponent(dtype)
+    info = jnp.finfo(dtype)
+    inside = _moderate_values(dtype, 50, np.random.default_rng(0))
+    assert bool(_special.moderate(inside, jnp.asarray(3), 2))  # integers are not checked
+    assert bool(jax.jit(_special.moderate)(inside))
+    below = float(2.0**-b * (1 - float(info.epsneg)))
+    subnormal = float(info.smallest_subnormal)
+    for outside in (below, 2.0**b, subnormal, np.inf, np.nan):
+        for sign in (1, -1):
+            x = np.array(inside)  # set in NumPy: XLA on CPU would flush the subnormal
+            x[3] = sign * outside
+            x = jnp.asarray(x)
+            assert not bool(_special.moderate(x)), outside
+            assert not bool(jax.jit(_special.moderate)(x)), outside
+            assert not bool(_special.moderate(inside, x[:, None]))  # shapes apart
+    assert bool(_special.moderate(jnp.asarray(-0.0, dtype)))
+
+
+@pytest.mark.parametrize("dtype", MODERATE_DTYPES, ids=lambda d: jnp.dtype(d).name)
+def test_moderate_helpers_give_the_range_helpers_values(dtype):
+    """diff_ratio and log_mul bit for bit; log_ratio within a few ulp of 1 and of itself."""
+    rng = np.random.default_rng(2)
+    x = _moderate_values(dtype, 3000, rng)
+    y, s = jnp.asarray(rng.permutation(np.asarray(x)), dtype), jnp.abs(x[::-1])
+    y = y.at[::7].set(x[::7] * (1 + jnp.finfo(dtype).eps))  # close pairs: exact differences
+    s = jnp.where(s == 0, jnp.asarray(1, dtype), s)
+    ratio = jax.jit(_special.diff_ratio)(x, y, s)
+    np.testing.assert_array_equal(jax.jit(_special.diff_ratio_moderate)(x, y, s), ratio)
+    for constant in (_special.SQRT_2PIE, 3.0):
+        exact = jax.jit(lambda v, c=constant: _special.log_mul(v, c))(s)
+        fast = jax.jit(lambda v, c=constant: _special.log_mul_moderate(v, c))(s)
+        np.testing.assert_array_equal(fast, exact)
+    logs = np.asarray(jax.jit(_special.log_ratio_moderate)(s, s[::-1]), np.float64)
+    eps = float(jnp.finfo(dtype).eps)
+    for i in range(0, len(s), 10):
+        exact_log = mpmath.log(mpf(s[i]) / mpf(s[::-1][i]))
+        assert abs(logs[i] - exact_log) <= 2 * eps * (1 + abs(exact_log)), (s[i], s[::-1][i])
+
+
+def test_fast_when_moderate_takes_the_plain_helpers_only_for_moderate_parameters():
+    from verify._ops import jax_ops, moderate_ops
+
+    seen = []
+
+    def form(xp, x, s):
+        seen.append(xp)
+        return xp.diff_ratio(x, 0, s)
+
+    assert float(jax_ops.fast_when_moderate(form, 3.0, 2.0)) == 1.5
+    tiny = jnp.float32(1e-40)  # subnormal: read as 0 by the plain division
+    assert float(jax_ops.fast_when_moderate(form, jnp.float32(1e-39), tiny)) > 9
+    assert seen == [moderate_ops, jax_ops]
+    jitted = jax.jit(lambda x, s: jax_ops.fast_when_moderate(form, x, s))
+    x, s = np.float32([1e-39, 3]), np.float32([1e-40, 2])
+    np.testing.assert_array_equal(jitted(x, s), np.float32(np.float64(x) / np.float64(s)))
+    assert float(jitted(jnp.float32(3.0), jnp.float32(2.0))) == 1.5
+
+
 @pytest.mark.parametrize("log_a", [-700.0, -5.0, -0.3, -1e-3, 1e-9, 0.2, 40.0])
 def test_kl_div_log_and_derivative_against_mpmath(log_a):
     a = mpmath.exp(mpf(log_a))

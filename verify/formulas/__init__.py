@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import itertools
 import pkgutil
@@ -29,6 +30,7 @@ from verify.families import Distribution
 __all__ = [
     "QUANTITIES",
     "ClosedForm",
+    "fast_when_moderate",
     "lookup",
     "register_cross_entropy",
     "register_entropy",
@@ -115,6 +117,37 @@ def register_entropy(family: type, *, parameterisations=None):
 def register_cross_entropy(p_family: type, q_family: type, *, parameterisations=None):
     """Registers the cross-entropy H(P, Q) for these families; see :func:`register_kl`."""
     return _register("cross_entropy", (p_family, q_family), parameterisations)
+
+
+def fast_when_moderate(form: Callable) -> Callable:
+    """Decorates a closed form that uses the range helpers (``xp.diff_ratio``,
+    ``xp.log_ratio``, ``xp.log_mul``): where every parameter of the batch is moderate
+    (:func:`verify._special.moderate`: 0, or between ``2**-31`` and ``2**31`` in float32,
+    ``2**-255`` and ``2**255`` in float64), it runs with their plain arithmetic, the same
+    values at a fraction of the cost (a normal KL in float32: 2.5x faster); elsewhere with
+    the helpers that read exponents as integers. SymPy proves the one form for both.
+
+    A decorated form may call another with its own parameters or constants (the
+    log-normal KL is the normal one); it must not pass computed values, which may leave
+    the moderate range where the parameters do not.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> from verify._ops import jax_ops
+        >>> @fast_when_moderate
+        ... def half_ratio(xp, x, s):
+        ...     return xp.diff_ratio(x, 0, s) / 2
+        >>> float(half_ratio(jax_ops, jnp.float32(3.0), jnp.float32(0.5)))  # the plain division
+        3.0
+        >>> float(half_ratio(jax_ops, jnp.float32(3.0), jnp.float32(2.0**-100)))  # not moderate
+        1.9014759...e+30
+    """
+
+    @functools.wraps(form)
+    def run(xp, *params):
+        return xp.fast_when_moderate(form, *params)
+
+    return run
 
 
 def registered() -> list[ClosedForm]:

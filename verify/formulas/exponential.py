@@ -14,10 +14,11 @@ accuracy there. The cross-entropy is ``H(P) + KL(P || Q)``, two accurate terms
 from __future__ import annotations
 
 from verify.families.exponential import Exponential
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Exponential, Exponential)
+@fast_when_moderate
 def kl(xp, rate_p, rate_q):
     """KL(Exponential(rate_p) || Exponential(rate_q)) = r - 1 - log r, r = rate_q / rate_p.
 
@@ -31,6 +32,7 @@ def kl(xp, rate_p, rate_q):
 
 
 @register_entropy(Exponential)
+@fast_when_moderate
 def entropy(xp, rate):
     """Differential entropy ``1 - log(rate)``, as ``-log(rate / e)``.
 
@@ -43,6 +45,7 @@ def entropy(xp, rate):
 
 
 @register_cross_entropy(Exponential, Exponential)
+@fast_when_moderate
 def cross_entropy(xp, rate_p, rate_q):
     """Cross-entropy ``rate_q / rate_p - log(rate_q)``, as ``H(P) + KL(P || Q)``.
 

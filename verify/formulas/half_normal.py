@@ -13,7 +13,7 @@ where it changes sign (``scale = 0.48...``).
 from __future__ import annotations
 
 from verify.families.half_normal import HalfNormal
-from verify.formulas import normal, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import fast_when_moderate, normal, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(HalfNormal, HalfNormal)
@@ -32,6 +32,7 @@ def kl(xp, scale_p, scale_q):
 
 
 @register_entropy(HalfNormal)
+@fast_when_moderate
 def entropy(xp, scale):
     """Differential entropy ``log(scale * sqrt(pi e / 2))``.
 
@@ -44,6 +45,7 @@ def entropy(xp, scale):
 
 
 @register_cross_entropy(HalfNormal, HalfNormal)
+@fast_when_moderate
 def cross_entropy(xp, scale_p, scale_q):
     """Cross-entropy ``log(scale_q * sqrt(pi / 2)) + (scale_p / scale_q)**2 / 2``."""
     a = xp.diff_ratio(scale_p, 0, scale_q)

@@ -28,10 +28,11 @@ float is ``inf``, as IEEE rounding of the exact value would give.
 from __future__ import annotations
 
 from verify.families.normal import Normal
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Normal, Normal)
+@fast_when_moderate
 def kl(xp, loc_p, scale_p, loc_q, scale_q):
     """KL(N(loc_p, scale_p^2) || N(loc_q, scale_q^2)).
 
@@ -48,12 +49,14 @@ def kl(xp, loc_p, scale_p, loc_q, scale_q):
 
 
 @register_entropy(Normal)
+@fast_when_moderate
 def entropy(xp, loc, scale):
     """Differential entropy of N(loc, scale^2), ``log(scale * sqrt(2 pi e))``."""
     return xp.log_mul(scale, xp.sqrt_2pie)
 
 
 @register_cross_entropy(Normal, Normal)
+@fast_when_moderate
 def cross_entropy(xp, loc_p, scale_p, loc_q, scale_q):
     """Cross-entropy H(N(loc_p, scale_p^2), N(loc_q, scale_q^2))."""
     d = xp.diff_ratio(loc_p, loc_q, scale_q)

@@ -21,10 +21,11 @@ non-negative terms (``m - l log m + E[log K!]`` would cancel for large rates).
 from __future__ import annotations
 
 from verify.families.poisson import Poisson
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Poisson, Poisson)
+@fast_when_moderate
 def kl(xp, rate_p, rate_q):
     """KL(Poisson(rate_p) || Poisson(rate_q)).
 

@@ -128,6 +128,10 @@ class _SympyOps:
         """A branch of a stable form: SymPy proves the form on each branch's domain."""
         return sp.Piecewise((x, condition), (y, True))
 
+    def fast_when_moderate(self, form, *params):
+        """``form(xp, *params)``: exact arithmetic has one version of the range helpers."""
+        return form(self, *params)
+
     @staticmethod
     def unless_nan(value, fallback):
         """``value``: an exact expression is never NaN (the fallback is for rounding)."""
