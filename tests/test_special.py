@@ -398,7 +398,7 @@ def test_moderate_helpers_give_the_range_helpers_values(dtype):
 
 
 def test_fast_when_moderate_takes_the_plain_helpers_only_for_moderate_parameters():
-    from verify._ops import jax_ops, moderate_ops
+    from verify._ops import jax_ops, moderate_ops, range_ops
 
     seen = []
 
@@ -409,11 +409,19 @@ def test_fast_when_moderate_takes_the_plain_helpers_only_for_moderate_parameters
     assert float(jax_ops.fast_when_moderate(form, 3.0, 2.0)) == 1.5
     tiny = jnp.float32(1e-40)  # subnormal: read as 0 by the plain division
     assert float(jax_ops.fast_when_moderate(form, jnp.float32(1e-39), tiny)) > 9
-    assert seen == [moderate_ops, jax_ops]
+    assert seen == [moderate_ops, range_ops]
     jitted = jax.jit(lambda x, s: jax_ops.fast_when_moderate(form, x, s))
     x, s = np.float32([1e-39, 3]), np.float32([1e-40, 2])
     np.testing.assert_array_equal(jitted(x, s), np.float32(np.float64(x) / np.float64(s)))
     assert float(jitted(jnp.float32(3.0), jnp.float32(2.0))) == 1.5
+    # Under vmap the test is over the whole batch: a branch, not both run and selected.
+    program = str(jax.make_jaxpr(jax.vmap(jitted))(x, s))
+    assert "cond[" in program  # a per-member test would have become select_n
+    np.testing.assert_array_equal(jax.vmap(jitted)(x, s), jitted(x, s))
+    # Derivatives: those of the range helpers' form, with no branch to keep residuals of.
+    gradient = jax.grad(lambda x, s: jnp.sum(jitted(x, s)), argnums=(0, 1))
+    assert "cond[" not in str(jax.make_jaxpr(gradient)(x, s))
+    assert float(gradient(x, s)[1][1]) == -3 / 4  # d/ds of x / s at x = 3, s = 2
 
 
 @pytest.mark.parametrize("log_a", [-700.0, -5.0, -0.3, -1e-3, 1e-9, 0.2, 40.0])

@@ -26,6 +26,7 @@ Conventions shared by both backends:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -162,11 +163,14 @@ class _JaxOps:
     @staticmethod
     def fast_when_moderate(form, *params):
         """``form(xp, *params)``, with the plain arithmetic of :data:`moderate_ops` where
-        every parameter is moderate (:func:`verify._special.moderate`), else with this
-        backend's range helpers; see :func:`verify.formulas.fast_when_moderate`.
+        every parameter is moderate (:func:`verify._special.moderate`), else with the range
+        helpers that read exponents as integers; see
+        :func:`verify.formulas.fast_when_moderate`.
 
-        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` both run; called
-        eagerly, a Python ``if``: :func:`verify._special._branch`).
+        Under ``jit`` the test is a ``lax.cond`` on the data, and under ``vmap`` too (the
+        test is over the whole batch); called eagerly, a Python ``if``
+        (:func:`verify._special._branch`). Derivatives are those of the range helpers'
+        form: a ``lax.cond`` under ``grad`` would keep the residuals of both branches.
 
         Example:
             >>> def form(xp, x, s):
@@ -174,11 +178,7 @@ class _JaxOps:
             >>> float(jax_ops.fast_when_moderate(form, 3.0, 2.0))
             1.0
         """
-        return _special._branch(
-            _special.moderate(*params),
-            lambda: form(moderate_ops, *params),
-            lambda: form(jax_ops, *params),
-        )
+        return _fast_when_moderate(form, *params)
 
     @staticmethod
     def unless_nan(value, fallback):
@@ -510,7 +510,31 @@ class _JaxOps:
 jax_ops = _JaxOps()
 
 
-class _ModerateJaxOps(_JaxOps):
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _fast_when_moderate(form, *params):
+    return _special._branch(
+        _special.moderate(*params),
+        lambda: form(moderate_ops, *params),
+        lambda: form(range_ops, *params),
+    )
+
+
+@_fast_when_moderate.defjvp
+def _fast_when_moderate_jvp(form, primals, tangents):
+    return jax.jvp(lambda *params: form(range_ops, *params), primals, tangents)
+
+
+class _RangeJaxOps(_JaxOps):
+    """:class:`_JaxOps` inside a form that :meth:`~_JaxOps.fast_when_moderate` runs: a form
+    it calls runs with the same backend, with no second test."""
+
+    def fast_when_moderate(self, form, *params):
+        """``form(xp, *params)`` with this backend: a form called from another one with that
+        one's parameters or constants, which are moderate wherever the caller's are."""
+        return form(self, *params)
+
+
+class _ModerateJaxOps(_RangeJaxOps):
     """:class:`_JaxOps` for moderate arguments (:func:`verify._special.moderate`): the range
     helpers as plain arithmetic, the same values (``diff_ratio`` and ``log_mul`` bit for
     bit, ``log_ratio`` as accurate) at a fraction of the cost."""
@@ -519,12 +543,8 @@ class _ModerateJaxOps(_JaxOps):
     log_ratio = staticmethod(_special.log_ratio_moderate)
     log_mul = staticmethod(_special.log_mul_moderate)
 
-    @staticmethod
-    def fast_when_moderate(form, *params):
-        """``form(xp, *params)`` directly: a form called from another one with moderate
-        parameters, and given them (or constants), has moderate parameters too."""
-        return form(moderate_ops, *params)
 
-
-#: The backend a closed form runs with where its parameters are moderate.
+#: The backend of a form's branch for parameters that are not all moderate.
+range_ops = _RangeJaxOps()
+#: The backend of a form's branch for moderate parameters.
 moderate_ops = _ModerateJaxOps()

@@ -613,6 +613,9 @@ def moderate(*xs):
     moderate (XLA on CPU reads them as 0). Other arguments (integers, the
     constants of a form) count as moderate; NaN and infinities do not.
 
+    Under ``vmap`` the answer is for the whole batch, not per member: a ``lax.cond`` on it
+    stays a branch (on a per-member answer, ``vmap`` would run both branches).
+
     Example:
         >>> import jax.numpy as jnp
         >>> bool(moderate(jnp.array([0.0, 1e-3, -4e30]), 2))
@@ -620,11 +623,15 @@ def moderate(*xs):
         >>> bool(moderate(jnp.array([1.0, 1e-300])))  # below 2**-255
         False
     """
+    floats = [jnp.asarray(x) for x in xs]
+    floats = [x for x in floats if jnp.issubdtype(x.dtype, jnp.floating)]
+    return _all_moderate(*floats) if floats else jnp.asarray(True)
+
+
+@jax.custom_batching.custom_vmap
+def _all_moderate(*xs):
     inside = {}  # by shape: one reduction over the parameters of one shape
     for x in xs:
-        x = jnp.asarray(x)
-        if not jnp.issubdtype(x.dtype, jnp.floating):
-            continue
         # Read from the bits: XLA on CPU compares a subnormal as 0.
         nmant, bias, exponent_mask, int_dtype = _bit_layout(x.dtype)
         bits = jax.lax.bitcast_convert_type(x, int_dtype)
@@ -633,7 +640,13 @@ def moderate(*xs):
         b = _moderate_exponent(x.dtype)
         mask = ((exponent >= -b) & (exponent < b)) | (magnitude == 0)
         inside[x.shape] = inside.get(x.shape, True) & mask
-    return functools.reduce(jnp.logical_and, map(jnp.all, inside.values()), jnp.asarray(True))
+    return functools.reduce(jnp.logical_and, map(jnp.all, inside.values()))
+
+
+@_all_moderate.def_vmap
+def _all_moderate_batched(axis_size, in_batched, *xs):
+    del axis_size, in_batched  # every element of every member: the batch axis is one more
+    return _all_moderate(*xs), False
 
 
 def diff_ratio_moderate(x, y, s):
