@@ -147,6 +147,37 @@ def test_two_batched_solves_in_one_computation_do_not_deadlock():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
+COVARIANCE_PROBE = """
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+import verify
+rng = np.random.default_rng(0)
+def covariances():
+    a = rng.normal(size=(100000, 3, 3))
+    return jnp.asarray(a @ np.swapaxes(a, -1, -2) + np.eye(3))
+loc, p, q = jnp.zeros((100000, 3)), covariances(), covariances()
+@jax.jit
+def kl(p, q):
+    make = lambda c: verify.MultivariateNormal(loc, covariance_matrix=c)
+    return verify.kl(make(p), make(q))
+for _ in range(100):
+    kl(p, q).block_until_ready()
+print("ok")
+"""
+
+
+def test_covariance_factors_and_solves_in_one_computation_do_not_deadlock():
+    """Regression: LAPACK's Cholesky and the forms' solves in one jit hung XLA's CPU pool
+    (at random, within some 100 calls at 10^5 pairs)."""
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", COVARIANCE_PROBE], capture_output=True, text=True, timeout=150
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the jitted KL of covariance-given normals hung")
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("dim", [1, 2, 3])
 def test_mvn_kl_from_covariances_is_proved_equal_to_derivation(dim):
     """The form for covariance-given pairs (exact S_p - S_q, LDL^T of I + M) is the derivation."""

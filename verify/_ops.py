@@ -79,6 +79,31 @@ def _solve_lower(tril, rhs):
     return jax.lax.fori_loop(0, d, row, jnp.zeros_like(rhs))
 
 
+@jax.jit
+def _cholesky(matrix):
+    """The lower Cholesky factor of the symmetric positive definite ``matrix`` (``(..., d, d)``).
+
+    Column by column (Cholesky-Crout), the arithmetic of LAPACK's unblocked ``potrf``;
+    NaN where ``matrix`` is not positive definite. Not :func:`jax.numpy.linalg.cholesky`:
+    on XLA's CPU backend (jax 0.10) its LAPACK call in one computation with the forms'
+    solves hung the thread pool at random (a jitted KL of covariance-given normals, 10^5
+    pairs, within some 100 calls; ``tests/test_formulas.py``). Only the lower triangle
+    is read.
+    """
+    d = matrix.shape[-1]
+    rows = jnp.arange(d)
+
+    def column(j, factor):
+        row_j = jax.lax.dynamic_index_in_dim(factor, j, -2, False)  # entries k < j so far
+        m_j = jax.lax.dynamic_index_in_dim(matrix, j, -1, False)  # column j
+        pivot = jnp.sqrt(jax.lax.dynamic_index_in_dim(m_j, j, -1, False) - jnp.sum(row_j**2, -1))
+        below = (m_j - jnp.sum(factor * row_j[..., None, :], axis=-1)) / pivot[..., None]
+        value = jnp.where(rows > j, below, jnp.where(rows == j, pivot[..., None], 0))
+        return jax.lax.dynamic_update_index_in_dim(factor, value, j, -1)
+
+    return jax.lax.fori_loop(0, d, column, jnp.zeros_like(matrix))
+
+
 def _solve_lower_vector(tril, vector):
     """Solves ``tril @ out = vector`` for ``vector`` of shape ``(..., d)``.
 

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from verify import _validate
+from verify import _ops, _validate
 from verify.families import supports
 from verify.families._distribution import Dim, Distribution, SymbolicFamily, _short
 
@@ -200,10 +200,11 @@ class MultivariateNormal(Distribution):
 
 
 def _cholesky(matrix):
-    """Cholesky factor; half-precision matrices are factored in float32 (LAPACK has no float16)."""
+    """Cholesky factor (:func:`verify._ops._cholesky`); half-precision matrices are factored
+    in float32."""
     if jnp.finfo(matrix.dtype).bits >= 32:
-        return jnp.linalg.cholesky(matrix)
-    return jnp.linalg.cholesky(matrix.astype(jnp.float32)).astype(matrix.dtype)
+        return _ops._cholesky(matrix)
+    return _ops._cholesky(matrix.astype(jnp.float32)).astype(matrix.dtype)
 
 
 def _check_symmetric(matrix):
