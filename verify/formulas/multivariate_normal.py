@@ -37,7 +37,12 @@ The entropy ``sum_i log(L[i, i] sqrt(2 pi e))`` and the cross-entropy use
 from __future__ import annotations
 
 from verify.families.multivariate_normal import MultivariateNormal
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 def _unit_system(xp, scale_tril_q):
@@ -57,6 +62,7 @@ def _whitened(xp, unit, matrix_p, matrix_q, scale_tril_q):
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
+@fast_when_moderate
 def kl(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """KL(N(loc_p, L_p L_p^T) || N(loc_q, L_q L_q^T))."""
     unit = _unit_system(xp, scale_tril_q)
@@ -74,6 +80,7 @@ def entropy(xp, loc, scale_tril):
 
 
 @register_cross_entropy(MultivariateNormal, MultivariateNormal)
+@fast_when_moderate
 def cross_entropy(xp, loc_p, scale_tril_p, loc_q, scale_tril_q):
     """Cross-entropy H(N(loc_p, L_p L_p^T), N(loc_q, L_q L_q^T))."""
     unit = _unit_system(xp, scale_tril_q)
