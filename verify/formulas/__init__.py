@@ -124,8 +124,9 @@ def fast_when_moderate(form: Callable) -> Callable:
     ``xp.log_ratio``, ``xp.log_mul``): where every parameter of the batch is moderate
     (:func:`verify._special.moderate`: 0, or between ``2**-31`` and ``2**31`` in float32,
     ``2**-255`` and ``2**255`` in float64), it runs with their plain arithmetic, the same
-    values at a fraction of the cost (a normal KL in float32: 2.5x faster); elsewhere with
-    the helpers that read exponents as integers. SymPy proves the one form for both.
+    values at a fraction of the cost (a normal KL in float32: 1.9x faster at 10**6 pairs);
+    elsewhere with the helpers that read exponents as integers. SymPy proves the one form
+    for both.
 
     A decorated form may call another with its own parameters or constants (the
     log-normal KL is the normal one); it must not pass computed values, which may leave

@@ -14,7 +14,12 @@ accuracy there. The cross-entropy is ``H(P) + KL(P || Q)``, two accurate terms
 from __future__ import annotations
 
 from verify.families.exponential import Exponential
-from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 @register_kl(Exponential, Exponential)

@@ -23,7 +23,12 @@ with ``q = 1`` and a ``P`` with ``p < 1`` gives ``KL = H(P, Q) = +inf``.
 from __future__ import annotations
 
 from verify.families.geometric import Geometric
-from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 LOGITS = ("logits", "logits")
 

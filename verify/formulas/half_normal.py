@@ -13,7 +13,13 @@ where it changes sign (``scale = 0.48...``).
 from __future__ import annotations
 
 from verify.families.half_normal import HalfNormal
-from verify.formulas import fast_when_moderate, normal, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    normal,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 @register_kl(HalfNormal, HalfNormal)

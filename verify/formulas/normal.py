@@ -28,7 +28,12 @@ float is ``inf``, as IEEE rounding of the exact value would give.
 from __future__ import annotations
 
 from verify.families.normal import Normal
-from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 @register_kl(Normal, Normal)

@@ -21,7 +21,12 @@ non-negative terms (``m - l log m + E[log K!]`` would cancel for large rates).
 from __future__ import annotations
 
 from verify.families.poisson import Poisson
-from verify.formulas import fast_when_moderate, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    fast_when_moderate,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 @register_kl(Poisson, Poisson)
