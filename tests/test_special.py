@@ -346,11 +346,8 @@ MODERATE_DTYPES = [np.float16, jnp.bfloat16, np.float32, np.float64]
 def _moderate_values(dtype, n, rng):
     """Moderate values of both signs, the bounds of the moderate range among them."""
     b = _special._moderate_exponent(dtype)
-    bounds = [2.0**-b, np.nextafter(np.float64(2.0**b), 0) if dtype == np.float64 else 0.0]
-    if dtype != np.float64:  # the largest value of `dtype` below 2**b
-        info = jnp.finfo(dtype)
-        bounds[1] = float(2.0**b * (1 - float(info.epsneg)))
-    size = np.exp2(rng.uniform(-b, b, n))
+    bounds = [2.0**-b, 2.0**b * (1 - float(jnp.finfo(dtype).epsneg))]  # the largest below 2**b
+    size = np.exp2(rng.uniform(-b, b - 1, n))  # not rounded up to 2**b in `dtype`
     values = np.concatenate([bounds, size, 1 + size * 2.0**-10, [0.0]])
     values = values * rng.choice([-1.0, 1.0], values.size)
     return jnp.asarray(values, dtype)
