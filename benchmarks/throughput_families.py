@@ -14,6 +14,9 @@ batch of ``--pairs`` parameter pairs (``random_params(spread="moderate")``, P's
 then Q's) is evaluated by
 
 * ``verify``: ``verify.kl`` etc. on distributions built from the arrays, jitted;
+* ``vmap``: the same, written for one pair and mapped over the batch with
+  ``jax.vmap`` (as JAX users write it), jitted: the stable forms' regimes branch on
+  the whole batch there too, so it should match ``verify``;
 * ``derived``: the expression SymPy derived from the densities, compiled to JAX
   as written (``verify.derive(...).jax_function``, jitted): the naive form the
   issue's target compares with (``—`` where it contains a sum JAX cannot run, as
@@ -50,7 +53,7 @@ import jax.numpy as jnp  # noqa: E402
 import verify  # noqa: E402
 from verify import formulas  # noqa: E402
 
-COLUMNS = ("verify", "derived", "torch")
+COLUMNS = ("verify", "vmap", "derived", "torch")
 FIRST_FOUR = {"normal", "bernoulli", "categorical", "multivariatenormal", "independent"}
 
 
@@ -61,13 +64,14 @@ def parameters(family, quantity, dtype, n, rng):
     return [[np.ascontiguousarray(x, dtype) for x in group] for group in groups]
 
 
-def verify_kernel(family, quantity):
+def verify_kernel(family, quantity, mapped=False):
+    """``verify``'s function on the batch, or (``mapped``) on one pair under ``jax.vmap``."""
     function = getattr(verify, quantity)
 
     def run(*groups):
         return function(*(family.from_params(*group) for group in groups))
 
-    return jax.jit(run)
+    return jax.jit(jax.vmap(run) if mapped else run)
 
 
 def derived_kernel(family, quantity):
@@ -132,7 +136,11 @@ def measure(family, quantity, dtype, n, repeat, rng):
                 args = prepare(groups)
                 runs[column] = lambda run=run, args=args: run(*args)
             else:
-                kernel = (verify_kernel if column == "verify" else derived_kernel)(family, quantity)
+                kernel = {
+                    "verify": lambda: verify_kernel(family, quantity),
+                    "vmap": lambda: verify_kernel(family, quantity, mapped=True),
+                    "derived": lambda: derived_kernel(family, quantity),
+                }[column]()
                 args = [[jnp.asarray(x) for x in group] for group in groups]
                 runs[column] = lambda kernel=kernel, args=args: kernel(*args).block_until_ready()
             runs[column]()  # compile / warm up

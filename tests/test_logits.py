@@ -629,3 +629,31 @@ def test_a_class_of_p_whose_probability_underflows_where_q_has_none_gives_infini
     )
     for grad in jax.grad(lambda a, b: jnp.sum(kl(a, b)), (0, 1))(*rows):
         assert np.all(np.asarray(grad) == 0), grad
+
+
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])
+@pytest.mark.parametrize("make", [verify.Categorical, verify.Bernoulli])
+def test_a_batch_of_p_against_one_q_from_logits_broadcasts(make, quantity):
+    """Logits of P with a batch of 3 against one Q, and the reverse, with Q or P given by
+    probs or logits: the values and gradients of the explicitly broadcast call (this raised
+    ``TypeError``: the row sums took arrays of one shape)."""
+    rng = np.random.default_rng(8)
+    event = (5,) if make is verify.Categorical else ()
+    batch, one = rng.normal(size=(3, *event)), rng.normal(size=event)
+    function = getattr(verify, quantity)
+    for other in ("logits", "probs"):
+        one_dist = make(logits=one) if other == "logits" else make(probs=make(logits=one).probs)
+        for single_is_q in (True, False):
+
+            def value(x, single=one_dist, single_is_q=single_is_q):
+                pair = (make(logits=x), single)
+                return function(*(pair if single_is_q else pair[::-1]))
+
+            def broadcast(x, single=one_dist, single_is_q=single_is_q):
+                wide = jax.tree_util.tree_map(lambda v: jnp.broadcast_to(v, (3, *v.shape)), single)
+                pair = (make(logits=x), wide)
+                return function(*(pair if single_is_q else pair[::-1]))
+
+            np.testing.assert_allclose(value(batch), broadcast(batch), rtol=1e-14)
+            grads = [jax.grad(lambda x, f=f: jnp.sum(f(x)))(batch) for f in (value, broadcast)]
+            np.testing.assert_allclose(*grads, rtol=1e-13, atol=1e-15)

@@ -176,3 +176,105 @@ def test_moderate_parameters_give_the_range_helpers_values(form, monkeypatch):
     assert np.all(np.isfinite(exact))
     ulps = 64 if logs else 0
     np.testing.assert_allclose(fast, exact, rtol=ulps * np.finfo(exact.dtype).eps, atol=0)
+
+
+def _branches(program):
+    """The number of data-dependent branches (``cond``, ``switch``) in a traced program,
+    nested ones included; not the platform's (``branches_platforms``), which ``vmap`` of
+    ``jnp.diagonal`` adds."""
+    from jax.extend import core
+
+    count = 0
+    for eqn in program.eqns:
+        count += eqn.primitive.name == "cond" and not eqn.params.get("branches_platforms")
+        for value in eqn.params.values():
+            for sub in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(sub, (core.ClosedJaxpr, core.Jaxpr)):
+                    count += _branches(getattr(sub, "jaxpr", sub))
+    return count
+
+
+def _form_params(form, rng, n):
+    """Random parameters of ``form``'s families in its parameterisations, ``n`` members."""
+    params = []
+    for family, kind in zip(form.families, form.parameterisations):
+        dims = {name: dim.default for name, dim in family.dims.items()}
+        params += family.from_params(*family.random_params(rng, n, **dims)).params_as(kind)
+    return params
+
+
+def _value_and_gradient(form, n=4):
+    """``form``'s function, its gradient in every floating parameter, and parameters."""
+    from verify._ops import jax_ops
+
+    params = _form_params(form, np.random.default_rng(3), n)
+    floats = tuple(i for i, x in enumerate(params) if np.issubdtype(x.dtype, np.floating))
+
+    def value(*params):
+        return form.function(jax_ops, *params)
+
+    return value, jax.grad(lambda *params: value(*params).sum(), argnums=floats), params
+
+
+def _assert_vmap_keeps_the_branches(function, params):
+    alone = _branches(jax.make_jaxpr(function)(*params).jaxpr)
+    mapped = _branches(jax.make_jaxpr(jax.vmap(function))(*params).jaxpr)
+    assert mapped == alone, f"{alone} branches, {mapped} under vmap"
+
+
+_ALL_FORMS = [p for same in (True, False) for p in _forms(same_family=same)]
+# Their gradients under vmap take 2-4 s each to trace (the quick run has the rest, and the
+# branches of the rules they go through in tests/test_special.py).
+_HEAVY_GRADIENTS = {"Beta", "Dirichlet", "Binomial"}
+
+
+@pytest.mark.parametrize("form", _ALL_FORMS)
+def test_vmap_keeps_every_branch_and_grad_traces(form):
+    """Under ``vmap`` a form branches as it does under ``jit``: a branch that runs only where
+    some element needs it tests the whole batch (``verify._special.some``). A per-member
+    test would become a select of both branches (the Beta KL ran 13x slower under ``vmap``,
+    the binomial entropy 35x). Gradients trace, also through integer constants (the Beta
+    entropy's ``Beta(1, 1)``: a ``float0`` tangent raised ``TypeError``). Traced only,
+    nothing compiled."""
+    value, gradient, params = _value_and_gradient(form)
+    _assert_vmap_keeps_the_branches(value, params)
+    jax.make_jaxpr(gradient)(*params)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(
+            *p.values,
+            id=p.id,
+            marks=[pytest.mark.slow]
+            if {f.__name__ for f in p.values[0].families} & _HEAVY_GRADIENTS
+            else [],
+        )
+        for p in _ALL_FORMS
+    ],
+)
+def test_gradients_keep_every_branch_under_vmap(form):
+    """As above for the gradients: the branches of the derivative rules test the whole
+    batch too."""
+    _, gradient, params = _value_and_gradient(form)
+    _assert_vmap_keeps_the_branches(gradient, params)
+
+
+@pytest.mark.parametrize(
+    "form", [p for p in _forms(same_family=True) if p.values[0].quantity != "entropy"]
+)
+def test_a_batch_of_p_against_one_q_broadcasts(form):
+    """P with a batch of 3 against a single Q (and the reverse) gives 3 values: the logits
+    forms, whose row sums take arrays of one shape, raised ``TypeError``. Traced only;
+    the values of broadcast logits are in ``tests/test_logits.py``."""
+    from verify._ops import jax_ops
+
+    (family, _), (kind_p, kind_q) = form.families, form.parameterisations
+    rng = np.random.default_rng(4)
+    dims = {name: dim.default for name, dim in family.dims.items()}
+    batch = family.from_params(*family.random_params(rng, 3, **dims))
+    p, q = batch.params_as(kind_p), [x[0] for x in batch.params_as(kind_q)]
+    for args in ((*p, *q), (*[x[0] for x in p], *batch.params_as(kind_q))):
+        shape = jax.eval_shape(lambda *params: form.function(jax_ops, *params), *args).shape
+        assert shape == (3,)

@@ -1008,3 +1008,33 @@ def test_binet_bregman_derivatives_are_zero_at_equal_arguments_below_1e154():
     a = np.array([1e-300, 1e-200, 1e-160, 1e-20, 3.0])
     slopes = jax.jit(jax.vmap(jax.grad(_special.binet_bregman, argnums=(0, 1))))(a, a, 0 * a)
     assert np.all(np.asarray(slopes) == 0)
+
+
+def test_some_and_largest_answer_for_the_whole_batch_under_vmap():
+    """A ``lax.cond`` on them stays a branch under ``vmap`` (on ``jnp.any`` of a member it
+    becomes a select of both branches), and their derivatives' branches too."""
+    masks = jnp.array([[False, False], [False, True]])
+    assert not bool(_special.some(masks[0])) and bool(_special.some(masks))
+    assert jax.vmap(_special.some)(masks).tolist() == [True, True]
+    assert jax.vmap(jax.vmap(_special.some))(masks[None]).tolist() == [[True, True]]
+    tiers = jnp.array([[0, 1], [3, 2]])
+    assert jax.vmap(_special.largest)(tiers).tolist() == [3, 3]
+    assert int(_special.largest(jnp.zeros((0,), jnp.int32))) == 0
+
+    def regime(x):
+        return _special._in_regime(x > 1, jnp.sqrt, (x,), (1.0,))
+
+    x = jnp.array([[0.5, 4.0], [0.25, 0.5]])
+    assert "cond[" in str(jax.make_jaxpr(jax.vmap(regime))(x))
+    # Its values where the mask holds (elsewhere, the function at the harmless arguments, or
+    # zeros where the branch was skipped: callers keep only the former).
+    np.testing.assert_array_equal(jnp.where(x > 1, jax.vmap(regime)(x), 0), [[0, 2], [0, 0]])
+    # The derivative rule of the shares' form branches on the batch as well.
+    x, r, x_q, r_q = (jnp.array([11.9, 3.0]), jnp.array([1e-8, 2.0]), 11.9, 2e-8)
+
+    def share(x, r):
+        return _special.lgamma_bregman_share(x, r, x_q, r_q, x_q - x, r_q - r)[0]
+
+    gradient = jax.grad(lambda x, r: jnp.sum(share(x, r)), argnums=(0, 1))
+    program = str(jax.make_jaxpr(jax.vmap(gradient))(x[:, None], r[:, None]))
+    assert program.count("cond[") == str(jax.make_jaxpr(gradient)(x, r)).count("cond[")

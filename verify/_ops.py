@@ -209,8 +209,9 @@ class _JaxOps:
     def unless_nan(value, fallback):
         """``value``, and ``fallback()`` where it is NaN, computed only if some element is.
 
-        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` both run; called
-        eagerly, a Python ``if``: :func:`verify._special._branch`).
+        Under ``jit`` the test is a ``lax.cond`` on the data (under ``vmap`` on the whole
+        batch: :func:`verify._special.some`; called eagerly, a Python ``if``:
+        :func:`verify._special._branch`).
 
         Example:
             >>> import jax.numpy as jnp
@@ -219,7 +220,7 @@ class _JaxOps:
         """
         nan = jnp.isnan(value)
         return _special._branch(
-            jnp.any(nan), lambda: jnp.where(nan, fallback(), value), lambda: value
+            _special.some(nan), lambda: jnp.where(nan, fallback(), value), lambda: value
         )
 
     @staticmethod
@@ -501,7 +502,8 @@ class _JaxOps:
         Elsewhere each argument is replaced by its ``harmless`` value (no NaN from a form
         not taken reaches a gradient). ``event``: the arguments have an event axis that
         ``condition`` has not. Under ``jit`` the test is a ``lax.cond`` on the data (under
-        ``vmap`` both run; called eagerly, a Python ``if``: :func:`verify._special._branch`).
+        ``vmap`` on the whole batch: :func:`verify._special.some`; called eagerly, a Python
+        ``if``: :func:`verify._special._branch`).
 
         Example:
             >>> import jax.numpy as jnp
@@ -517,7 +519,7 @@ class _JaxOps:
             safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
             return jnp.where(condition, form(*safe), otherwise).astype(otherwise.dtype)
 
-        return _special._branch(jnp.any(condition), taken, lambda: otherwise)
+        return _special._branch(_special.some(condition), taken, lambda: otherwise)
 
     @staticmethod
     def expand_event(value):

@@ -109,9 +109,51 @@ def _log1pmx_series(x, radius):
     return s * (2 * s * s * _atanh_tail(s * s, radius) - x)
 
 
+def _batch_wide(reduction):
+    """``reduction`` (arrays to one scalar, over all their elements) that under ``vmap``
+    reduces over the mapped axis too, and gives an unmapped scalar.
+
+    A ``lax.cond`` on a per-member answer is not a branch under ``vmap``: it runs both
+    branches for the whole batch and selects (the Beta KL under ``vmap`` ran every
+    regime, 13x its time on the same pairs without ``vmap``). On the batch-wide answer
+    it stays a branch. A branch taken for the batch must then be right for every member
+    (as every caller's is: it computes the general form, or a regime's values that a
+    ``where`` keeps only where they apply).
+    """
+    reduced = jax.custom_batching.custom_vmap(reduction)
+
+    @reduced.def_vmap
+    def _batched(axis_size, in_batched, *xs):
+        del axis_size, in_batched  # the mapped axis is one more axis of every element
+        return reduced(*xs), False
+
+    return reduced
+
+
+@_batch_wide
+def some(mask):
+    """Whether some element of ``mask`` is true: ``jnp.any``, over the whole batch under
+    ``vmap`` (:func:`_batch_wide`), for a branch that runs only where some element needs it.
+
+    Example:
+        >>> import jax
+        >>> masks = jnp.array([[False, False], [False, True]])
+        >>> bool(some(masks[0])), jax.vmap(some)(masks).tolist()  # the batch's answer
+        (False, [True, True])
+    """
+    return jnp.any(mask)
+
+
+@_batch_wide
+def largest(x):
+    """``jnp.max(x, initial=0)``, over the whole batch under ``vmap`` (:func:`_batch_wide`)."""
+    return jnp.max(x, initial=0)
+
+
 def _branch(pred, true_fn, false_fn):
     """``lax.cond(pred, true_fn, false_fn)``, evaluating only the branch taken where
-    ``pred`` is concrete (:func:`_switch`).
+    ``pred`` is concrete (:func:`_switch`). A predicate that says whether some element
+    needs ``true_fn`` comes from :func:`some`.
 
     Example:
         >>> float(_branch(jnp.array(True), lambda: jnp.array(1.0), lambda: jnp.array(2.0)))
@@ -146,6 +188,42 @@ def _float_dtype(*args):
     return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.result_type(float)
 
 
+def _as_float(x, dtype):
+    """``x`` if it is a float; a Python int as a weakly typed float (it takes the dtype of
+    the floats it meets, as a Python float does: ``lgamma(2)`` in a float32 form stays
+    float32); another integer as ``dtype``."""
+    x = jnp.asarray(x)
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        return x
+    weak = jnp.result_type(x, jnp.int8) == jnp.int8  # a weakly typed integer
+    return x + 0.0 if weak else x.astype(dtype)
+
+
+def _custom_jvp(function):
+    """``jax.custom_jvp(function)`` called on its arguments converted to their common
+    floating dtype (:func:`_float_dtype`); register the rule with ``.defjvp`` as usual.
+
+    An integer argument (the ``1, 1`` of the Beta entropy, ``-KL(P || Beta(1, 1))``; the
+    concentration 1 of an Exponential taken as a Gamma) would reach the rule with a
+    tangent of dtype ``float0``, on which no arithmetic is defined: ``grad`` raised
+    ``TypeError`` for those forms.
+
+    Example:
+        >>> jax.grad(lambda x: kl_div_unit(x, 1))(2.0)  # b an integer
+        Array(0.5, dtype=float32, weak_type=True)
+    """
+    custom = jax.custom_jvp(function)
+
+    @functools.wraps(function)
+    def converted(*args):
+        args = [jnp.asarray(x) for x in args]
+        dtype = _float_dtype(*args)
+        return custom(*(_as_float(x, dtype) for x in args))
+
+    converted.defjvp = custom.defjvp
+    return converted
+
+
 def _near_zero(s):
     radius = jnp.asarray(float(_SERIES_RADIUS), s.dtype)
     return jnp.abs(s) <= radius
@@ -177,7 +255,7 @@ def log1p(x):
 
 
 # ------------------------------------------------------------------ log1pmx
-@jax.custom_jvp
+@_custom_jvp
 def log1pmx(x):
     """``log1p(x) - x``, accurate to a few ulp for every ``x > -1``.
 
@@ -242,7 +320,7 @@ def _kl_div_delta_parts(y, delta):
     return value, d_dy, d_ddelta
 
 
-@jax.custom_jvp
+@_custom_jvp
 def kl_div_delta(y, delta):
     """``x log(x / y) - x + y`` at ``x = y + delta``, accurate when ``x`` is close to ``y``.
 
@@ -293,7 +371,7 @@ def _kl_div_delta_jvp(primals, tangents):
 
 
 # ------------------------------------------------------------- kl_div_unit
-@jax.custom_jvp
+@_custom_jvp
 def kl_div_unit(a, b):
     """``a - 1 - log(a)``, given ``b = 1 - a`` computed accurately, e.g. ``(s - t) / s``.
 
@@ -464,15 +542,15 @@ def _with_log_mul_jvp(value):
 
     @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
     def function(x, constant):
-        return value(jnp.asarray(x, _float_dtype(x)), constant)
+        return value(x, constant)
 
     @function.defjvp
     def _jvp(constant, primals, tangents):
         (x,), (dx,) = primals, tangents
-        x = jnp.asarray(x, _float_dtype(x))
         return value(x, constant), dx / x
 
-    return function
+    # x as a float on entry: an integer x would reach the rule with a float0 tangent.
+    return lambda x, constant: function(jnp.asarray(x, _float_dtype(x)), constant)
 
 
 _log_mul_exact = _with_log_mul_jvp(_log_mul)
@@ -493,7 +571,7 @@ def log_mul_moderate(x, constant):
     return _log_mul_moderate_exact(x, constant)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def xlog1py(x, y):
     """``x * log1p(y)`` with the accurate :func:`log1p`; ``0`` where ``x = 0`` (also at ``y = -1``).
 
@@ -613,8 +691,7 @@ def moderate(*xs):
     moderate (XLA on CPU reads them as 0). Other arguments (integers, the
     constants of a form) count as moderate; NaN and infinities do not.
 
-    Under ``vmap`` the answer is for the whole batch, not per member: a ``lax.cond`` on it
-    stays a branch (on a per-member answer, ``vmap`` would run both branches).
+    Under ``vmap`` the answer is for the whole batch, not per member (:func:`_batch_wide`).
 
     Example:
         >>> import jax.numpy as jnp
@@ -628,7 +705,7 @@ def moderate(*xs):
     return _all_moderate(*floats) if floats else jnp.asarray(True)
 
 
-@jax.custom_batching.custom_vmap
+@_batch_wide
 def _all_moderate(*xs):
     inside = {}  # by shape: one reduction over the parameters of one shape
     for x in xs:
@@ -641,12 +718,6 @@ def _all_moderate(*xs):
         mask = ((exponent >= -b) & (exponent < b)) | (magnitude == 0)
         inside[x.shape] = inside.get(x.shape, True) & mask
     return functools.reduce(jnp.logical_and, map(jnp.all, inside.values()))
-
-
-@_all_moderate.def_vmap
-def _all_moderate_batched(axis_size, in_batched, *xs):
-    del axis_size, in_batched  # every element of every member: the batch axis is one more
-    return _all_moderate(*xs), False
 
 
 def diff_ratio_moderate(x, y, s):
@@ -702,7 +773,7 @@ def diff_ratio(x, y, s):
     return _diff_ratio(*(jnp.asarray(v, dtype) for v in (x, y, s)))
 
 
-@jax.custom_jvp
+@_custom_jvp
 def _diff_ratio(x, y, s):
     dtype = x.dtype
     m_s, e_s = frexp(s)
@@ -727,7 +798,7 @@ def _diff_ratio_jvp(primals, tangents):
 
 
 # ---------------------------------------------------------------- log_ratio
-@jax.custom_jvp
+@_custom_jvp
 def log_ratio(x, y):
     """``log(x / y)`` for ``x, y > 0`` over the whole finite range, subnormals included.
 
@@ -757,7 +828,7 @@ def _log_ratio_jvp(primals, tangents):
 
 
 # ------------------------------------------------------------------ kl_div_log
-@jax.custom_jvp
+@_custom_jvp
 def kl_div_log(log_a, b):
     """``a - 1 - log(a)`` from ``log a`` and ``b = 1 - a``: :func:`kl_div_unit` for any ``a > 0``.
 
@@ -793,7 +864,7 @@ def _kl_div_log_jvp(primals, tangents):
 
 
 # -------------------------------------------------------------------- xlogx
-@jax.custom_jvp
+@_custom_jvp
 def xlogx(x):
     """``x * log(x)``, ``0`` at ``x = 0``; its derivative ``log(x) + 1`` is ``-inf`` there.
 
@@ -836,7 +907,7 @@ def _xlogx_jvp(primals, tangents):
 # Two passes over the [..., V] inputs give the far value (the maxima; both
 # normalisers and mu: two exponentials per logit, as a log_softmax form); a
 # third, the sums E_p[t] and F, runs on the CPU only when some row of the call
-# is near (lax.cond; under vmap both branches run), on the GPU always (_cond).
+# is near (lax.cond, on the whole batch under vmap: some), on the GPU always (_cond).
 # On the CPU it takes no exponential: p and p e^t come from the second pass's
 # weights exp(a - max a), exp(b - max b), and e^t - 1 - t from its Taylor
 # series for |t| <= 1. Every row sum is accurate to a few ulp whatever V
@@ -1069,7 +1140,7 @@ def _kl_statistics(a, b, tops, exps, branches):
         return (*sums(True), _infinite(a, b))
 
     unmasked = sums(False)
-    masked = jnp.any(~jnp.isfinite(unmasked[1])) if branches else jnp.array(True)
+    masked = some(~jnp.isfinite(unmasked[1])) if branches else jnp.array(True)
     normaliser, weighted, normaliser_b, infinite = _cond(
         branches, masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
     )
@@ -1131,6 +1202,21 @@ def _near_rows(log_mean):
     return (log_mean >= -0.8) & (log_mean <= 0.5)
 
 
+def _broadcasting(function):
+    """``function(a, b)``, a ``jax.custom_vjp`` of two arrays of one shape, on arrays of
+    broadcastable shapes (register the rules with ``.defvjp`` as usual). ``KL(P ||
+    Q)`` with a batch of P against one Q (logits ``[B, V]`` and ``[V]``) raised
+    ``TypeError`` in the row sums; the gradient of an input broadcast here is summed back
+    to its shape by the transpose of ``broadcast_to``."""
+
+    @functools.wraps(function)
+    def broadcast(a, b):
+        return function(*jnp.broadcast_arrays(a, b))
+
+    broadcast.defvjp = function.defvjp
+    return broadcast
+
+
 def _softmax_kl_forward(a, b):
     """The KL and the residuals of its gradient, in the platform's way.
 
@@ -1166,10 +1252,10 @@ def _kl_forward(a, b, on_cpu):
     def near_sums(with_masks):
         return _near_sums(a, b, rows, normaliser, with_masks, exps)
 
-    # The third pass only when some row is near (under vmap both branches run).
+    # The third pass only when some row is near (of the whole batch under vmap).
     big_a, gap = _cond(
         on_cpu,
-        jnp.any(candidates),
+        some(candidates),
         lambda: _cond(on_cpu, masked, lambda: near_sums(True), lambda: near_sums(False)),
         lambda: (zeros, zeros),
     )
@@ -1180,6 +1266,7 @@ def _kl_forward(a, b, on_cpu):
     return value, (masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
 
 
+@_broadcasting
 @jax.custom_vjp
 def softmax_kl(a, b):
     """KL(softmax(a) || softmax(b)) over the last axis, accurate for every pair of logits.
@@ -1193,11 +1280,11 @@ def softmax_kl(a, b):
     a call with ``-inf`` logits takes the masked forms, one pass more.
 
     Args:
-        a, b: logits of the same shape ``(..., V)``, finite or ``-inf`` (not
-            all ``-inf`` in a row); float64, float32, bfloat16 or float16.
+        a, b: logits of broadcastable shapes ``(..., V)``, finite or ``-inf``
+            (not all ``-inf`` in a row); float64, float32, bfloat16 or float16.
 
     Returns:
-        An array of shape ``(...)`` in the inputs' dtype; ``+inf`` where a class
+        An array of the broadcast shape ``(...)`` in the inputs' dtype; ``+inf`` where a class
         has ``a > -inf = b``.
 
     Example:
@@ -1234,7 +1321,7 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
         expm1_t = u + u * u * _expm1mx_series(u)
         return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
 
-    return grad_a, g * _cond(branches, jnp.any(near), near_or_far, far)
+    return grad_a, g * _cond(branches, some(near), near_or_far, far)
 
 
 def _softmax_kl_bwd(residuals, cotangent):
@@ -1285,7 +1372,7 @@ def _cross_entropy_statistics(a, b):
         return normaliser_a, jnp.where(_infinite(a, b), jnp.inf, total)
 
     unmasked = sums(False)
-    normaliser_a, total = _branch(jnp.any(~jnp.isfinite(unmasked[1])), masked, lambda: unmasked)
+    normaliser_a, total = _branch(some(~jnp.isfinite(unmasked[1])), masked, lambda: unmasked)
     return total / normaliser_a, top_a + jnp.log(normaliser_a), log_normaliser_b
 
 
@@ -1295,6 +1382,7 @@ def _softmax_cross_entropy_forward(a, b):
     return value[..., 0].astype(dtype), (value, log_normaliser_a, log_normaliser_b)
 
 
+@_broadcasting
 @jax.custom_vjp
 def softmax_cross_entropy(a, b):
     """Cross-entropy H(softmax(a), softmax(b)) = -sum p log q over the last axis.
@@ -1347,7 +1435,7 @@ def _entropy_statistics(a):
 
     unmasked = sums(False)
     normaliser, log_normaliser, spread = _branch(
-        jnp.any(~jnp.isfinite(unmasked[2])), lambda: sums(True), lambda: unmasked
+        some(~jnp.isfinite(unmasked[2])), lambda: sums(True), lambda: unmasked
     )
     return log_normaliser + spread / normaliser, top + log_normaliser
 
@@ -1521,7 +1609,7 @@ def _lgamma_near_two(t):
     return total
 
 
-@jax.custom_jvp
+@_custom_jvp
 def lgamma(x):
     """``log |Gamma(x)|``, to a few ulp relative also near its zeros at 1 and 2.
 
@@ -1540,10 +1628,6 @@ def lgamma(x):
         >>> float(lgamma(jnp.float32(1.0))), float(lgamma(jnp.float32(2.0)))
         (0.0, 0.0)
     """
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):  # an integer's float, as XLA's lgamma
-        weak = jnp.result_type(x, jnp.int8) == jnp.int8  # a Python int: a weakly typed float
-        x = x + 0.0 if weak else x.astype(jnp.log(jnp.zeros((), x.dtype)).dtype)
     near = (x > 0) & (x <= 3.5)
     y = jnp.where(near, x, 2)
     # lgamma(y) = lgamma(2 + t) - shift, t in [-1/2, 1/2] and exact (Sterbenz; y - 2 may
@@ -1561,7 +1645,7 @@ def _lgamma_jvp(primals, tangents):
     return lgamma(x), digamma(x) * dx
 
 
-@jax.custom_jvp
+@_custom_jvp
 def digamma(x):
     """XLA's ``digamma``, whose derivative is :func:`_trigamma` rather than XLA's
     ``polygamma(1, x)``, which is 0 beyond about 1e154 (where it is ``1 / x``).
@@ -1593,7 +1677,7 @@ def polygamma(n, x):
     return _trigamma(x) if n == 1 else jss.polygamma(n, x)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def digamma_diff(x, h):
     """``digamma(x + h) - digamma(x)`` for ``x > 0`` and ``x + h > 0``, to a few ulp of itself.
 
@@ -1679,7 +1763,7 @@ def _trigamma_diff(x, y, h):
     return jnp.where(h == 0, 0, total)  # also where trigamma overflows (x below 1e-154)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def digamma_bregman(x, y, h):
     """``digamma(y) - digamma(x) - h polygamma(1, x)`` for ``x, y > 0``, to a few ulp.
 
@@ -1815,13 +1899,13 @@ def _dominant(x, r, x_q, r_q, delta, change):
     return dominant, [jnp.where(dominant, a, h) for a, h in zip(args, (1, 0, 1, 0, 0, 0))]
 
 
-@jax.custom_jvp
+@_custom_jvp
 def _share(x, r, x_q, r_q, delta, change):
     """:func:`lgamma_bregman_share` of broadcast arrays of one dtype, and ``R(x + r, x' + r')``
     (for the derivative)."""
     dominant, safe = _dominant(x, r, x_q, r_q, delta, change)
     zero = jnp.zeros_like(x)
-    slide, slide_size = _branch(jnp.any(dominant), lambda: _slide(*safe), lambda: (zero, zero))
+    slide, slide_size = _branch(some(dominant), lambda: _slide(*safe), lambda: (zero, zero))
     # R(x + r, x' + r') and R(x, x') in one call (stacked: XLA compiles one copy); the
     # second as R(1, 1) = 0 where it is not needed.
     whole, own = lgamma_bregman(
@@ -1855,7 +1939,7 @@ def _share_jvp(primals, tangents):
     d_whole = d_bregman(total, d_total, dx + dr, dx_q + dr_q)
     zero = jnp.zeros_like(x)
     slopes = _branch(
-        jnp.any(dominant), lambda: _slide_derivatives(*safe), lambda: (zero, zero, zero, zero)
+        some(dominant), lambda: _slide_derivatives(*safe), lambda: (zero, zero, zero, zero)
     )
     d_slide = sum(slope * d for slope, d in zip(slopes, (dx, dr, dx_q, dr_q)))
     d_value = jnp.where(
@@ -1889,7 +1973,7 @@ def _slide_derivatives(x, r, x_q, r_q, delta, change):
     return d_x, d_r, digamma_step, digamma_diff(x + r, delta + change)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def lgamma_stirling(x):
     """Stirling's remainder ``mu(x) = lgamma(x) - (x - 1/2) log(x) + x - log(2 pi) / 2``.
 
@@ -1912,7 +1996,7 @@ def _lgamma_stirling_jvp(primals, tangents):
     return lgamma_stirling(x), digamma_stirling(x) * dx
 
 
-@jax.custom_jvp
+@_custom_jvp
 def digamma_stirling(x):
     """``mu'(x) = digamma(x) - log(x) + 1 / (2 x)``, the derivative of :func:`lgamma_stirling`.
 
@@ -1995,7 +2079,7 @@ def stirling_bregman(a, b):
     return total - _log1pmx_near_far(t, log1p_u) / 2 + _stirling_bregman(a, b, t)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def ratio_gap(a_p, b_p, a_q, b_q):
     """``1 - (a_p b_q) / (a_q b_p)`` for positive arguments, accurate where it is near 0.
 
@@ -2047,7 +2131,7 @@ def _two_product(x, y):
     return p, e
 
 
-@jax.custom_jvp
+@_custom_jvp
 def log_full_range(x):
     """``log(x)`` for every positive ``x``: subnormals included, accurate near 1.
 
@@ -2226,7 +2310,7 @@ def lgamma_bregman(a, b, delta):
     return shifted + main + binet
 
 
-@jax.custom_jvp
+@_custom_jvp
 def binet_bregman(a, b, delta):
     """The Bregman divergence of Binet's function ``omega``, from ``a`` to ``b``.
 
@@ -2664,7 +2748,7 @@ def _sigmoid_gap(a, b):
     return sign, jnp.exp(-lo), sigmoid(-lo) * sigmoid(hi), -jnp.expm1(-d)
 
 
-@jax.custom_jvp
+@_custom_jvp
 def sigmoid_diff(a, b):
     """``sigmoid(b) - sigmoid(a)``, accurate relative to its value (see the block comment).
 
@@ -2688,7 +2772,7 @@ def _sigmoid_diff_jvp(primals, tangents):
     return sigmoid_diff(a, b), slope_b * db - slope_a * da
 
 
-@jax.custom_jvp
+@_custom_jvp
 def log_sigmoid_diff(a, b):
     """``log(sigmoid(b)) - log(sigmoid(a))``, accurate where ``a`` and ``b`` are close.
 
@@ -2791,19 +2875,21 @@ def _running_products(first, factor, size=_POISSON_SMALL_TERMS):
 
 
 def _in_regime(mask, function, args, harmless):
-    """``function(*args)`` where ``mask`` holds, computed only if some element needs it.
+    """``function(*args)`` where ``mask`` holds, computed only if some element needs it;
+    elsewhere the function at the harmless arguments, or zeros (callers keep the values
+    where ``mask`` holds).
 
     Each argument is replaced by its ``harmless`` value where ``mask`` is false (no
     NaN in gradients from a regime that is not taken). Under ``jit`` the test is a
     ``lax.cond`` on the data, so a batch that has no element in a regime skips its
-    work; under ``vmap`` both branches run, with the same result.
+    work; under ``vmap`` too, on the whole batch (:func:`some`).
     """
     args = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
 
     def skipped():
         return jnp.zeros(jnp.shape(mask), args[0].dtype)
 
-    return _branch(jnp.any(mask), lambda: function(*args), skipped)
+    return _branch(some(mask), lambda: function(*args), skipped)
 
 
 _WINDOW_SIZES = (8, 32, 128, 832)  # the last holds 13 sd each side for v < 1000
@@ -2814,10 +2900,11 @@ def _sized_window(terms, window_sum, sizes=_WINDOW_SIZES):
     ``terms`` (the number of terms its window needs; NaN counts as none).
 
     The sizes are static (one compiled branch each, a ``lax.switch`` picks one from the
-    data), so a batch of narrow distributions does not pay for the widest window.
+    data), so a batch of narrow distributions does not pay for the widest window; under
+    ``vmap``, the whole batch (:func:`largest`: a per-member index would run every size).
     """
     tiers = sum((terms > size).astype(jnp.int32) for size in sizes[:-1])
-    tier = jnp.max(tiers, initial=0)
+    tier = largest(tiers)
     return _switch(tier, [functools.partial(window_sum, size) for size in sizes])
 
 
@@ -2888,8 +2975,8 @@ def poisson_entropy(rate):
 # * v >= 1000: the same log p_x at real x (all >= 16: the stirlerr series holds), the
 #   sum replaced by its integral (they differ by about exp(-2 pi^2 v)), by the
 #   trapezoid rule with step sd / 8 over 13 sd each side (error about exp(-2 pi^2 64)).
-# A regime that no element of the batch is in is skipped (lax.cond; under vmap all
-# run), for the Poisson entropy too.
+# A regime that no element of the batch is in is skipped (lax.cond; under vmap, no
+# element of the whole batch: some), for the Poisson entropy too.
 _BINOMIAL_WIDE = 1000.0
 _BINOMIAL_NODES = 8 * 13  # trapezoid nodes on each side of the mean
 
