@@ -209,8 +209,9 @@ def _custom_jvp(function):
     ``TypeError`` for those forms.
 
     Example:
-        >>> jax.grad(lambda x: kl_div_unit(x, 1))(2.0)  # b an integer
-        Array(0.5, dtype=float32, weak_type=True)
+        >>> slope = jax.jit(jax.grad(lambda y: xlog1py(1, y)))  # x an integer: TypeError before
+        >>> round(float(slope(0.5)), 6)  # 1 / (1 + y)
+        0.666667
     """
     custom = jax.custom_jvp(function)
 
