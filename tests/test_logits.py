@@ -632,7 +632,11 @@ def test_a_class_of_p_whose_probability_underflows_where_q_has_none_gives_infini
 
 
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])
-@pytest.mark.parametrize("make", [verify.Categorical, verify.Bernoulli])
+@pytest.mark.parametrize(
+    "make",
+    # The Bernoulli's shapes in the quick run: tests/test_registry_families.py (11 s here).
+    [verify.Categorical, pytest.param(verify.Bernoulli, marks=pytest.mark.slow)],
+)
 def test_a_batch_of_p_against_one_q_from_logits_broadcasts(make, quantity):
     """Logits of P with a batch of 3 against one Q, and the reverse, with Q or P given by
     probs or logits: the values and gradients of the explicitly broadcast call (this raised

@@ -1022,13 +1022,11 @@ def test_some_and_largest_answer_for_the_whole_batch_under_vmap():
     assert int(_special.largest(jnp.zeros((0,), jnp.int32))) == 0
 
     def regime(x):
-        return _special._in_regime(x > 1, jnp.sqrt, (x,), (1.0,))
+        return _special.in_regime(x > 1, jnp.sqrt, (x,), (1.0,), -x)
 
     x = jnp.array([[0.5, 4.0], [0.25, 0.5]])
     assert "cond[" in str(jax.make_jaxpr(jax.vmap(regime))(x))
-    # Its values where the mask holds (elsewhere, the function at the harmless arguments, or
-    # zeros where the branch was skipped: callers keep only the former).
-    np.testing.assert_array_equal(jnp.where(x > 1, jax.vmap(regime)(x), 0), [[0, 2], [0, 0]])
+    np.testing.assert_array_equal(jax.vmap(regime)(x), [[-0.5, 2], [-0.25, -0.5]])
     # The derivative rule of the shares' form branches on the batch as well.
     x, r, x_q, r_q = (jnp.array([11.9, 3.0]), jnp.array([1e-8, 2.0]), 11.9, 2e-8)
 

@@ -494,32 +494,7 @@ class _JaxOps:
         """Whether ``condition`` holds for some entry of the last (event) axis."""
         return jnp.any(condition, axis=-1)
 
-    @staticmethod
-    def in_regime(condition, form, args, harmless, otherwise, event=False):
-        """``form(*args)`` where ``condition`` holds, else ``otherwise``; computed only if some
-        element needs it.
-
-        Elsewhere each argument is replaced by its ``harmless`` value (no NaN from a form
-        not taken reaches a gradient). ``event``: the arguments have an event axis that
-        ``condition`` has not. Under ``jit`` the test is a ``lax.cond`` on the data (under
-        ``vmap`` on the whole batch: :func:`verify._special.some`; called eagerly, a Python
-        ``if``: :func:`verify._special._branch`).
-
-        Example:
-            >>> import jax.numpy as jnp
-            >>> x = jnp.array([4.0, -1.0])
-            >>> jax_ops.in_regime(x > 0, jnp.sqrt, (x,), (1.0,), jnp.zeros(2))
-            Array([2., 0.], dtype=float64)
-        """
-        condition = jnp.asarray(condition)
-        mask = condition[..., None] if event else condition
-        otherwise = jnp.asarray(otherwise)
-
-        def taken():  # the safe arguments inside the branch: nothing to do in the other
-            safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
-            return jnp.where(condition, form(*safe), otherwise).astype(otherwise.dtype)
-
-        return _special._branch(_special.some(condition), taken, lambda: otherwise)
+    in_regime = staticmethod(_special.in_regime)
 
     @staticmethod
     def expand_event(value):

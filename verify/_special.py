@@ -2347,10 +2347,9 @@ def binet_bregman(a, b, delta):
     # replaced elsewhere by harmless ones of the regime.
     one, zero = jnp.ones_like(a), jnp.zeros_like(a)
     args = (a, b, delta)
-    big_value = _in_regime(big, _binet_bregman_big, args, (12 * one, 12 * one, zero))
-    near_value = _in_regime(near, _binet_bregman_near, args, (one, one, zero))
-    far_value = _in_regime(~big & ~near, _binet_bregman_far, args, (one, 2 * one, one))
-    return jnp.where(big, big_value, jnp.where(near, near_value, far_value))
+    value = in_regime(big, _binet_bregman_big, args, (12 * one, 12 * one, zero), zero)
+    value = in_regime(near, _binet_bregman_near, args, (one, one, zero), value)
+    return in_regime(~big & ~near, _binet_bregman_far, args, (one, 2 * one, one), value)
 
 
 @binet_bregman.defjvp
@@ -2875,22 +2874,30 @@ def _running_products(first, factor, size=_POISSON_SMALL_TERMS):
     return jnp.concatenate([first[..., None], jnp.moveaxis(rest, 0, -1)], axis=-1)
 
 
-def _in_regime(mask, function, args, harmless):
-    """``function(*args)`` where ``mask`` holds, computed only if some element needs it;
-    elsewhere the function at the harmless arguments, or zeros (callers keep the values
-    where ``mask`` holds).
+def in_regime(condition, form, args, harmless, otherwise, event=False):
+    """``form(*args)`` where ``condition`` holds, else ``otherwise``; computed only if some
+    element needs it.
 
-    Each argument is replaced by its ``harmless`` value where ``mask`` is false (no
-    NaN in gradients from a regime that is not taken). Under ``jit`` the test is a
-    ``lax.cond`` on the data, so a batch that has no element in a regime skips its
-    work; under ``vmap`` too, on the whole batch (:func:`some`).
+    Elsewhere each argument is replaced by its ``harmless`` value (no NaN from a form
+    not taken reaches a gradient). ``event``: the arguments have an event axis that
+    ``condition`` has not. Under ``jit`` the test is a ``lax.cond`` on the data, so a batch
+    that has no element in the regime skips its work; under ``vmap`` too, on the whole
+    batch (:func:`some`); called eagerly, a Python ``if`` (:func:`_branch`).
+
+    Example:
+        >>> x = jnp.array([4.0, -1.0])
+        >>> in_regime(x > 0, jnp.sqrt, (x,), (1.0,), jnp.zeros(2)).tolist()
+        [2.0, 0.0]
     """
-    args = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+    condition = jnp.asarray(condition)
+    mask = condition[..., None] if event else condition
+    otherwise = jnp.asarray(otherwise)
 
-    def skipped():
-        return jnp.zeros(jnp.shape(mask), args[0].dtype)
+    def taken():  # the safe arguments inside the branch: nothing to do in the other
+        safe = [jnp.where(mask, a, h) for a, h in zip(args, harmless)]
+        return jnp.where(condition, form(*safe), otherwise).astype(otherwise.dtype)
 
-    return _branch(some(mask), lambda: function(*args), skipped)
+    return _branch(some(condition), taken, lambda: otherwise)
 
 
 _WINDOW_SIZES = (8, 32, 128, 832)  # the last holds 13 sd each side for v < 1000
@@ -2952,15 +2959,9 @@ def poisson_entropy(rate):
     """
     rate = jnp.asarray(rate, _float_dtype(rate))
     small, large = rate < 1, rate >= _POISSON_ASYMPTOTIC
-    return jnp.where(
-        small,
-        _in_regime(small, _poisson_entropy_small, (rate,), (0.5,)),
-        jnp.where(
-            large,
-            _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC)),
-            _in_regime(~(small | large), _poisson_entropy_windowed, (rate,), (1.0,)),
-        ),
-    )
+    value = _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC))
+    value = in_regime(small, _poisson_entropy_small, (rate,), (0.5,), value)
+    return in_regime(~(small | large), _poisson_entropy_windowed, (rate,), (1.0,), value)
 
 
 # --- discrete: the entropy of a binomial distribution
@@ -3075,13 +3076,7 @@ def binomial_entropy(total_count, probs, complement):
     r = jnp.minimum(p, q)
     variance = n * r * (1 - r)
     small, wide = n * r < 1, variance >= _BINOMIAL_WIDE
-    value = jnp.where(
-        small,
-        _in_regime(small, _binomial_entropy_small, (n, r), (1.0, 0.25)),
-        jnp.where(
-            wide,
-            _in_regime(wide, _binomial_entropy_wide, (n, r), (1e4, 0.25)),
-            _in_regime(~(small | wide), _binomial_entropy_windowed, (n, r), (4.0, 0.25)),
-        ),
-    )
+    value = in_regime(small, _binomial_entropy_small, (n, r), (1.0, 0.25), jnp.zeros_like(n))
+    value = in_regime(wide, _binomial_entropy_wide, (n, r), (1e4, 0.25), value)
+    value = in_regime(~(small | wide), _binomial_entropy_windowed, (n, r), (4.0, 0.25), value)
     return jnp.where((n == 0) | (r == 0), jnp.zeros_like(value), value)
