@@ -159,6 +159,15 @@ def test_where_is_piecewise_with_its_condition():
     assert out == sp.Piecewise((a**2, a < sp.Rational(1, 10**4)), (sp.exp(a), True))
 
 
+def test_a_batch_wide_test_is_its_reduction():
+    """``verify._special.some`` (a ``custom_vmap``, batch-wide under ``vmap``) is ``any``."""
+    from verify import _special
+
+    a = sp.Symbol("a", real=True)
+    out = function_to_sympy(lambda x: jnp.where(_special.some(x > 1), x, -x), [2.0], [a])[()]
+    assert out == sp.Piecewise((a, a > 1), (-a, True))
+
+
 def test_unsupported_primitive_is_named():
     with pytest.raises(UnsupportedPrimitiveError, match="`sort`"):
         function_to_sympy(lambda x: jnp.sort(x)[0], [X], [_symbols("x", X)])

@@ -297,6 +297,7 @@ CALLS = {
     "custom_jvp_call": "call_jaxpr",
     "custom_vjp_call": "call_jaxpr",
     "custom_vjp_call_jaxpr": "fun_jaxpr",
+    "custom_vmap_call": "call",  # verify._special.some: a reduction, batch-wide under vmap
     "remat": "jaxpr",
     "checkpoint": "jaxpr",
 }
