@@ -1,0 +1,54 @@
+"""The JAX backend's helpers for batches (``verify._ops.jax_ops``)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from verify._ops import jax_ops
+
+
+def _pair(x, y):
+    """An elementwise function with two outputs, one of them nonlinear."""
+    return x * y, jnp.log1p(x) - y
+
+
+def _rows(x, y):
+    """A function of the vectors on the last axis."""
+    return jnp.sum(x * y, axis=-1)
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        [(4,), (4,), (4,)],  # equal: one chunk each
+        [(6, 3), (6,)],  # divisible: 4 chunks of 6, no padding
+        [(5,), (3,)],  # not divisible: the smaller padded to the larger
+        [(300, 2), ()],  # many small chunks otherwise: padded
+    ],
+    ids=["equal", "divisible", "indivisible", "one-against-many"],
+)
+def test_together_is_the_calls_one_by_one(shapes):
+    rng = np.random.default_rng(0)
+    calls = [(rng.uniform(0.5, 2.0, s), rng.uniform(0.5, 2.0, s)) for s in shapes]
+    joined = jax.jit(lambda calls: jax_ops.together(_pair, *calls))(calls)
+    for (x, y), got in zip(calls, joined):
+        for part, expected in zip(got, _pair(x, y)):
+            assert part.shape == np.shape(expected)
+            np.testing.assert_array_equal(part, expected)
+    # the gradient reaches every call's arguments
+    total = jax.grad(lambda calls: sum(jnp.sum(a + b) for a, b in jax_ops.together(_pair, *calls)))
+    for (x, y), (dx, dy) in zip(calls, total(calls)):
+        np.testing.assert_allclose(dx, y + 1 / (1 + x), rtol=1e-15)
+        np.testing.assert_allclose(dy, x - 1, rtol=1e-15)
+
+
+def test_together_on_vectors_and_under_vmap():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(2, 7, 3))
+    c = rng.normal(size=(2, 3))
+    first, second = jax_ops.together(_rows, (a, b), (c[0], c[1]), event=True)
+    np.testing.assert_allclose(first, _rows(a, b), rtol=1e-15)
+    np.testing.assert_allclose(second, _rows(c[0], c[1]), rtol=1e-15)
+    mapped = jax.vmap(lambda x, y: jax_ops.together(_rows, (x, y), (y, x), event=True))(a, b)
+    np.testing.assert_allclose(mapped, [_rows(a, b)] * 2, rtol=1e-15)
