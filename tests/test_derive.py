@@ -26,15 +26,18 @@ LITERATURE_VALUES = {
 QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
 
 
-#: SymPy evaluates these derivatives (digamma, trigamma) to 30 digits in 14-28 s a case: run by
-#: the full suite. The quick run keeps the Dirichlet KL's, and the Beta KL's gradient is
-#: checked against mpmath in tests/test_family_beta.py.
+#: SymPy evaluates these derivatives (digamma, trigamma; the Binomial's sums over the support)
+#: to 30 digits in 8-28 s a case: run by the full suite. The quick run keeps the Dirichlet's and
+#: the Binomial's KL; the Beta KL's gradient is checked against mpmath in
+#: tests/test_family_beta.py, the Binomial entropy's in tests/test_special_discrete.py.
 _SLOW_DERIVATIVES = {
     ("beta", "kl"),
     ("beta", "entropy"),
     ("beta", "cross_entropy"),
     ("dirichlet", "entropy"),
     ("dirichlet", "cross_entropy"),
+    ("binomial", "entropy"),
+    ("binomial", "cross_entropy"),
 }
 
 

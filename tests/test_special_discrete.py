@@ -252,18 +252,21 @@ def test_binomial_entropy_symbolic_twin():
 
 # ------------------------------------------- a batch computes what each element alone does
 # A regime that no element needs is skipped and the window is sized to the batch's widest
-# element: a mixed batch, its jit, its vmap (every regime runs) and its gradient must all
-# give each element's value alone.
+# element (under vmap too): a mixed batch, its jit, its vmap and its gradient must all give
+# each element's value alone.
 @pytest.mark.parametrize(
     "function, batch",
     [
         (_special.poisson_entropy, (np.array(POISSON_RATES),)),
-        (
+        pytest.param(
             _special.binomial_entropy,
             tuple(
                 np.array(column, float)
                 for column in zip(*[(n, p, 1 - p) for n, p in BINOMIAL_CASES])
             ),
+            # 15 s (six compilations of the three regimes); the Poisson's case takes the same
+            # batch-wide branches in the quick run.
+            marks=pytest.mark.slow,
         ),
     ],
     ids=["poisson", "binomial"],
