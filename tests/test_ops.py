@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import verify
 from verify._ops import jax_ops
 
 
@@ -52,3 +53,25 @@ def test_together_on_vectors_and_under_vmap():
     np.testing.assert_allclose(second, _rows(c[0], c[1]), rtol=1e-15)
     mapped = jax.vmap(lambda x, y: jax_ops.together(_rows, (x, y), (y, x), event=True))(a, b)
     np.testing.assert_allclose(mapped, [_rows(a, b)] * 2, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "family, quantity",
+    [(verify.Beta, "kl"), (verify.Dirichlet, "entropy"), (verify.Poisson, "entropy")],
+)
+def test_a_heavy_form_in_chunks_gives_each_members_value(monkeypatch, family, quantity):
+    """A batch of 2.4 chunks (chunks of 8 here; mixed regimes: wide and adversarial
+    parameters) gives what the form gives for the whole batch at once."""
+    from verify import _ops, formulas
+
+    n = formulas.QUANTITIES[quantity]
+    form = formulas.lookup(quantity, *[family] * n).function
+    rng = np.random.default_rng(5)
+    wide = [family.random_params(rng, 12) for _ in range(n)]
+    edges = family.adversarial_pairs(rng)[:n]
+    params = [np.concatenate([w, e[:7]]) for group in zip(wide, edges) for w, e in zip(*group)]
+    whole = jax.jit(lambda *p: form(jax_ops, *p))(*params)
+    monkeypatch.setattr(_ops, "CHUNK", 8)
+    chunked = jax.jit(lambda *p: form(jax_ops, *p))
+    assert "scan" in str(jax.make_jaxpr(chunked)(*params))  # it did run in chunks
+    np.testing.assert_array_equal(chunked(*params), whole)

@@ -150,6 +150,11 @@ def _unit_ldl(m):
     return delta, (1 + delta) * jnp.sum(g * g, axis=-2)
 
 
+#: Batch members per chunk of a heavy form (:meth:`_JaxOps.in_chunks`): its intermediate
+#: arrays stay in the cache (64 K members: 512 KB in float64).
+CHUNK = 1 << 16
+
+
 def _chunk_length(sizes):
     """How many batch members :meth:`_JaxOps.together` gives ``function`` at a time.
 
@@ -225,6 +230,47 @@ class _JaxOps:
             1.0
         """
         return _fast_when_moderate(form, *params)
+
+    def in_chunks(self, form, ranks, *params):
+        """``form(xp, *params)``, over the batch in chunks of :data:`CHUNK` members
+        (``lax.map``) where it holds at least two; see :func:`verify.formulas.in_chunks`.
+
+        ``ranks``: each parameter's event rank. Parameters with one batch member are passed
+        whole to each chunk; members that fill the last chunk repeat the first. Under
+        ``vmap`` the batch traced is one member's: one call.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> def form(xp, x, y):
+            ...     return x * y
+            >>> x = jnp.arange(3.0 * CHUNK)
+            >>> bool(jnp.all(jax_ops.in_chunks(form, (0, 0), x, 2.0) == 2 * x))
+            True
+        """
+        params = [jnp.asarray(x) for x in params]
+        events = [x.shape[x.ndim - rank :] for x, rank in zip(params, ranks)]
+        batches = [x.shape[: x.ndim - len(e)] for x, e in zip(params, events)]
+        shape = jnp.broadcast_shapes(*batches)
+        size = math.prod(shape)
+        if size < 2 * CHUNK:
+            return form(self, *params)
+        count = -(-size // CHUNK)
+        batched = [math.prod(batch) > 1 for batch in batches]
+
+        def chunks(x, event):
+            x = jnp.broadcast_to(x, shape + event).reshape((size, *event))
+            x = jnp.concatenate([x, jnp.repeat(x[:1], count * CHUNK - size, axis=0)])
+            return x.reshape((count, CHUNK, *event))
+
+        def call(pieces):
+            pieces = iter(pieces)
+            whole = [
+                next(pieces) if b else x.reshape(e) for x, e, b in zip(params, events, batched)
+            ]
+            return form(self, *whole)
+
+        out = jax.lax.map(call, [chunks(x, e) for x, e, b in zip(params, events, batched) if b])
+        return out.reshape(-1)[:size].reshape(shape)
 
     @staticmethod
     def unless_nan(value, fallback):

@@ -68,10 +68,11 @@ from __future__ import annotations
 import functools
 
 from verify.families.beta import Beta
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import in_chunks, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Beta, Beta)
+@in_chunks(0, 0, 0, 0)
 def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q, shares=True):
     """KL(Beta(a, b) || Beta(a', b')).
 
@@ -173,6 +174,7 @@ def kl(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_
 
 
 @register_entropy(Beta)
+@in_chunks(0, 0)
 def entropy(xp, concentration1, concentration0):
     """Differential entropy of Beta(a, b), ``-KL(Beta(a, b) || Beta(1, 1))`` (``<= 0``)."""
     return 0 - kl(xp, concentration1, concentration0, 1, 1, shares=False)  # +0.0 at (1, 1)
@@ -199,6 +201,7 @@ def log_beta(xp, x, y):
 
 
 @register_cross_entropy(Beta, Beta)
+@in_chunks(0, 0, 0, 0)
 def cross_entropy(xp, concentration1_p, concentration0_p, concentration1_q, concentration0_q):
     """Cross-entropy H(Beta(a, b), Beta(a', b')), from the density where that is accurate.
 

@@ -26,7 +26,13 @@ KL(P || Q)``, two non-negative terms, with the cases of the KL.
 from __future__ import annotations
 
 from verify.families.binomial import Binomial, log_binomial_coefficient, times_softplus
-from verify.formulas import bernoulli, register_cross_entropy, register_entropy, register_kl
+from verify.formulas import (
+    bernoulli,
+    in_chunks,
+    register_cross_entropy,
+    register_entropy,
+    register_kl,
+)
 
 
 def _by_cases(xp, total_count_p, total_count_q, same, at_zero, at_top, p_zero, p_one, q_edge):
@@ -96,6 +102,7 @@ def kl_logits(xp, total_count_p, logits_p, total_count_q, logits_q):
 
 
 @register_entropy(Binomial)
+@in_chunks(0, 0)
 def entropy(xp, total_count, probs):
     """Entropy of Binomial(total_count, probs).
 
@@ -108,6 +115,7 @@ def entropy(xp, total_count, probs):
 
 
 @register_entropy(Binomial, parameterisations=("logits",))
+@in_chunks(0, 0)
 def entropy_logits(xp, total_count, logits):
     """Entropy of Binomial(total_count, logits=logits)."""
     return xp.binomial_entropy(total_count, xp.sigmoid(logits), xp.sigmoid(-logits))

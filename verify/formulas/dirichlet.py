@@ -44,10 +44,11 @@ from __future__ import annotations
 import functools
 
 from verify.families.dirichlet import Dirichlet
-from verify.formulas import register_cross_entropy, register_entropy, register_kl
+from verify.formulas import in_chunks, register_cross_entropy, register_entropy, register_kl
 
 
 @register_kl(Dirichlet, Dirichlet)
+@in_chunks(1, 1)
 def kl(xp, concentration_p, concentration_q, shares=True):
     """KL(Dirichlet(a) || Dirichlet(a')).
 
@@ -147,6 +148,7 @@ def _log_factorial(xp, n):
 
 
 @register_entropy(Dirichlet)
+@in_chunks(1)
 def entropy(xp, concentration):
     """Differential entropy of Dirichlet(a), ``-log((K-1)!) - KL(P || Dirichlet(1, ..., 1))``."""
     uniform, log_normaliser = _uniform(xp, concentration)
@@ -161,6 +163,7 @@ def _uniform(xp, concentration):
 
 
 @register_cross_entropy(Dirichlet, Dirichlet)
+@in_chunks(1, 1)
 def cross_entropy(xp, concentration_p, concentration_q):
     """Cross-entropy H(Dirichlet(a), Dirichlet(a')) = KL + H(P).
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from verify.families.poisson import Poisson
 from verify.formulas import (
     fast_when_moderate,
+    in_chunks,
     register_cross_entropy,
     register_entropy,
     register_kl,
@@ -54,6 +55,7 @@ def kl(xp, rate_p, rate_q):
 
 
 @register_entropy(Poisson)
+@in_chunks(0)
 def entropy(xp, rate):
     """Entropy of Poisson(rate): ``-sum_k p_k log p_k``.
 

@@ -132,6 +132,11 @@ class _SympyOps:
         """``form(xp, *params)``: exact arithmetic has one version of the range helpers."""
         return form(self, *params)
 
+    def in_chunks(self, form, ranks, *params):
+        """``form(xp, *params)``: the chunks are the same expression."""
+        del ranks
+        return form(self, *params)
+
     @staticmethod
     def unless_nan(value, fallback):
         """``value``: an exact expression is never NaN (the fallback is for rounding)."""
