@@ -457,8 +457,29 @@ def _as_on_the_gpu(monkeypatch):
     )
 
 
-@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
-def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity):
+def _as_on_an_nvidia_gpu(monkeypatch, chunk):
+    """Make the CPU take the KL's forward on an NVIDIA GPU: the one-pass kernel (run in
+    Pallas's interpreter, ``chunk`` logits per program) and the backward without branches."""
+    import verify._softmax_chunks as chunks
+    import verify._special as special
+
+    _as_on_the_gpu(monkeypatch)
+    statistics = functools.partial(chunks.chunk_statistics, chunk=chunk, interpret=True)
+    monkeypatch.setattr(chunks, "chunk_statistics", statistics)
+    monkeypatch.setattr(special, "_softmax_kl_forward", special._kl_forward_in_chunks)
+
+
+@pytest.mark.parametrize(
+    "quantity, platform",
+    [
+        ("kl", "gpu"),
+        ("kl", "nvidia chunk 8"),
+        ("kl", "nvidia chunk 64"),
+        ("cross_entropy", "gpu"),
+        ("entropy", "gpu"),
+    ],
+)
+def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity, platform):
     """XLA:GPU takes plain row sums (added as a tree) and, in the KL, recomputes the exp
     terms in each pass and takes no branch: run here, on the CPU, in place of the blocks
     and the shared exp arrays, they give every form to a few ulp of the exact values, and
@@ -474,7 +495,10 @@ def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity):
 
     on_cpu = gradients(*args)
     jax.clear_caches()
-    _as_on_the_gpu(monkeypatch)
+    if platform == "gpu":
+        _as_on_the_gpu(monkeypatch)
+    else:  # the one-pass kernel, over 5 chunks of 8 (the last one short) or one of 64
+        _as_on_an_nvidia_gpu(monkeypatch, chunk=int(platform.split()[-1]))
     values = np.asarray(jax.jit(function)(*args))
     on_gpu = gradients(*args)
     jax.clear_caches()

@@ -908,7 +908,9 @@ def _xlogx_jvp(primals, tangents):
 # Two passes over the [..., V] inputs give the far value (the maxima; both
 # normalisers and mu: two exponentials per logit, as a log_softmax form); a
 # third, the sums E_p[t] and F, runs on the CPU only when some row of the call
-# is near (lax.cond, on the whole batch under vmap: some), on the GPU always (_cond).
+# is near (lax.cond, on the whole batch under vmap: some), on other platforms always
+# (_cond). On an NVIDIA GPU one pass instead: a kernel takes each chunk of a row's
+# statistics about the chunk's own mean, and joins them exactly (verify._softmax_chunks).
 # On the CPU it takes no exponential: p and p e^t come from the second pass's
 # weights exp(a - max a), exp(b - max b), and e^t - 1 - t from its Taylor
 # series for |t| <= 1. Every row sum is accurate to a few ulp whatever V
@@ -1225,15 +1227,18 @@ def _softmax_kl_forward(a, b):
     are computed once and the near pass reads them back: two ``[..., V]``
     arrays written to memory (as every peer does), 1.4-1.6x the speed of
     recomputing them; the masked forms and the near pass run only in calls
-    that need them. Elsewhere (the GPU: bound by memory) each pass computes
-    them from the inputs, no ``[..., V]`` array is written, and every call
-    takes the general forms with no branch (see :func:`_cond`).
+    that need them. On an NVIDIA GPU one pass over the inputs, a kernel of its
+    own (:func:`_kl_forward_in_chunks`). Elsewhere (bound by memory) each pass
+    computes them from the inputs, no ``[..., V]`` array is written, and every
+    call takes the general forms with no branch (see :func:`_cond`).
     """
+    from verify import _softmax_chunks
+
+    forms = {"cpu": functools.partial(_kl_forward, on_cpu=True)}
+    if _softmax_chunks.available():
+        forms["cuda"] = _kl_forward_in_chunks
     return jax.lax.platform_dependent(
-        a,
-        b,
-        cpu=functools.partial(_kl_forward, on_cpu=True),
-        default=functools.partial(_kl_forward, on_cpu=False),
+        a, b, **forms, default=functools.partial(_kl_forward, on_cpu=False)
     )
 
 
@@ -1260,7 +1265,25 @@ def _kl_forward(a, b, on_cpu):
         lambda: _cond(on_cpu, masked, lambda: near_sums(True), lambda: near_sums(False)),
         lambda: (zeros, zeros),
     )
-    near = candidates & (jnp.abs(big_a) <= 0.5)
+    return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
+
+
+def _kl_forward_in_chunks(a, b):
+    """The forward on an NVIDIA GPU: one pass over the inputs (:mod:`verify._softmax_chunks`).
+
+    The same statistics as :func:`_kl_forward`, joined from per-chunk ones, and the same
+    choice of value; the masked forms in every call (as the general forms).
+    """
+    from verify import _softmax_chunks
+
+    rows = _softmax_chunks.combine(_softmax_chunks.chunk_statistics(a, b))
+    return _kl_value(a.dtype, jnp.array(True), *rows)
+
+
+def _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap):
+    """The KL and its gradient's residuals: the near value ``F + log1pmx(A)`` on candidate
+    rows with ``|A| <= 1/2``, else the far ``log E_p[e^t]``."""
+    near = _near_rows(log_mean) & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
     value = value[..., 0].astype(dtype)
@@ -1277,8 +1300,9 @@ def softmax_kl(a, b):
     divergence is finite and so is this), very wide logits and ``-inf`` logits
     (classes of probability 0) are all computed to a few ulp of the exact value
     for the given inputs; see the comment above for the method. Two passes
-    over the inputs forward (three where some row is near-equal), one backward;
-    a call with ``-inf`` logits takes the masked forms, one pass more.
+    over the inputs forward (three where some row is near-equal; one on an
+    NVIDIA GPU), one backward; a call with ``-inf`` logits takes the masked
+    forms, one pass more.
 
     Args:
         a, b: logits of broadcastable shapes ``(..., V)``, finite or ``-inf``
