@@ -27,13 +27,14 @@ import jax.numpy as jnp  # noqa: E402
 
 from verify import _softmax_chunks, _special  # noqa: E402
 
-SIZES = ((128, 32768), (2048, 32768), (16, 262144), (256, 262144), (512, 151936))
-CONFIGS = ((512, 2), (1024, 2), (1024, 4), (2048, 4), (2048, 8), (4096, 8))
+SIZES = ((128, 32768), (2048, 32768), (256, 262144))
+#: (chunk, warps, branches): see verify._softmax_chunks.chunk_statistics.
+CONFIGS = ((1024, 4, True), (2048, 4, True), (2048, 4, False), (2048, 8, True), (4096, 8, True))
 
 
-def _kernel(chunk, warps):
+def _kernel(chunk, warps, branches):
     def kl(a, b):
-        stats = _softmax_chunks.chunk_statistics(a, b, chunk=chunk, warps=warps)
+        stats = _softmax_chunks.chunk_statistics(a, b, chunk=chunk, warps=warps, branches=branches)
         return _special._kl_value(a.dtype, jnp.array(True), *_softmax_chunks.combine(stats))[0]
 
     return kl
@@ -76,7 +77,10 @@ def main(argv=None):
             a, b = jnp.asarray(a, dtype), jnp.asarray(b, dtype)
             exact = np.asarray(jax.jit(_xla)(a.astype(jnp.float64), b.astype(jnp.float64)))
             forms = {"XLA, three passes": _xla, "hand-written": _handwritten}
-            forms |= {f"kernel {c}/{w}": _kernel(c, w) for c, w in CONFIGS}
+            forms |= {
+                f"kernel {c}/{w}" + ("" if branched else ", no branches"): _kernel(c, w, branched)
+                for c, w, branched in CONFIGS
+            }
             forms = {name: jax.jit(f) for name, f in forms.items()}
             rates = {name: [] for name in forms}
             for _ in range(args.repeat):

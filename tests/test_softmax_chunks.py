@@ -110,3 +110,31 @@ def test_the_kernel_is_taken_only_where_it_ran():
     version = tuple(int(x) for x in jax.__version__.split(".")[:2])
     lo, hi = _softmax_chunks.JAX_VERSIONS
     assert _softmax_chunks.available() == (lo <= version < hi)
+
+
+def _literal_outputs_of_conds(jaxpr, where="kernel"):
+    """Branches of a ``lax.cond`` (at any depth) that return a constant: Pallas's Triton
+    lowering yields only computed values ('Operand 4 of operation "scf.yield" must be a
+    Value', seen on an H200), which the interpreter here does not check."""
+    from jax.extend import core
+
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "cond":
+            for i, branch in enumerate(eqn.params["branches"]):
+                outs = branch.jaxpr.outvars
+                found += [(where, i, k) for k, v in enumerate(outs) if isinstance(v, core.Literal)]
+        for param in eqn.params.values():
+            for sub in param if isinstance(param, (list, tuple)) else [param]:
+                inner = sub if hasattr(sub, "eqns") else getattr(sub, "jaxpr", None)
+                if inner is not None and hasattr(inner, "eqns"):
+                    found += _literal_outputs_of_conds(inner, f"{where}/{eqn.primitive.name}")
+    return found
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_no_branch_of_the_kernel_returns_a_constant(dtype):
+    x = jnp.zeros((2, 5000), dtype)
+    jaxpr = jax.make_jaxpr(_softmax_chunks.chunk_statistics)(x, x)
+    assert "pallas_call" in str(jaxpr)
+    assert _literal_outputs_of_conds(jaxpr.jaxpr) == []

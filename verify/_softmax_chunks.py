@@ -46,6 +46,8 @@ JAX_VERSIONS = ((0, 10), (0, 12))
 CHUNK = 2048
 #: Warps per program.
 WARPS = 4
+#: Whether a chunk may take the sums without masks or the series alone (see _chunk_kernel).
+BRANCHES = True
 
 #: The per-chunk statistics the kernel writes, in order.
 STATISTICS = (
@@ -84,13 +86,14 @@ def _working_dtype(dtype):
     return jnp.float32 if jnp.finfo(dtype).bits < 32 else dtype
 
 
-def _near_statistics(weights, weights_b, t, masks=None, small_only=False):
+def _near_statistics(zero, weights, weights_b, t, masks=None, small_only=False):
     """``residual, series, tilted, linear, infinite`` of a chunk, given ``t = delta - mean``.
 
-    ``masks``: ``(a > -inf, b > -inf)``, or None where every logit of the chunk is finite.
-    ``small_only``: every ``|t| <= 1`` (the series for every class; no tilted terms).
+    ``zero``: 0 as a computed value (a branch of a ``lax.cond`` that returns a constant
+    does not lower through Triton). ``masks``: ``(a > -inf, b > -inf)``, or None where
+    every logit of the chunk is finite. ``small_only``: every ``|t| <= 1`` (the series for
+    every class; no tilted terms).
     """
-    zero = jnp.zeros((), t.dtype)
     residual = jnp.sum(weights * t)
     if small_only:
         return residual, jnp.sum(weights * (t * t * _special._expm1mx_series(t))), zero, zero, zero
@@ -110,7 +113,7 @@ def _near_statistics(weights, weights_b, t, masks=None, small_only=False):
     )
 
 
-def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype):
+def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype, branches):
     """One chunk of one row: the statistics of :data:`STATISTICS`, from one read.
 
     A chunk whose logits are all finite (most) takes the sums without masks, and one
@@ -130,10 +133,11 @@ def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype):
     normaliser = jnp.sum(weights)
     delta = b - a
     weighted = jnp.sum(weights * delta)  # inf or NaN (0 * inf) where some logit is -inf
+    zero = (pl.program_id(0) * 0).astype(dtype)
 
     def unmasked():
         t = delta - weighted / normaliser
-        near = functools.partial(_near_statistics, weights, weights_b, t)
+        near = functools.partial(_near_statistics, zero, weights, weights_b, t)
         small_only = functools.partial(near, small_only=True)
         return (weighted, *jax.lax.cond(jnp.max(jnp.abs(t)) <= 1, small_only, near))
 
@@ -144,21 +148,22 @@ def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype):
         total = jnp.sum(weights * live_delta)
         mean = jnp.where(normaliser > 0, total / jnp.where(normaliser > 0, normaliser, 1), 0)
         t = jnp.where(both, live_delta - mean, 0)
-        return (total, *_near_statistics(weights, weights_b, t, (live, finite_b)))
+        return (total, *_near_statistics(zero, weights, weights_b, t, (live, finite_b)))
 
-    sums = jax.lax.cond(jnp.isfinite(weighted), unmasked, masked)
+    sums = jax.lax.cond(jnp.isfinite(weighted), unmasked, masked) if branches else masked()
     values = (top_a, top_b, normaliser, jnp.sum(weights_b), *sums)
     for ref, value in zip(out_refs, values):
         ref[...] = value
 
 
-def chunk_statistics(a, b, *, chunk=None, warps=None, interpret=False):
+def chunk_statistics(a, b, *, chunk=None, warps=None, branches=None, interpret=False):
     """The :data:`STATISTICS` of each chunk of each row: arrays ``(..., ceil(V / chunk))``.
 
     Args:
         a, b: logits of one shape ``(..., V)``, finite or ``-inf``.
         chunk: logits per program, a power of two (default :data:`CHUNK`).
         warps: warps per program (default :data:`WARPS`).
+        branches: let a chunk take the cheaper sums it can (default :data:`BRANCHES`).
         interpret: run the kernel in Pallas's interpreter (any platform; for tests).
 
     Example:
@@ -175,7 +180,13 @@ def chunk_statistics(a, b, *, chunk=None, warps=None, interpret=False):
     dtype = _working_dtype(a.dtype)
     count = pl.cdiv(vocab, chunk)
     call = pl.pallas_call(
-        functools.partial(_chunk_kernel, chunk=chunk, vocab=vocab, dtype=dtype),
+        functools.partial(
+            _chunk_kernel,
+            chunk=chunk,
+            vocab=vocab,
+            dtype=dtype,
+            branches=BRANCHES if branches is None else branches,
+        ),
         grid=(count,),
         out_specs=[pl.BlockSpec((None,), lambda j: (j,))] * len(STATISTICS),
         out_shape=[jax.ShapeDtypeStruct((count,), dtype)] * len(STATISTICS),
