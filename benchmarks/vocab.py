@@ -20,8 +20,8 @@ the normalisers and ``E_p[b - a]``; where some row is near-equal, the two sums
 of the near pass) and twice more backward. On the CPU the near pass reads the
 two ``exp`` arrays of the second pass back from memory instead of the logits
 (faster there: the forms are bound by arithmetic), and runs only in calls with
-a near-equal row; on a GPU each pass recomputes them, no ``[B, V]`` array is
-written and every call takes every pass (no branch).
+a near-equal row. On an NVIDIA GPU the forward reads each logit once (a kernel:
+``verify._softmax_chunks``, timed apart by ``benchmarks/softmax_chunks.py``).
 It also measures the machine's read bandwidth (a jitted ``sum`` over
 256 MiB) to compare with. On a GPU pass ``--calls 20``: one call over 2**26
 logits takes less time than its dispatch, so each timing queues 20 calls and
@@ -29,7 +29,7 @@ waits once, as a training loop does.
 
     python benchmarks/vocab.py --repeat 5 --output benchmarks/results/vocab.md
     python benchmarks/vocab.py --repeat 5 --calls 20 --max-elements 67108864 \
-        --output benchmarks/results/vocab_h100.md   # on the GPU
+        --output benchmarks/results/vocab_h200.md   # on the GPU
 """
 
 from __future__ import annotations
