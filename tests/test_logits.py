@@ -515,6 +515,34 @@ def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity, platform):
             assert err_gpu <= max(2 * err_cpu, 4 * EPS32), (row, err_gpu, err_cpu)
 
 
+@pytest.mark.parametrize("path", ["cpu", "nvidia chunk 8"])
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_logits_that_differ_by_an_offset_are_near_equal_distributions(monkeypatch, dtype, path):
+    """Softmax ignores an offset, so b = a + c + noise is near-equal. Its b - a was rounded
+    (to eps |b|) against differences of the size of the noise: float32 with c = 100 and
+    noise 1e-6 gave a relative error of 1.0, float64 1.6e-9. Now b - a is exact (TwoSum)
+    and the centre E_p[b - a] is kept as two numbers: values and gradients to a few ulp,
+    on the CPU and in the GPU's one-pass kernel (here in Pallas's interpreter)."""
+    import verify._special as special
+
+    rng = np.random.default_rng(11)
+    offsets, noises = np.array([5.0, 100.0, 1e4]), np.array([1e-3, 1e-6])
+    a = (rng.normal(size=(6, 48)) * 2).astype(dtype)
+    shift = np.repeat(offsets, 2)[:, None] + np.tile(noises, 3)[:, None] * rng.normal(size=a.shape)
+    b = (a + shift).astype(dtype)
+    if path != "cpu":
+        _as_on_an_nvidia_gpu(monkeypatch, chunk=int(path.split()[-1]))
+    values = np.asarray(jax.jit(special.softmax_kl)(a, b))
+    grads = jax.jit(jax.grad(lambda x, y: jnp.sum(special.softmax_kl(x, y)), (0, 1)))(a, b)
+    jax.clear_caches()
+    for row in range(len(a)):
+        p, q = (verify.Categorical(logits=x[row], validate_args=False) for x in (a, b))
+        assert ulp_err(values[row], mp_kl(p, q), dtype) <= 8, (row, values[row])
+        for grad, exact in zip(grads, _mp_gradients("kl", a[row], b[row])):
+            error = np.max(np.abs(np.asarray(grad[row]) - exact)) / np.max(np.abs(exact))
+            assert error <= 16 * np.finfo(dtype).eps, (row, error)
+
+
 def _mp_gradients(quantity, a, b):
     """The exact gradients of one row (50 digits): d/da_k of KL = -p_k (b_k - a_k - E_p[b - a]),
     of H(p, q) = -p_k (log q_k + H(p, q)), of H(p) = -p_k (log p_k + H(p)); d/db_k = q_k - p_k."""

@@ -18,13 +18,12 @@ def _g(x):
     return sp.exp(x) - 1 - x
 
 
-def _symbolic_chunk(a, b, top_a, top_b, by_series):
-    """A chunk's STATISTICS (less the count of infinite classes) in SymPy, every class
-    by the Taylor series' side (``by_series``) or by the tilted weights' side."""
+def _symbolic_chunk(a, b, top_a, top_b, centre, correction, by_series):
+    """A chunk's STATISTICS (less the count of infinite classes) in SymPy, about any centre
+    and correction (the kernel's are rounded), every class by the Taylor series' side
+    (``by_series``) or by the tilted weights' side."""
     weights = [sp.exp(x - top_a) for x in a]
-    normaliser = sp.Add(*weights)
-    weighted = sp.Add(*(w * (y - x) for w, x, y in zip(weights, a, b)))
-    t = [y - x - weighted / normaliser for x, y in zip(a, b)]
+    t = [y - x - centre - correction for x, y in zip(a, b)]
     residual = sp.Add(*(w * tk for w, tk in zip(weights, t)))
     if by_series:
         series, tilted, linear = sp.Add(*(w * _g(tk) for w, tk in zip(weights, t))), 0, 0
@@ -33,34 +32,53 @@ def _symbolic_chunk(a, b, top_a, top_b, by_series):
         tilted = sp.Add(*(sp.exp(y - top_b) for y in b))
         linear = sp.Add(*(w * (1 + tk) for w, tk in zip(weights, t)))
     normaliser_b = sp.Add(*(sp.exp(y - top_b) for y in b))
-    return top_a, top_b, normaliser, normaliser_b, weighted, residual, series, tilted, linear
+    normaliser = sp.Add(*weights)
+    return (
+        top_a,
+        top_b,
+        normaliser,
+        normaliser_b,
+        centre,
+        correction,
+        residual,
+        series,
+        tilted,
+        linear,
+    )
 
 
 def test_the_join_of_the_chunks_is_the_rows_near_statistics_proved():
     """combine()'s joins, written in SymPy for two chunks of two classes (one by each side
-    of the series' split) with arbitrary shifts for the maxima: mu, F and A of the row."""
+    of the series' split), with arbitrary shifts for the maxima, arbitrary chunk centres and
+    corrections and an arbitrary first mean mu_hi: the mean, and F and A about any centre."""
     a, b = sp.symbols("a1:5", real=True), sp.symbols("b1:5", real=True)
-    shifts = sp.symbols("m1:5", real=True)
-    top = sp.Symbol("M", real=True)
+    shifts, centres = sp.symbols("m1:5", real=True), sp.symbols("c1:5", real=True)
+    top, top_q, mu_hi = sp.symbols("M M_q mu", real=True)
     chunks = [
-        _symbolic_chunk(a[:2], b[:2], shifts[0], shifts[1], by_series=True),
-        _symbolic_chunk(a[2:], b[2:], shifts[2], shifts[3], by_series=False),
+        _symbolic_chunk(a[:2], b[:2], shifts[0], shifts[1], *centres[:2], by_series=True),
+        _symbolic_chunk(a[2:], b[2:], shifts[2], shifts[3], *centres[2:], by_series=False),
     ]
     scale = [sp.exp(c[0] - top) for c in chunks]
     total = sp.Add(*(c[2] * s for c, s in zip(chunks, scale)))
-    mu = sp.Add(*(c[4] * s for c, s in zip(chunks, scale))) / total
+    offsets = [(c[4] - mu_hi) + c[5] for c in chunks]
+    mean = (
+        mu_hi + sp.Add(*(s * (c[6] + c[2] * o) for c, s, o in zip(chunks, scale, offsets))) / total
+    )
+    # F and A hold about any second part mu_lo of the centre (the code's: mean - mu_hi).
+    mu_lo = sp.Symbol("mu_lo", real=True)
+    tilt = (top_q - top - mu_hi) - mu_lo
     terms, mean_t = 0, 0
-    for (top_a, top_b, n, _, weighted, residual, series, tilted, linear), s in zip(chunks, scale):
-        d = weighted / n - mu
+    for chunk, s, offset in zip(chunks, scale, offsets):
+        top_a, top_b, n, _, _, _, residual, series, tilted, linear = chunk
+        d = offset - mu_lo
         terms += s * (n * _g(d) + (sp.exp(d) - 1) * residual)
-        terms += sp.exp(top_a - top + d) * (series - linear) + sp.exp(top_b - top - mu) * tilted
+        terms += sp.exp(top_a - top + d) * (series - linear) + sp.exp(top_b - top_q + tilt) * tilted
         mean_t += s * (residual + n * d)
     gap = terms / total
     p = [sp.exp(x) / sp.Add(*(sp.exp(y) for y in a)) for x in a]
-    mu_row = sp.Add(*(pk * (y - x) for pk, x, y in zip(p, a, b)))
-    t = [y - x - mu_row for x, y in zip(a, b)]
+    t = [y - x - mu_hi - mu_lo for x, y in zip(a, b)]
     row = {
-        "mu": (mu, mu_row),
+        "mu": (mean, sp.Add(*(pk * (y - x) for pk, x, y in zip(p, a, b)))),
         "F": (gap, sp.Add(*(pk * _g(tk) for pk, tk in zip(p, t)))),
         "A": (mean_t / total + gap, sp.Add(*(pk * (sp.exp(tk) - 1) for pk, tk in zip(p, t)))),
     }

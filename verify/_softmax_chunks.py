@@ -55,8 +55,9 @@ STATISTICS = (
     "top_b",  # max b
     "normaliser",  # sum w, w = exp(a - top_a)
     "normaliser_b",  # sum exp(b - top_b)
-    "weighted",  # sum w delta (classes with a > -inf and b > -inf)
-    "residual",  # sum w t_c: 0 up to rounding
+    "centre",  # sum w delta / sum w, rounded (delta over classes with a > -inf and b > -inf)
+    "correction",  # E[t | chunk] about centre: the chunk's mean is centre + correction
+    "residual",  # sum w t_c, t_c = delta - centre - correction: 0 up to rounding
     "series",  # sum w g(t_c) over |t_c| <= 1, from the Taylor series of g
     "tilted",  # sum exp(b - top_b) over the other classes (also those with p = 0)
     "linear",  # sum w (1 + t_c) over |t_c| > 1: their g = tilted - linear
@@ -121,7 +122,7 @@ def _near_statistics(zero, weights, weights_b, t, masks=None, small_only=False):
     )
 
 
-def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype, branches):
+def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype, branches, rounded):
     """One chunk of one row: the statistics of :data:`STATISTICS`, from one read.
 
     A chunk whose logits are all finite (most) takes the sums without masks, and one
@@ -144,19 +145,26 @@ def _chunk_kernel(a_ref, b_ref, *out_refs, chunk, vocab, dtype, branches):
     zero = (pl.program_id(0) * 0).astype(dtype)
 
     def unmasked():
-        t = delta - weighted / normaliser
+        centre = weighted / normaliser
+        t = _special._centred(b, a, centre, rounded)
+        correction = jnp.sum(weights * t) / normaliser
+        t = t - correction
         near = functools.partial(_near_statistics, zero, weights, weights_b, t)
         small_only = functools.partial(near, small_only=True)
-        return (weighted, *jax.lax.cond(jnp.max(jnp.abs(t)) <= 1, small_only, near))
+        sums = jax.lax.cond(jnp.max(jnp.abs(t)) <= 1, small_only, near)
+        return (centre, correction, *sums)
 
     def masked():
         live, finite_b = a > -jnp.inf, b > -jnp.inf
         both = live & finite_b
-        live_delta = jnp.where(both, delta, 0)
-        total = jnp.sum(weights * live_delta)
-        mean = jnp.where(normaliser > 0, total / jnp.where(normaliser > 0, normaliser, 1), 0)
-        t = jnp.where(both, live_delta - mean, 0)
-        return (total, *_near_statistics(zero, weights, weights_b, t, (live, finite_b)))
+        occupied = normaliser > 0
+        per_weight = 1 / jnp.where(occupied, normaliser, 1)
+        centre = jnp.where(occupied, jnp.sum(weights * jnp.where(both, delta, 0)) * per_weight, 0)
+        t = jnp.where(both, _special._centred(b, a, centre, rounded), 0)
+        correction = jnp.sum(weights * t) * per_weight
+        t = jnp.where(both, t - correction, 0)
+        sums = _near_statistics(zero, weights, weights_b, t, (live, finite_b))
+        return (centre, correction, *sums)
 
     sums = jax.lax.cond(jnp.isfinite(weighted), unmasked, masked) if branches else masked()
     values = (top_a, top_b, normaliser, jnp.sum(weights_b), *sums)
@@ -194,6 +202,7 @@ def chunk_statistics(a, b, *, chunk=None, warps=None, branches=None, interpret=F
             vocab=vocab,
             dtype=dtype,
             branches=BRANCHES if branches is None else branches,
+            rounded=_special._rounded(a.dtype),
         ),
         grid=(count,),
         out_specs=[pl.BlockSpec((None,), lambda j: (j,))] * len(STATISTICS),
@@ -215,26 +224,31 @@ def combine(stats):
     """The row statistics of :func:`verify._special._kl_forward` from the chunks' (exact joins).
 
     Returns ``(log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)``, each
-    ``(..., 1)``: ``LSE(a)``, ``E_p[delta]``, ``LSE(b)``, the far value ``log E_p[e^t]``
+    ``(..., 1)``: ``LSE(a)``, ``E_p[delta]`` (as two numbers, ``hi + lo``), ``LSE(b)``, the
+    far value ``log E_p[e^t]``
     (``+inf`` where a class has ``a > -inf = b``), ``A = E_p[e^t - 1]`` and ``F``.
     """
-    top_a, top_b, normaliser, normaliser_b, weighted, residual, series, tilted, linear = stats[:-1]
+    top_a, top_b, normaliser, normaliser_b, centre, correction, residual = stats[:7]
+    series, tilted, linear, infinite = stats[7:]
     top, top_q = jnp.max(top_a, -1, keepdims=True), jnp.max(top_b, -1, keepdims=True)
     scale = jnp.exp(top_a - top)  # a chunk's weights in the row's: 0 for a chunk of -inf
     total = _row_sum(normaliser * scale)
     total_b = _row_sum(normaliser_b * jnp.exp(top_b - top_q))
-    mu = _row_sum(weighted * scale) / total
-    log_mean = (top_q - top - mu) + jnp.log(total_b / total)
-    log_mean = jnp.where(_row_sum(stats[-1]) > 0, jnp.inf, log_mean)
+    # mu = mu_hi + mu_lo: the chunks' centres about a first, rounded mean, then their mean,
+    # so that the centres d (chunk's less row's) keep the digits below ulp(mu).
+    mu_hi = _row_sum(normaliser * scale * centre) / total
+    offset = (centre - mu_hi) + correction
+    mu_lo = _row_sum(scale * (residual + normaliser * offset)) / total
+    d = offset - mu_lo
+    tilt = (top_q - top - mu_hi) - mu_lo
+    log_mean = jnp.where(_row_sum(infinite) > 0, jnp.inf, tilt + jnp.log(total_b / total))
 
-    occupied = normaliser > 0
-    d = jnp.where(occupied, weighted / jnp.where(occupied, normaliser, 1), 0) - mu
     # g(t) = e^d g(t_c) + g(d) + (e^d - 1) t_c; tilted terms are exp(b - top - mu) in the row.
     terms = (
         scale * (normaliser * _special._expm1mx(d) + jnp.expm1(d) * residual)
         + jnp.exp(top_a - top + d) * (series - linear)
-        + jnp.exp(top_b - top - mu) * tilted
+        + jnp.exp(top_b - top_q + tilt) * tilted
     )
     gap = _row_sum(terms) / total
     big_a = _row_sum(scale * (residual + normaliser * d)) / total + gap
-    return top + jnp.log(total), mu, top_q + jnp.log(total_b), log_mean, big_a, gap
+    return top + jnp.log(total), (mu_hi, mu_lo), top_q + jnp.log(total_b), log_mean, big_a, gap

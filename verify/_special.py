@@ -894,7 +894,7 @@ def _xlogx_jvp(primals, tangents):
 # ------------------------------------------------------------ softmax forms
 # KL divergence, entropy and cross-entropy of categorical distributions given by
 # logits, over the last axis. Shared notation: p = softmax(a), q = softmax(b),
-# delta = b - a (exact where a and b are close), mu = E_p[delta], t = delta - mu.
+# delta = b - a (exact: see _centred), mu = E_p[delta], t = delta - mu.
 # Then KL(p || q) = log E_p[exp(t)] - E_p[t], and with mu = E_p[b - a] (so
 # that B = E_p[t] = 0 up to rounding), A = E_p[expm1(t)], F = E_p[expm1(t) - t]
 # = A - B >= 0 term by term:
@@ -1106,6 +1106,35 @@ def _expm1mx(t):
     return jnp.where(near, u * u * _expm1mx_series(u), jnp.expm1(t) - t)
 
 
+def _centred(b, a, mu, rounded):
+    """``t = (b - a) - mu``, with ``b - a`` taken exactly as ``hi + lo`` (TwoSum, Knuth).
+
+    ``b - a`` is exact where ``a`` and ``b`` are close (Sterbenz), but logits that
+    differ by an offset are near-equal distributions too (softmax ignores it): there
+    ``hi = fl(b - a)`` is off by up to ``eps |b| / 2``, against differences ``t`` that
+    may be far smaller (float32, an offset of 100 and noise 1e-6: every digit lost).
+    ``lo`` keeps them. ``rounded``: whether ``b - a`` may be rounded at all (False for
+    16-bit inputs, computed in float32: their difference is exact).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> b, a = jnp.float32(100.0), jnp.float32(1e-6)  # b - a rounds to 100
+        >>> float(_centred(b, a, jnp.float32(100.0), rounded=True))
+        -9.99...e-07
+    """
+    hi = b - a
+    if not rounded:
+        return hi - mu
+    b_part = hi + a
+    minus_a_part = hi - b_part
+    return (hi - mu) + ((b - b_part) - (a + minus_a_part))
+
+
+def _rounded(dtype):
+    """Whether ``b - a`` of two logits of ``dtype`` may be rounded in the working dtype."""
+    return jnp.finfo(dtype).bits >= 32
+
+
 def _live(masked, weights, x):
     """``x`` where ``p > 0``, else 0; with no masks (every logit finite), ``x`` itself.
 
@@ -1156,19 +1185,21 @@ def _kl_statistics(a, b, tops, exps, branches):
     return (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked
 
 
-def _kl_terms(a, b, log_normaliser, mu, log_mean, masked):
+def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded):
     """p, t and live (p > 0); t = 0 where p = 0 and in rows of KL = +inf (gradient 0)."""
     p = jnp.exp(a - log_normaliser)
     live = p > 0
+    t = _centred(b, a, mu[0], rounded) - mu[1]  # mu: the centre as two numbers
     if masked:  # mu is -inf or t is -inf in rows of +inf: t would be NaN or -inf there
         live = live & (log_mean < jnp.inf)
-    return p, jnp.where(live, (b - a) - mu, 0) if masked else (b - a) - mu, live
+    return p, jnp.where(live, t, 0) if masked else t, live
 
 
 def _near_sums(a, b, rows, normaliser, masked, exps):
     """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass.
 
-    ``rows`` are ``max a``, ``max b``, ``tilt`` and ``mu``. ``p = weights / N`` and
+    ``rows`` are ``max a``, ``max b``, ``tilt``, ``mu`` and ``mu_lo``: t = b - a - (mu +
+    mu_lo), the centre as two numbers (see :func:`_kl_forward`). ``p = weights / N`` and
     ``p e^t = tilted / N`` with ``weights = exp(a - max a)`` and ``tilted =
     exp(b - max b + tilt)``, ``tilt = max b - max a - mu``, so a class with
     ``p_k = 0`` (a ``-inf`` or underflowed logit) or an overflowing ``e^t_k``
@@ -1178,7 +1209,7 @@ def _near_sums(a, b, rows, normaliser, masked, exps):
     ``A = E_p[t] + F``. ``exps``: as in :func:`_kl_statistics`.
     """
 
-    def terms(top_a, top_b, tilt, mu):
+    def terms(top_a, top_b, tilt, mu, mu_lo):
         a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
         if exps:
             weights, tilted = exps[0], exps[1] * jnp.exp(tilt)
@@ -1189,7 +1220,8 @@ def _near_sums(a, b, rows, normaliser, masked, exps):
         # passes in bfloat16 on the GPU. A finite logit whose weight underflowed has a
         # finite t (rows with b = -inf there are +inf: not near) and enters as 0.
         live = a_w > -jnp.inf
-        t = jnp.where(live, (b_w - a_w) - mu, 0) if masked else (b_w - a_w) - mu
+        t = _centred(b_w, a_w, mu, _rounded(a.dtype)) - mu_lo
+        t = jnp.where(live, t, 0) if masked else t
         small = (jnp.abs(t) <= 1) & live if masked else jnp.abs(t) <= 1
         u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
         series = weights * (u * u * _expm1mx_series(u))
@@ -1252,19 +1284,32 @@ def _kl_forward(a, b, on_cpu):
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
 
-    # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
-    rows = (top_a, top_b, jnp.where(candidates, (top_b - top_a) - mu, 0), mu)
-
-    def near_sums(with_masks):
-        return _near_sums(a, b, rows, normaliser, with_masks, exps)
+    def near_sums(mu_lo):
+        # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
+        tilt = jnp.where(candidates, ((top_b - top_a) - mu) - mu_lo, 0)
+        rows = (top_a, top_b, tilt, mu, mu_lo)
+        return _cond(
+            on_cpu,
+            masked,
+            lambda: _near_sums(a, b, rows, normaliser, True, exps),
+            lambda: _near_sums(a, b, rows, normaliser, False, exps),
+        )
 
     # The third pass only when some row is near (of the whole batch under vmap).
-    big_a, gap = _cond(
-        on_cpu,
-        some(candidates),
-        lambda: _cond(on_cpu, masked, lambda: near_sums(True), lambda: near_sums(False)),
-        lambda: (zeros, zeros),
-    )
+    big_a, gap = _cond(on_cpu, some(candidates), lambda: near_sums(zeros), lambda: (zeros, zeros))
+    # E_p[t] = A - F is mu's rounding: the centre is mu + mu_lo, which the gradient takes
+    # (its t is off by mu_lo otherwise: logits that differ by an offset, see _centred).
+    # Where mu_lo is not small against F, F carries its square, which log1pmx(A) takes
+    # away again: digits lost. The CPU sums once more about mu + mu_lo there.
+    mu_lo = jnp.where(candidates, big_a - gap, 0)
+    if on_cpu:
+        recentre = candidates & (mu_lo * mu_lo > gap)
+        big_a, gap = _branch(
+            some(recentre),
+            lambda: near_sums(jnp.where(recentre, mu_lo, 0)),
+            lambda: (big_a, gap),
+        )
+    mu = (mu, mu_lo)
     return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
 
 
@@ -1282,10 +1327,13 @@ def _kl_forward_in_chunks(a, b):
 
 def _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap):
     """The KL and its gradient's residuals: the near value ``F + log1pmx(A)`` on candidate
-    rows with ``|A| <= 1/2``, else the far ``log E_p[e^t]``."""
+    rows with ``|A| <= 1/2``, else the far ``log E_p[e^t]``. ``mu``: the centre
+    ``E_p[b - a]`` as two numbers, ``(hi, lo)``."""
     near = _near_rows(log_mean) & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
+    # The gradient takes A about its centre mu (two numbers), where E_p[t] = 0: A = e^KL - 1.
+    big_a = jnp.where(near, jnp.expm1(value), big_a)
     value = value[..., 0].astype(dtype)
     return value, (masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
 
@@ -1328,10 +1376,11 @@ def _softmax_kl_fwd(a, b):
 
 
 def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
+    rounded = _rounded(a.dtype)
     a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
-    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked)
+    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded)
     grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
