@@ -1195,7 +1195,7 @@ def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded):
     return p, jnp.where(live, t, 0) if masked else t, live
 
 
-def _near_sums(a, b, rows, normaliser, masked, exps):
+def _near_sums(a, b, rows, normaliser, masked, exps, exact):
     """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass.
 
     ``rows`` are ``max a``, ``max b``, ``tilt``, ``mu`` and ``mu_lo``: t = b - a - (mu +
@@ -1206,7 +1206,8 @@ def _near_sums(a, b, rows, normaliser, masked, exps):
     still enters ``F`` through ``p_k e^t_k``. For ``|t| <= 1`` the term is
     ``w t**2 (e^t - 1 - t) / t**2`` from the Taylor series (no cancellation);
     beyond, ``tilted - w - w t`` loses at most a factor 6.6 (at ``|t| = 1``).
-    ``A = E_p[t] + F``. ``exps``: as in :func:`_kl_statistics`.
+    ``A = E_p[t] + F``. ``exps``: as in :func:`_kl_statistics`. ``exact``: take ``b - a``
+    exactly (:func:`_centred`), else rounded (exact where ``a`` and ``b`` are close).
     """
 
     def terms(top_a, top_b, tilt, mu, mu_lo):
@@ -1220,7 +1221,7 @@ def _near_sums(a, b, rows, normaliser, masked, exps):
         # passes in bfloat16 on the GPU. A finite logit whose weight underflowed has a
         # finite t (rows with b = -inf there are +inf: not near) and enters as 0.
         live = a_w > -jnp.inf
-        t = _centred(b_w, a_w, mu, _rounded(a.dtype)) - mu_lo
+        t = _centred(b_w, a_w, mu, exact and _rounded(a.dtype)) - mu_lo
         t = jnp.where(live, t, 0) if masked else t
         small = (jnp.abs(t) <= 1) & live if masked else jnp.abs(t) <= 1
         u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
@@ -1284,31 +1285,39 @@ def _kl_forward(a, b, on_cpu):
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
 
-    def near_sums(mu_lo):
+    def near_sums(mu_lo, exact):
+        """A, F about mu + mu_lo, and E_p[b - a] - mu (the centre's low part)."""
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
         tilt = jnp.where(candidates, ((top_b - top_a) - mu) - mu_lo, 0)
         rows = (top_a, top_b, tilt, mu, mu_lo)
-        return _cond(
+        big_a, gap = _cond(
             on_cpu,
             masked,
-            lambda: _near_sums(a, b, rows, normaliser, True, exps),
-            lambda: _near_sums(a, b, rows, normaliser, False, exps),
+            lambda: _near_sums(a, b, rows, normaliser, True, exps, exact),
+            lambda: _near_sums(a, b, rows, normaliser, False, exps, exact),
         )
+        return big_a, gap, mu_lo + jnp.where(candidates, big_a - gap, 0)
 
     # The third pass only when some row is near (of the whole batch under vmap).
-    big_a, gap = _cond(on_cpu, some(candidates), lambda: near_sums(zeros), lambda: (zeros, zeros))
-    # E_p[t] = A - F is mu's rounding: the centre is mu + mu_lo, which the gradient takes
-    # (its t is off by mu_lo otherwise: logits that differ by an offset, see _centred).
-    # Where mu_lo is not small against F, F carries its square, which log1pmx(A) takes
-    # away again: digits lost. The CPU sums once more about mu + mu_lo there.
-    mu_lo = jnp.where(candidates, big_a - gap, 0)
+    big_a, gap, mu_lo = _cond(
+        on_cpu,
+        some(candidates),
+        lambda: near_sums(zeros, exact=not on_cpu),
+        lambda: (zeros, zeros, zeros),
+    )
     if on_cpu:
-        recentre = candidates & (mu_lo * mu_lo > gap)
-        big_a, gap = _branch(
-            some(recentre),
-            lambda: near_sums(jnp.where(recentre, mu_lo, 0)),
-            lambda: (big_a, gap),
+        # Logits that differ by an offset (see _centred) lose digits of F to b - a rounded
+        # where |mu| is not small against sqrt(F) (about sqrt(2) eps |mu| / sqrt(F)), and to
+        # mu's own rounding mu_lo, whose square F carries and log1pmx(A) takes away again.
+        # The CPU sums once more there: b - a exact, about mu + mu_lo.
+        refine = candidates & ((mu * mu > 4 * gap) | (mu_lo * mu_lo > gap))
+        exact = some(refine)
+        big_a, gap, mu_lo = _branch(
+            exact,
+            lambda: near_sums(jnp.where(refine, mu_lo, 0), exact=True),
+            lambda: (big_a, gap, mu_lo),
         )
+        masked = masked | exact  # the gradient's general form: masks, b - a exact
     mu = (mu, mu_lo)
     return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
 
@@ -1325,17 +1334,18 @@ def _kl_forward_in_chunks(a, b):
     return _kl_value(a.dtype, jnp.array(True), *rows)
 
 
-def _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap):
+def _kl_value(dtype, general, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap):
     """The KL and its gradient's residuals: the near value ``F + log1pmx(A)`` on candidate
     rows with ``|A| <= 1/2``, else the far ``log E_p[e^t]``. ``mu``: the centre
-    ``E_p[b - a]`` as two numbers, ``(hi, lo)``."""
+    ``E_p[b - a]`` as two numbers, ``(hi, lo)``. ``general``: whether the gradient takes
+    its general form (masks, ``b - a`` exact) or the one for finite logits that are close."""
     near = _near_rows(log_mean) & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
     # The gradient takes A about its centre mu (two numbers), where E_p[t] = 0: A = e^KL - 1.
     big_a = jnp.where(near, jnp.expm1(value), big_a)
     value = value[..., 0].astype(dtype)
-    return value, (masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
+    return value, (general, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
 
 
 @_broadcasting
@@ -1376,7 +1386,7 @@ def _softmax_kl_fwd(a, b):
 
 
 def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
-    rounded = _rounded(a.dtype)
+    rounded = masked and _rounded(a.dtype)  # the general form: masks and b - a exact
     a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
