@@ -509,10 +509,17 @@ def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity, platform):
         assert ulp_err(values[row], exact, F32) <= 4, (row, values[row], exact)
     for row in range(len(a)):
         exact = _mp_gradients(quantity, a[row], b[row])
-        for gpu, cpu, x in zip(on_gpu, on_cpu, exact):
+        for k, (gpu, cpu, x) in enumerate(zip(on_gpu, on_cpu, exact)):
             scale = np.max(np.abs(x))
             err_gpu, err_cpu = (np.max(np.abs(np.asarray(g[row]) - x)) / scale for g in (gpu, cpu))
-            assert err_gpu <= max(2 * err_cpu, 4 * EPS32), (row, err_gpu, err_cpu)
+            bound = 4 * EPS32
+            if quantity == "cross_entropy" and k == 1:
+                # d/db is q - p, from q and p apart in every form: an error of a few eps
+                # times max(p + q), against entries of size max|q - p| near equality. The
+                # KL has a near form for it; the cross-entropy not yet (issue 8 notes).
+                p, q = (np.asarray(jax.nn.softmax(jnp.asarray(v, F64))) for v in (a[row], b[row]))
+                bound = 16 * EPS32 * np.max(p + q) / scale
+            assert err_gpu <= max(2 * err_cpu, bound), (row, err_gpu, err_cpu)
 
 
 @pytest.mark.parametrize("path", ["cpu", "nvidia chunk 8"])
@@ -521,14 +528,16 @@ def test_logits_that_differ_by_an_offset_are_near_equal_distributions(monkeypatc
     """Softmax ignores an offset, so b = a + c + noise is near-equal. Its b - a was rounded
     (to eps |b|) against differences of the size of the noise: float32 with c = 100 and
     noise 1e-6 gave a relative error of 1.0, float64 1.6e-9. Now b - a is exact (TwoSum)
-    and the centre E_p[b - a] is kept as two numbers: values and gradients to a few ulp,
-    on the CPU and in the GPU's one-pass kernel (here in Pallas's interpreter)."""
+    and the centre E_p[b - a] is kept as two numbers. Far rows (noise 1) lost digits to
+    max b - max a - mu, three numbers of the size of c (float32 at c = 1e4: 3e-3; float64
+    3.6e-12); now the tilt is a mean of (a - max a) - (b - max b). Values and gradients to
+    a few ulp, on the CPU and in the GPU's one-pass kernel (in Pallas's interpreter)."""
     import verify._special as special
 
     rng = np.random.default_rng(11)
-    offsets, noises = np.array([5.0, 100.0, 1e4]), np.array([1e-3, 1e-6])
-    a = (rng.normal(size=(6, 48)) * 2).astype(dtype)
-    shift = np.repeat(offsets, 2)[:, None] + np.tile(noises, 3)[:, None] * rng.normal(size=a.shape)
+    offsets, noises = np.array([5.0, 100.0, 1e4]), np.array([1.0, 1e-3, 1e-6])  # far, near
+    a = (rng.normal(size=(9, 48)) * 2).astype(dtype)
+    shift = np.repeat(offsets, 3)[:, None] + np.tile(noises, 3)[:, None] * rng.normal(size=a.shape)
     b = (a + shift).astype(dtype)
     if path != "cpu":
         _as_on_an_nvidia_gpu(monkeypatch, chunk=int(path.split()[-1]))
@@ -540,6 +549,30 @@ def test_logits_that_differ_by_an_offset_are_near_equal_distributions(monkeypatc
         assert ulp_err(values[row], mp_kl(p, q), dtype) <= 8, (row, values[row])
         for grad, exact in zip(grads, _mp_gradients("kl", a[row], b[row])):
             error = np.max(np.abs(np.asarray(grad[row]) - exact)) / np.max(np.abs(exact))
+            assert error <= 16 * np.finfo(dtype).eps, (row, error)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("quantity", ["cross_entropy", "entropy"])
+def test_logits_of_a_large_magnitude_give_entropies_and_gradients_to_a_few_ulp(quantity, dtype):
+    """Siblings of the offset: LSE(b) formed as one number carries a rounding of the size of
+    |max b|, which entered H(p, q) = sum p (LSE(b) - b) and every gradient's log p and log q.
+    Now LSE is (max, log N) and the terms (max - x) + log N."""
+    import verify._special as special
+
+    rng = np.random.default_rng(12)
+    a = (rng.normal(size=(6, 48)) * 2 + np.repeat([100.0, 1e4, -1e4], 2)[:, None]).astype(dtype)
+    b = (a + np.tile([5.0, -300.0], 3)[:, None] + rng.normal(size=a.shape)).astype(dtype)
+    function = getattr(special, f"softmax_{quantity}")
+    args = (a,) if quantity == "entropy" else (a, b)
+    values = np.asarray(jax.jit(function)(*args))
+    grads = jax.jit(jax.grad(lambda *x: jnp.sum(function(*x)), tuple(range(len(args)))))(*args)
+    for row in range(len(a)):
+        p, q = (verify.Categorical(logits=x[row], validate_args=False) for x in (a, b))
+        exact = mp_entropy(p) if quantity == "entropy" else mp_cross_entropy(p, q)
+        assert ulp_err(values[row], exact, dtype) <= 8, (row, values[row])
+        for grad, reference in zip(grads, _mp_gradients(quantity, a[row], b[row])):
+            error = np.max(np.abs(np.asarray(grad[row]) - reference)) / np.max(np.abs(reference))
             assert error <= 16 * np.finfo(dtype).eps, (row, error)
 
 

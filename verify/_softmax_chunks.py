@@ -224,8 +224,8 @@ def combine(stats):
     """The row statistics of :func:`verify._special._kl_forward` from the chunks' (exact joins).
 
     Returns ``(log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)``, each
-    ``(..., 1)``: ``LSE(a)``, ``E_p[delta]`` (as two numbers, ``hi + lo``), ``LSE(b)``, the
-    far value ``log E_p[e^t]``
+    ``(..., 1)``: ``LSE(a)`` (as ``(max a, log N_a)``), ``E_p[delta]`` (as two numbers,
+    ``hi + lo``), ``LSE(b)`` (as ``(max b, log N_b)``), the far value ``log E_p[e^t]``
     (``+inf`` where a class has ``a > -inf = b``), ``A = E_p[e^t - 1]`` and ``F``.
     """
     top_a, top_b, normaliser, normaliser_b, centre, correction, residual = stats[:7]
@@ -240,7 +240,7 @@ def combine(stats):
     offset = (centre - mu_hi) + correction
     mu_lo = _row_sum(scale * (residual + normaliser * offset)) / total
     d = offset - mu_lo
-    tilt = (top_q - top - mu_hi) - mu_lo
+    tilt = _special._tilt(top_q, top, mu_hi, mu_lo)
     log_mean = jnp.where(_row_sum(infinite) > 0, jnp.inf, tilt + jnp.log(total_b / total))
 
     # g(t) = e^d g(t_c) + g(d) + (e^d - 1) t_c; tilted terms are exp(b - top - mu) in the row.
@@ -251,4 +251,5 @@ def combine(stats):
     )
     gap = _row_sum(terms) / total
     big_a = _row_sum(scale * (residual + normaliser * d)) / total + gap
-    return top + jnp.log(total), (mu_hi, mu_lo), top_q + jnp.log(total_b), log_mean, big_a, gap
+    log_normaliser, log_normaliser_b = (top, jnp.log(total)), (top_q, jnp.log(total_b))
+    return log_normaliser, (mu_hi, mu_lo), log_normaliser_b, log_mean, big_a, gap

@@ -1122,17 +1122,38 @@ def _centred(b, a, mu, rounded):
         >>> float(_centred(b, a, jnp.float32(100.0), rounded=True))
         -9.99...e-07
     """
-    hi = b - a
     if not rounded:
-        return hi - mu
+        return (b - a) - mu
+    hi, lo = _two_difference(b, a)
+    return (hi - mu) + lo
+
+
+def _two_difference(b, a):
+    """``(hi, lo)`` with ``hi = fl(b - a)`` and ``hi + lo = b - a`` exactly (TwoSum, Knuth)."""
+    hi = b - a
     b_part = hi + a
     minus_a_part = hi - b_part
-    return (hi - mu) + ((b - b_part) - (a + minus_a_part))
+    return hi, (b - b_part) - (a + minus_a_part)
+
+
+def _tilt(top_b, top_a, mu, mu_lo):
+    """``max b - max a - (mu + mu_lo)`` without the rounding of ``max b - max a``, which
+    is of the size of an offset between the logits, not of the tilt (see :func:`_centred`)."""
+    hi, lo = _two_difference(top_b, top_a)
+    return ((hi - mu) + lo) - mu_lo
 
 
 def _rounded(dtype):
     """Whether ``b - a`` of two logits of ``dtype`` may be rounded in the working dtype."""
     return jnp.finfo(dtype).bits >= 32
+
+
+def _log_softmax(x, log_normaliser):
+    """``x - LSE(x)`` from ``log_normaliser = (max x, log sum exp(x - max x))``: ``LSE(x)`` as
+    one number carries a rounding of the size of ``|max x|`` (logits with a large offset),
+    ``x - max x`` does not."""
+    top, log_sum = log_normaliser
+    return (x - top) - log_sum
 
 
 def _live(masked, weights, x):
@@ -1147,7 +1168,8 @@ def _live(masked, weights, x):
 def _kl_statistics(a, b, tops, exps, branches):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
-    The maxima; then both normalisers and ``mu = E_p[b - a]``. Returns ``LSE(a)``,
+    The maxima; then both normalisers and ``mu = E_p[b - a]``, through ``tilt = max b -
+    max a - mu`` (see the comment there). Returns ``LSE(a)``,
     ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
     ``+inf`` exactly where a class has ``a > -inf = b``, its weight ``e**a``
     underflowed or not; for the near pass, the maxima, the normaliser ``N`` of
@@ -1163,8 +1185,17 @@ def _kl_statistics(a, b, tops, exps, branches):
     def sums(with_masks):  # one variadic reduction (a lone sum goes to a library: no select)
         def terms(top_a, top_b):
             a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
-            weights, weights_b = exps or (jnp.exp(a_w - top_a), jnp.exp(b_w - top_b))
-            return weights, _live(with_masks, weights, weights * (b_w - a_w)), weights_b
+            below_a, below_b = a_w - top_a, b_w - top_b
+            weights, weights_b = exps or (jnp.exp(below_a), jnp.exp(below_b))
+            delta, below = b_w - a_w, below_a - below_b
+            live = functools.partial(_live, with_masks, weights)
+            return (
+                weights,
+                live(weights * delta),
+                live(weights * below),
+                live(weights * below_a),
+                weights_b,
+            )
 
         return _rowsums(terms, top_a, top_b)
 
@@ -1173,21 +1204,30 @@ def _kl_statistics(a, b, tops, exps, branches):
 
     unmasked = sums(False)
     masked = some(~jnp.isfinite(unmasked[1])) if branches else jnp.array(True)
-    normaliser, weighted, normaliser_b, infinite = _cond(
+    normaliser, weighted, weighted_below, spread, normaliser_b, infinite = _cond(
         branches, masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
     )
+    # tilt = max b - max a - mu, from mu = E_p[b - a] (terms exact where a and b are close)
+    # or from E_p[(a - max a) - (b - max b)] (terms of the size of the logits' spread, not
+    # of an offset between a and b), whichever rounds less; mu then as two numbers.
     mu = weighted / normaliser
-    log_normaliser = top_a + jnp.log(normaliser)
-    log_normaliser_b = top_b + jnp.log(normaliser_b)
+    tilt_below = weighted_below / normaliser
+    below = jnp.abs(mu) > jnp.abs(tilt_below) - 2 * spread / normaliser
+    tilt = jnp.where(below, tilt_below, _tilt(top_b, top_a, mu, 0))
+    hi, lo = _two_difference(top_b, top_a)
+    mu_below, mu_lo = _two_difference(hi, tilt_below)
+    mu = (jnp.where(below, mu_below, mu), jnp.where(below, mu_lo + lo, 0))
+    log_normaliser = (top_a, jnp.log(normaliser))  # LSE as two numbers: see _log_softmax
+    log_normaliser_b = (top_b, jnp.log(normaliser_b))
     # One rounding in the log, not two logs of size log V cancelling:
-    log_mean = (top_b - top_a - mu) + jnp.log(normaliser_b / normaliser)
+    log_mean = tilt + jnp.log(normaliser_b / normaliser)
     log_mean = jnp.where(infinite, jnp.inf, log_mean)
     return (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked
 
 
 def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded):
     """p, t and live (p > 0); t = 0 where p = 0 and in rows of KL = +inf (gradient 0)."""
-    p = jnp.exp(a - log_normaliser)
+    p = jnp.exp(_log_softmax(a, log_normaliser))
     live = p > 0
     t = _centred(b, a, mu[0], rounded) - mu[1]  # mu: the centre as two numbers
     if masked:  # mu is -inf or t is -inf in rows of +inf: t would be NaN or -inf there
@@ -1279,17 +1319,16 @@ def _kl_forward(a, b, on_cpu):
     dtype = a.dtype
     top_a, top_b = tops = _tops(a, b)
     exps = (jnp.exp(_working(a) - top_a), jnp.exp(_working(b) - top_b)) if on_cpu else None
-    (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked = _kl_statistics(
+    (log_normaliser, (mu, mu_lo), log_normaliser_b, log_mean), normaliser, masked = _kl_statistics(
         a, b, tops, exps, branches=on_cpu
     )
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
 
     def near_sums(mu_lo, exact):
-        """A, F about mu + mu_lo, and E_p[b - a] - mu (the centre's low part)."""
+        """A, F about mu + mu_lo, and E_p[b - a] - mu (the centre's low part, refined)."""
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
-        tilt = jnp.where(candidates, ((top_b - top_a) - mu) - mu_lo, 0)
-        rows = (top_a, top_b, tilt, mu, mu_lo)
+        rows = (top_a, top_b, jnp.where(candidates, _tilt(top_b, top_a, mu, mu_lo), 0), mu, mu_lo)
         big_a, gap = _cond(
             on_cpu,
             masked,
@@ -1302,20 +1341,19 @@ def _kl_forward(a, b, on_cpu):
     big_a, gap, mu_lo = _cond(
         on_cpu,
         some(candidates),
-        lambda: near_sums(zeros, exact=not on_cpu),
-        lambda: (zeros, zeros, zeros),
+        lambda: near_sums(mu_lo, exact=not on_cpu),
+        lambda: (zeros, zeros, mu_lo),
     )
     if on_cpu:
         # Logits that differ by an offset (see _centred) lose digits of F to b - a rounded
         # where |mu| is not small against sqrt(F) (about sqrt(2) eps |mu| / sqrt(F)), and to
-        # mu's own rounding mu_lo, whose square F carries and log1pmx(A) takes away again.
-        # The CPU sums once more there: b - a exact, about mu + mu_lo.
-        refine = candidates & ((mu * mu > 4 * gap) | (mu_lo * mu_lo > gap))
+        # an off centre, whose square F carries and log1pmx(A) takes away again. The CPU
+        # sums once more there: b - a exact, about the refined centre mu + mu_lo.
+        residual = big_a - gap  # E_p[t]: the first pass's centre was off by this much
+        refine = candidates & ((mu * mu > 4 * gap) | (residual * residual > gap))
         exact = some(refine)
         big_a, gap, mu_lo = _branch(
-            exact,
-            lambda: near_sums(jnp.where(refine, mu_lo, 0), exact=True),
-            lambda: (big_a, gap, mu_lo),
+            exact, lambda: near_sums(mu_lo, exact=True), lambda: (big_a, gap, mu_lo)
         )
         masked = masked | exact  # the gradient's general form: masks, b - a exact
     mu = (mu, mu_lo)
@@ -1396,7 +1434,7 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
     def far():
-        return jnp.exp(b - log_normaliser_b) - p
+        return jnp.exp(_log_softmax(b, log_normaliser_b)) - p
 
     def near_or_far():
         a_near = jnp.where(near, big_a, 0)
@@ -1437,19 +1475,19 @@ softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
 
 def _cross_entropy_statistics(a, b):
     top_a, top_b = _tops(a, b)
-    _, log_normaliser_b = _log_normaliser(b, top_b)
-    log_normaliser_b = top_b + log_normaliser_b
+    _, log_sum_b = _log_normaliser(b, top_b)
 
-    # -log q_k = log_normaliser_b - b_k >= 0: a sum of non-negative terms. A -inf
-    # logit of q makes the unmasked sum inf or NaN (0 * inf): only then the masks.
+    # -log q_k = (max b - b_k) + log N_b >= 0: sums of non-negative terms (LSE(b) as one
+    # number would carry a rounding of the size of |max b|). A -inf logit of q makes the
+    # unmasked sum inf or NaN (0 * inf): only then the masks.
     def sums(with_masks):
-        def terms(top_a, log_normaliser_b):  # exp computed here: no [..., V] array is written
+        def terms(top_a, top_b, log_sum_b):  # exp computed here: no [..., V] array is written
             weights_a = jnp.exp(_working(a) - top_a)
             return weights_a, _live(
-                with_masks, weights_a, weights_a * (log_normaliser_b - _working(b))
+                with_masks, weights_a, weights_a * ((top_b - _working(b)) + log_sum_b)
             )
 
-        return _rowsums(terms, top_a, log_normaliser_b)
+        return _rowsums(terms, top_a, top_b, log_sum_b)
 
     def masked():
         normaliser_a, total = sums(True)
@@ -1457,7 +1495,7 @@ def _cross_entropy_statistics(a, b):
 
     unmasked = sums(False)
     normaliser_a, total = _branch(some(~jnp.isfinite(unmasked[1])), masked, lambda: unmasked)
-    return total / normaliser_a, top_a + jnp.log(normaliser_a), log_normaliser_b
+    return total / normaliser_a, (top_a, jnp.log(normaliser_a)), (top_b, log_sum_b)
 
 
 def _softmax_cross_entropy_forward(a, b):
@@ -1495,8 +1533,8 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
     a, b = _working(a_in), _working(b_in)
     finite = jnp.isfinite(value)
     g = jnp.where(finite, cotangent[..., None].astype(a.dtype), 0)
-    p = jnp.exp(a - log_normaliser_a)
-    log_q = b - log_normaliser_b
+    p = jnp.exp(_log_softmax(a, log_normaliser_a))
+    log_q = _log_softmax(b, log_normaliser_b)
     # d/da_k = -p_k (log q_k + H); d/db_k = q_k - p_k.
     grad_a = -g * jnp.where(p > 0, p * (log_q + jnp.where(finite, value, 0)), 0)
     grad_b = g * (jnp.exp(log_q) - p)
@@ -1521,7 +1559,7 @@ def _entropy_statistics(a):
     normaliser, log_normaliser, spread = _branch(
         some(~jnp.isfinite(unmasked[2])), lambda: sums(True), lambda: unmasked
     )
-    return log_normaliser + spread / normaliser, top + log_normaliser
+    return log_normaliser + spread / normaliser, (top, log_normaliser)
 
 
 @jax.custom_vjp
@@ -1550,7 +1588,7 @@ def _softmax_entropy_fwd(a):
 def _softmax_entropy_bwd(residuals, cotangent):
     a_in, value, log_normaliser = residuals
     a = _working(a_in)
-    log_p = a - log_normaliser
+    log_p = _log_softmax(a, log_normaliser)
     p = jnp.exp(log_p)
     # dH/da_k = -p_k (log p_k + H)
     grad = -cotangent[..., None].astype(a.dtype) * jnp.where(p > 0, p * (log_p + value), 0)
