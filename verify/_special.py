@@ -1182,37 +1182,46 @@ def _kl_statistics(a, b, tops, exps, branches):
     """
     top_a, top_b = tops
 
-    def sums(with_masks):  # one variadic reduction (a lone sum goes to a library: no select)
+    def sums(with_masks, direct=True, below=False):  # one variadic reduction each
         def terms(top_a, top_b):
             a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
             below_a, below_b = a_w - top_a, b_w - top_b
             weights, weights_b = exps or (jnp.exp(below_a), jnp.exp(below_b))
-            delta, below = b_w - a_w, below_a - below_b
             live = functools.partial(_live, with_masks, weights)
-            return (
-                weights,
-                live(weights * delta),
-                live(weights * below),
-                live(weights * below_a),
-                weights_b,
-            )
+            out = (weights, live(weights * (b_w - a_w)), weights_b) if direct else ()
+            if below:  # E_p[(a - max a) - (b - max b)] and E_p[a - max a]
+                out += (live(weights * (below_a - below_b)), live(weights * below_a))
+            return out
 
         return _rowsums(terms, top_a, top_b)
 
     def masked_sums():  # a class of p > 0 = q, also where its weight underflowed: +inf
-        return (*sums(True), _infinite(a, b))
+        return (*sums(True, below=not branches), _infinite(a, b))
 
-    unmasked = sums(False)
-    masked = some(~jnp.isfinite(unmasked[1])) if branches else jnp.array(True)
-    normaliser, weighted, weighted_below, spread, normaliser_b, infinite = _cond(
-        branches, masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
-    )
+    if branches:
+        unmasked = sums(False)
+        masked = some(~jnp.isfinite(unmasked[1]))
+        normaliser, weighted, normaliser_b, infinite = _branch(
+            masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
+        )
+    else:
+        masked = jnp.array(True)
+        normaliser, weighted, normaliser_b, weighted_below, spread, infinite = masked_sums()
     # tilt = max b - max a - mu, from mu = E_p[b - a] (terms exact where a and b are close)
     # or from E_p[(a - max a) - (b - max b)] (terms of the size of the logits' spread, not
-    # of an offset between a and b), whichever rounds less; mu then as two numbers.
+    # of an offset between a and b), whichever rounds less; mu then as two numbers. The
+    # CPU sums the second only in calls with a row of |mu| > 1 (one more pass).
     mu = weighted / normaliser
+    if branches:
+        weighted_below, spread = _branch(
+            some(jnp.abs(mu) > 1),
+            lambda: _cond(
+                True, masked, lambda: sums(True, False, True), lambda: sums(False, False, True)
+            ),
+            lambda: (jnp.zeros_like(mu), jnp.zeros_like(mu)),
+        )
     tilt_below = weighted_below / normaliser
-    below = jnp.abs(mu) > jnp.abs(tilt_below) - 2 * spread / normaliser
+    below = (jnp.abs(mu) > 1) & (jnp.abs(mu) > jnp.abs(tilt_below) - 2 * spread / normaliser)
     tilt = jnp.where(below, tilt_below, _tilt(top_b, top_a, mu, 0))
     hi, lo = _two_difference(top_b, top_a)
     mu_below, mu_lo = _two_difference(hi, tilt_below)
