@@ -1355,11 +1355,12 @@ def _kl_forward(a, b, on_cpu):
     )
     if on_cpu:
         # Logits that differ by an offset (see _centred) lose digits of F to b - a rounded
-        # where |mu| is not small against sqrt(F) (about sqrt(2) eps |mu| / sqrt(F)), and to
+        # where |mu| is not small against sqrt(F) (about sqrt(2) eps |mu| / sqrt(F): at most
+        # 6 eps below |mu| = 4 sqrt(F), typically less, the roundings' signs differing), and to
         # an off centre, whose square F carries and log1pmx(A) takes away again. The CPU
         # sums once more there: b - a exact, about the refined centre mu + mu_lo.
         residual = big_a - gap  # E_p[t]: the first pass's centre was off by this much
-        refine = candidates & ((mu * mu > 4 * gap) | (residual * residual > gap))
+        refine = candidates & ((mu * mu > 16 * gap) | (residual * residual > gap))
         exact = some(refine)
         big_a, gap, mu_lo = _branch(
             exact, lambda: near_sums(mu_lo, exact=True), lambda: (big_a, gap, mu_lo)
