@@ -1169,8 +1169,9 @@ def _kl_statistics(a, b, tops, exps, branches):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
     The maxima; then both normalisers and ``mu = E_p[b - a]``, through ``tilt = max b -
-    max a - mu`` (see the comment there). Returns ``LSE(a)``,
-    ``mu``, ``LSE(b)`` and ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
+    max a - mu`` (see the comment there). Returns ``LSE(a)`` and ``LSE(b)`` as ``(max,
+    log N)`` (:func:`_log_softmax`), ``mu`` as two numbers ``(hi, lo)``, and
+    ``log E_p[e^t] = LSE(b) - LSE(a) - mu``, which is
     ``+inf`` exactly where a class has ``a > -inf = b``, its weight ``e**a``
     underflowed or not; for the near pass, the maxima, the normaliser ``N`` of
     ``a``; and whether the masked forms are needed: whether some logit is
@@ -1209,8 +1210,10 @@ def _kl_statistics(a, b, tops, exps, branches):
         normaliser, weighted, normaliser_b, weighted_below, spread, infinite = masked_sums()
     # tilt = max b - max a - mu, from mu = E_p[b - a] (terms exact where a and b are close)
     # or from E_p[(a - max a) - (b - max b)] (terms of the size of the logits' spread, not
-    # of an offset between a and b), whichever rounds less; mu then as two numbers. The
-    # CPU sums the second only in calls with a row of |mu| > 1 (one more pass).
+    # of an offset between a and b), whichever rounds less: the second where |mu| > 1 and
+    # |mu| exceeds |tilt| + 2 E_p[max a - a] (spread is the sum of w (a - max a) <= 0).
+    # mu then as two numbers. The CPU sums the second only in calls with a row of
+    # |mu| > 1 (one more pass).
     mu = weighted / normaliser
     if branches:
         weighted_below, spread = _branch(
@@ -1250,7 +1253,7 @@ def _near_sums(a, b, rows, normaliser, masked, exps, exact):
     ``rows`` are ``max a``, ``max b``, ``tilt``, ``mu`` and ``mu_lo``: t = b - a - (mu +
     mu_lo), the centre as two numbers (see :func:`_kl_forward`). ``p = weights / N`` and
     ``p e^t = tilted / N`` with ``weights = exp(a - max a)`` and ``tilted =
-    exp(b - max b + tilt)``, ``tilt = max b - max a - mu``, so a class with
+    exp(b - max b + tilt)``, ``tilt = max b - max a - (mu + mu_lo)``, so a class with
     ``p_k = 0`` (a ``-inf`` or underflowed logit) or an overflowing ``e^t_k``
     still enters ``F`` through ``p_k e^t_k``. For ``|t| <= 1`` the term is
     ``w t**2 (e^t - 1 - t) / t**2`` from the Taylor series (no cancellation);
