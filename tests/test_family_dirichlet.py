@@ -82,6 +82,7 @@ def test_two_categories_are_the_beta():
     )
 
 
+@pytest.mark.slow  # 7 s; against mpmath in the quick run: the accuracy tests below
 def test_kl_matches_the_textbook_form_at_random_points():
     rng = np.random.default_rng(2)
     for k in (2, 3, 5):

@@ -50,6 +50,7 @@ def test_jit_vmap_and_grad_go_through():
     np.testing.assert_allclose(grad.base.loc, (p0.loc - q0.loc) / 4.0)
 
 
+@pytest.mark.slow  # 9.5 s
 def test_monte_carlo_checks_take_it():
     p0, q0 = BASES["categorical"]()
     p, q = verify.Independent(p0, 1), verify.Independent(q0, 1)

@@ -719,8 +719,8 @@ def test_a_class_of_p_whose_probability_underflows_where_q_has_none_gives_infini
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])
 @pytest.mark.parametrize(
     "make",
-    # The Bernoulli's shapes in the quick run: tests/test_registry_families.py (11 s here).
-    [verify.Categorical, pytest.param(verify.Bernoulli, marks=pytest.mark.slow)],
+    # Both in the quick run through tests/test_registry_families.py (13 s and 11 s here).
+    [pytest.param(make, marks=pytest.mark.slow) for make in (verify.Categorical, verify.Bernoulli)],
 )
 def test_a_batch_of_p_against_one_q_from_logits_broadcasts(make, quantity):
     """Logits of P with a batch of 3 against one Q, and the reverse, with Q or P given by

@@ -178,7 +178,10 @@ def verify_kl(p, q):
 
 @pytest.mark.parametrize(
     ("family", "sizes"),
-    [(verify.Bernoulli, None), (verify.Categorical, {"num_classes": 2})],
+    [
+        (verify.Bernoulli, None),
+        pytest.param(verify.Categorical, {"num_classes": 2}, marks=pytest.mark.slow),  # 8 s
+    ],
 )
 def test_verify_s_own_stable_forms_are_never_refuted(family, sizes):
     """Were refuted: at probs 1e-300 (50 and 100 digits both round 1 - 1e-300 to 1), off the
