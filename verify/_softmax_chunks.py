@@ -22,7 +22,10 @@ terms, from the series or the tilted weights as in :mod:`verify._special`), thei
 (its own sum: the mean's rounding is not dropped, as the near pass keeps it).
 Nothing cancels that the three-pass form does not cancel, and ``mu`` enters only
 through ``d_c``: the value is the near pass's ``F + log1pmx(A)`` or the far
-``log E_p[e^t]``, chosen by the same rule. ``tests/test_softmax_chunks.py``
+``log E_p[e^t]``, chosen by the same rule. The centres are kept to below their
+rounding, for logits that differ by an offset (see ``verify._special._centred``):
+``b - a`` exact (TwoSum), each chunk's centre refined once and written as two
+numbers (``centre``, ``correction``), and the row's ``mu`` joined as two numbers. ``tests/test_softmax_chunks.py``
 proves the identity in SymPy and runs the kernel in Pallas's interpreter on the
 CPU, against the CPU's forms.
 """
