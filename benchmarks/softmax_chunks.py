@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from verify import _softmax_chunks, _special  # noqa: E402
+from verify import _special  # noqa: E402
 
 SIZES = ((128, 32768), (2048, 32768), (256, 262144))
 #: (chunk, warps, branches): see verify._softmax_chunks.chunk_statistics.
@@ -34,8 +34,8 @@ CONFIGS = ((1024, 4, True), (2048, 4, True), (2048, 4, False), (2048, 8, True), 
 
 def _kernel(chunk, warps, branches):
     def kl(a, b):
-        stats = _softmax_chunks.chunk_statistics(a, b, chunk=chunk, warps=warps, branches=branches)
-        return _special._kl_value(a.dtype, jnp.array(True), *_softmax_chunks.combine(stats))[0]
+        options = {"chunk": chunk, "warps": warps, "branches": branches}
+        return _special._kl_forward_in_chunks(a, b, **options)[0]
 
     return kl
 

@@ -1218,8 +1218,8 @@ def _kl_statistics(a, b, tops, exps, branches):
     if branches:
         weighted_below, spread = _branch(
             some(jnp.abs(mu) > 1),
-            lambda: _cond(
-                True, masked, lambda: sums(True, False, True), lambda: sums(False, False, True)
+            lambda: _branch(
+                masked, lambda: sums(True, False, True), lambda: sums(False, False, True)
             ),
             lambda: (jnp.zeros_like(mu), jnp.zeros_like(mu)),
         )
@@ -1373,15 +1373,16 @@ def _kl_forward(a, b, on_cpu):
     return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
 
 
-def _kl_forward_in_chunks(a, b):
+def _kl_forward_in_chunks(a, b, **options):
     """The forward on an NVIDIA GPU: one pass over the inputs (:mod:`verify._softmax_chunks`).
 
     The same statistics as :func:`_kl_forward`, joined from per-chunk ones, and the same
-    choice of value; the masked forms in every call (as the general forms).
+    choice of value; the masked forms in every call (as the general forms). ``options``:
+    those of :func:`verify._softmax_chunks.chunk_statistics` (chunk, warps, interpreter).
     """
     from verify import _softmax_chunks
 
-    rows = _softmax_chunks.combine(_softmax_chunks.chunk_statistics(a, b))
+    rows = _softmax_chunks.combine(_softmax_chunks.chunk_statistics(a, b, **options))
     return _kl_value(a.dtype, jnp.array(True), *rows)
 
 
