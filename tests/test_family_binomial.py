@@ -6,6 +6,7 @@ different numbers of trials: ``+inf``, a point mass's ``-log Q(point)``, or NaN
 where it has no closed form (``0 < n_p < n_q``, ``0 < p < 1``, ``0 < q < 1``).
 """
 
+import functools
 import warnings
 
 import jax
@@ -14,10 +15,14 @@ import mpmath
 import numpy as np
 import pytest
 import scipy.stats
+import sympy as sp
 
 from verify._ops import jax_ops
 from verify.families.binomial import Binomial
+from verify.formulas import bernoulli
 from verify.formulas import binomial as forms
+from verify.symbolic.derive import derive_from, is_identically_zero
+from verify.symbolic.ops import sympy_ops
 
 INF = np.inf
 
@@ -124,12 +129,15 @@ def test_kl_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind)
     n, p, q = (np.asarray(x, dtype) for x in (counts, probs_p, probs_q))
     valid = ~np.any([(0 < x) & (x < tiny) for x in (p, q)], axis=0)  # subnormal: not a probability
     n, p, q = n[valid], p[valid], q[valid]
-    if kind == "probs":  # all pairs in one call
-        values = forms.kl(jax_ops, n, p, n, q)
+    # all pairs in one call, jitted as verify.kl runs it: un-jitted, XLA flushes each
+    # subnormal intermediate apart (at p = t, q = 2 t, t the smallest normal number, t log(1/2)
+    # is flushed and the subnormal KL 0.3 t came out as t)
+    if kind == "probs":
+        values = jax.jit(functools.partial(forms.kl, jax_ops))(n, p, n, q)
         exact_probs = p, q
     else:
         lp, lq = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
-        values = forms.kl_logits(jax_ops, n, lp, n, lq)
+        values = jax.jit(functools.partial(forms.kl_logits, jax_ops))(n, lp, n, lq)
         exact_probs = np.asarray(lp), np.asarray(lq)
     to_mp = mpmath.mpf if kind == "probs" else _sigmoid
     assert values.dtype == dtype
@@ -198,16 +206,81 @@ def test_float32_is_kept():
 def test_kl_is_proved_for_a_symbolic_number_of_trials_shared_by_p_and_q(kind):
     """The derivation for one symbol n (the Bregman divergence of n log(1 + e^eta)), and the
     form that runs equal to it: what ``derive(..., total_count=3)`` shows at n = 3, for all n."""
-    import sympy as sp
-
-    from verify.symbolic.derive import derive_from, is_identically_zero
-    from verify.symbolic.ops import sympy_ops
-
     n = sp.Symbol("n", integer=True, positive=True)
     p, q = (Binomial.symbolic(s, kind, total_count=n) for s in "pq")
     derivation = derive_from("kl", p, q)
     form = forms.kl if kind == "probs" else forms.kl_logits
     assert is_identically_zero(form(sympy_ops, n, p.params[1], n, q.params[1]) - derivation.expr)
+
+
+def _log_pair(x, kind):
+    """(log of the probability, log of its complement) of a probability or a logit, exactly."""
+    with mpmath.workdps(60):
+        x = mpmath.mpf(float(x))
+        if kind == "probs":
+            return (mpmath.log(x) if x else -mpmath.inf), mpmath.log1p(-x)
+        return -mpmath.log1p(mpmath.exp(-x)), -mpmath.log1p(mpmath.exp(x))
+
+
+def _exact_cross_entropy(n, p, q):
+    """-sum_k P(k) log Q(k) at 60 digits; ``p``, ``q``: :func:`_log_pair`'s."""
+    with mpmath.workdps(60):
+        total = mpmath.mpf(0)
+        for k in range(n + 1):
+            log_c = mpmath.log(mpmath.binomial(n, k))
+            # 0 log 0 = 0: the k = 0 and k = n terms drop a power with exponent 0
+            log_mass = log_c + (k * p[0] if k else 0) + ((n - k) * p[1] if n - k else 0)
+            if log_mass > -mpmath.inf:
+                log_q = log_c + (k * q[0] if k else 0) + ((n - k) * q[1] if n - k else 0)
+                total -= mpmath.exp(log_mass) * log_q
+        return total
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_cross_entropy_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind):
+    """Where p and q are near the smallest normal number the KL is subnormal and H(P) is not:
+    the KL still counts (it was flushed: 1.3e-3 off at p = 2.2e-308, q = 2 p)."""
+    (counts, probs_p), (_, probs_q) = Binomial.adversarial_pairs(np.random.default_rng(0))
+    tiny = np.finfo(dtype).tiny
+    n, p, q = (np.asarray(x, dtype) for x in (counts, probs_p, probs_q))
+    valid = ~np.any([(0 < x) & (x < tiny) for x in (p, q)], axis=0)  # subnormal: not a probability
+    valid &= (q > 0) & (q < 1)  # a finite cross-entropy
+    n, p, q = n[valid], p[valid], q[valid]
+    if kind == "probs":
+        values = forms.cross_entropy(jax_ops, n, p, n, q)
+    else:
+        p, q = (Binomial.logits_from_probs(jax_ops, jnp.asarray(x)) for x in (p, q))
+        values = forms.cross_entropy_logits(jax_ops, n, p, n, q)
+    pairs = [[_log_pair(x, kind) for x in np.asarray(xs)] for xs in (p, q)]
+    assert values.dtype == dtype
+    worst = 0.0
+    for count, value, x, y in zip(n, np.asarray(values), *pairs):
+        exact = _exact_cross_entropy(int(count), x, y)
+        error = abs(value - exact) / exact if exact >= tiny else (0.0 if value < tiny else np.inf)
+        worst = max(worst, float(error))
+    assert worst <= tolerance
+
+
+def test_the_scaled_bernoulli_kl_is_the_kl_times_the_scale():
+    """The cross-entropy's ``kl(p, q, scale)`` at tiny probabilities: proved in SymPy."""
+    p, q, scale = sp.symbols("p q s", positive=True)
+    scaled = bernoulli.kl(sympy_ops, p, q, scale)
+    assert is_identically_zero(scaled - scale * bernoulli.kl(sympy_ops, p, q))
+
+
+@pytest.mark.parametrize("dtype, logit", [(np.float64, -708.0), (np.float32, -87.0)])
+@pytest.mark.parametrize("side", [1, -1])
+def test_cross_entropy_from_logits_at_either_end_of_the_normal_range(dtype, logit, side):
+    """Success (side 1) or failure (side -1) probabilities near the smallest normal number:
+    the KL (about 0.2 p) is subnormal, H(P) (about 700 p) is not."""
+    lp, lq = dtype(side * logit), dtype(side * (logit + 0.7))
+    value = forms.cross_entropy_logits(jax_ops, dtype(4), lp, dtype(4), lq)
+    exact = _exact_cross_entropy(4, _log_pair(lp, "logits"), _log_pair(lq, "logits"))
+    assert value.dtype == dtype
+    assert float(abs((mpmath.mpf(float(value)) - exact) / exact)) <= (
+        1e-13 if dtype == np.float64 else 1e-5
+    )
 
 
 @pytest.mark.parametrize("n, p, q", [(10, 0.3, 0.6), (25, 0.03, 0.2), (6, 0.5, 0.5), (1, 0.9, 0.1)])

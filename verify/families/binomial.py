@@ -168,7 +168,7 @@ class Binomial(SuccessProbability):
     @classmethod
     def adversarial_pairs(cls, rng, total_count=3, **dims):
         """Near-equal and extreme probabilities (0 and 1 included) at equal numbers of
-        trials: each base with itself and relative perturbations 1e-3 ... 1e-12 of ``p``
+        trials: each base with itself and relative perturbations 1 and 1e-3 ... 1e-12 of ``p``
         (or of ``1 - p`` near 1), then far pairs across the range (P first)."""
         del rng
         cls._no_dims(dims)
@@ -176,7 +176,7 @@ class Binomial(SuccessProbability):
         bases = [tiny, 1e-300, 1e-30, 1e-8, 1e-3, 0.1, 0.5, 0.9, 1 - 1e-3, 1 - 1e-9, 1 - 2**-52]
         p, q = [], []
         for base in bases:
-            for h in (0.0, 1e-3, -1e-6, 1e-9, -1e-12):
+            for h in (0.0, 1.0, 1e-3, -1e-6, 1e-9, -1e-12):
                 p.append(base)
                 q.append(
                     max(base * (1 + h), tiny) if base < 0.5 else min(1 - (1 - base) * (1 + h), 1.0)

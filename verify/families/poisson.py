@@ -71,14 +71,15 @@ class Poisson(Distribution):
     @classmethod
     def adversarial_pairs(cls, rng, **dims):
         """Rates from the smallest normal float64 to 1e300, each with itself and relative
-        perturbations 1e-3 ... 1e-12, then far pairs across the range (P first)."""
+        perturbations 1 (twice the rate) and 1e-3 ... 1e-12, then far pairs across the range
+        (P first)."""
         del rng
         cls._no_dims(dims)
         tiny = float(np.finfo(np.float64).tiny)
         bases = [tiny, 1e-300, 1e-30, 1e-8, 1e-3, 0.7, 1.0, 3.0, 1e4, 1e10, 1e30, 1e300]
         p, q = [], []
         for base in bases:
-            for h in (0.0, 1e-3, -1e-6, 1e-9, -1e-12):
+            for h in (0.0, 1.0, 1e-3, -1e-6, 1e-9, -1e-12):
                 p.append(base)
                 q.append(max(base * (1 + h), tiny))
         far = [tiny, 1e-30, 1e-3, 1.0, 1e4, 1e30, 1e300]

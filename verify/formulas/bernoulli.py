@@ -30,8 +30,12 @@ from verify.formulas import register_cross_entropy, register_entropy, register_k
 
 
 @register_kl(Bernoulli, Bernoulli)
-def kl(xp, probs_p, probs_q):
-    """KL(Bernoulli(probs_p) || Bernoulli(probs_q)).
+def kl(xp, probs_p, probs_q, scale=1):
+    """KL(Bernoulli(probs_p) || Bernoulli(probs_q)), times ``scale``.
+
+    ``scale``: a power of two that lifts the result of tiny probabilities out of the
+    subnormal range (:meth:`verify._ops.jax_ops.tiny_scale`; the binomial cross-entropy's),
+    applied inside ``kl_div(p, q)``, which is homogeneous of degree 1 in ``(p, q)``.
 
     Example:
         >>> from verify._ops import jax_ops
@@ -40,7 +44,8 @@ def kl(xp, probs_p, probs_q):
         2.4253...e-12
     """
     gap = probs_p - probs_q
-    return xp.kl_div_delta(probs_q, gap) + xp.kl_div_delta(1 - probs_q, -gap)
+    scaled_gap = scale * probs_p - scale * probs_q  # scaled first: p - q may be subnormal
+    return xp.kl_div_delta(scale * probs_q, scaled_gap) + scale * xp.kl_div_delta(1 - probs_q, -gap)
 
 
 @register_entropy(Bernoulli)

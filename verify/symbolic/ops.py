@@ -146,6 +146,8 @@ class _SympyOps:
     mean_difference = staticmethod(
         _elementwise(lambda x_p, r_p, x_q, r_q: sp.S(x_q) / (x_q + r_q) - sp.S(x_p) / (x_p + r_p))
     )
+    # Exact arithmetic has no subnormal range: no scaling (its homogeneity is proved apart).
+    tiny_scale = staticmethod(lambda *xs: sp.Integer(1))
     # An exact positive quantity is positive.
     positive_or_nan = staticmethod(lambda x: x)
 
