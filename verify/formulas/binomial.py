@@ -144,7 +144,8 @@ def cross_entropy_logits(xp, total_count_p, logits_p, total_count_q, logits_q):
     in Q (logits below about -663 in float64, or above: the trials relabelled, ``K -> n - K``,
     which keeps the cross-entropy of equal numbers of trials), the KL is subnormal and
     ``H(P)`` is not: there the probs form, which scales both (:func:`cross_entropy`), on
-    those probabilities.
+    those probabilities (where both are positive: one that underflowed to 0 is not the
+    logits').
     """
     plain = entropy_logits(xp, total_count_p, logits_p) + kl_logits(
         xp, total_count_p, logits_p, total_count_q, logits_q
@@ -152,5 +153,6 @@ def cross_entropy_logits(xp, total_count_p, logits_p, total_count_q, logits_q):
     same = total_count_p == total_count_q
     flip = same & (logits_p > 0)
     low_p, low_q = (xp.sigmoid(xp.where(flip, -x, x)) for x in (logits_p, logits_q))
-    tiny = same & (xp.tiny_scale(low_p, low_q) > 1)
+    # positive: a probability that underflowed to 0 is not P's or Q's (the logits forms)
+    tiny = same & (low_p > 0) & (low_q > 0) & (xp.tiny_scale(low_p, low_q) > 1)
     return xp.where(tiny, cross_entropy(xp, total_count_p, low_p, total_count_q, low_q), plain)
