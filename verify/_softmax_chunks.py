@@ -227,9 +227,10 @@ def combine(stats):
     """The row statistics of :func:`verify._special._kl_forward` from the chunks' (exact joins).
 
     Returns ``(log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)``, each
-    ``(..., 1)``: ``LSE(a)`` (as ``(max a, log N_a)``), ``E_p[delta]`` (as two numbers,
-    ``hi + lo``), ``LSE(b)`` (as ``(max b, log N_b)``), the far value ``log E_p[e^t]``
-    (``+inf`` where a class has ``a > -inf = b``), ``A = E_p[e^t - 1]`` and ``F``.
+    ``(..., 1)``: ``LSE(a)`` (as ``(max a, log N_a)``), ``E_p[delta]`` (as three numbers:
+    ``hi + lo`` and ``E_p[t]`` about it), ``LSE(b)`` (as ``(max b, log N_b)``), the far value
+    ``log E_p[e^t]`` (``+inf`` where a class has ``a > -inf = b``), ``A = E_p[e^t - 1]`` and
+    ``F``.
     """
     top_a, top_b, normaliser, normaliser_b, centre, correction, residual = stats[:7]
     series, tilted, linear, infinite = stats[7:]
@@ -253,6 +254,10 @@ def combine(stats):
         + jnp.exp(top_b - top_q + tilt) * tilted
     )
     gap = _row_sum(terms) / total
-    big_a = _row_sum(scale * (residual + normaliser * d)) / total + gap
+    mean_t = _row_sum(scale * (residual + normaliser * d)) / total  # E_p[t] about mu_hi + mu_lo
+    big_a = mean_t + gap
     log_normaliser, log_normaliser_b = (top, jnp.log(total)), (top_q, jnp.log(total_b))
-    return log_normaliser, (mu_hi, mu_lo), log_normaliser_b, log_mean, big_a, gap
+    # The centre as three numbers, E_p[t] the third (see verify._special._kl_forward); 0 where
+    # it is not a number (a row of +inf, whose terms are masked).
+    mu = (mu_hi, mu_lo, jnp.where(jnp.isfinite(mean_t), mean_t, 0))
+    return log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap
