@@ -1561,8 +1561,28 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
     log_q = _log_softmax(b, log_normaliser_b)
     # d/da_k = -p_k (log q_k + H); d/db_k = q_k - p_k.
     grad_a = -g * jnp.where(p > 0, p * (log_q + jnp.where(finite, value, 0)), 0)
-    grad_b = g * (jnp.exp(log_q) - p)
-    return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
+    q = jnp.exp(log_q)
+    grad_b = (g * (q - p)).astype(b_in.dtype)
+    # q - p from q and p apart loses every digit where they nearly agree (an error of eps
+    # max(p + q) against entries of max|q - p|). It is also the KL's gradient in b, whose
+    # near form keeps them: taken on the rows where max|q - p| <= max(p + q) / 16 (its forward
+    # and backward passes; on the CPU in calls with such a row, elsewhere in every call).
+    near = jnp.max(jnp.abs(q - p), axis=-1) * 16 <= jnp.max(p + q, axis=-1)
+
+    def from_kl(cotangent):  # on the near rows only: a row's gradient is the same in any batch
+        _, stats = _softmax_kl_forward(a_in, b_in)
+        cotangent = jnp.where(finite[..., 0], cotangent, 0)
+        return jnp.where(
+            near[..., None], _softmax_kl_backward((a_in, b_in, stats), cotangent)[1], grad_b
+        )
+
+    grad_b = jax.lax.platform_dependent(
+        near,
+        cotangent,
+        cpu=lambda near, cotangent: _branch(some(near), lambda: from_kl(cotangent), lambda: grad_b),
+        default=lambda near, cotangent: from_kl(cotangent),
+    )
+    return grad_a.astype(a_in.dtype), grad_b
 
 
 softmax_cross_entropy.defvjp(_softmax_cross_entropy_fwd, _softmax_cross_entropy_bwd)
