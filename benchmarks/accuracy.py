@@ -620,6 +620,15 @@ def logits_regions(dtype, n, rng):
         out.append((f"V={vocab}, near-equal 1e-3", a, a + 1e-3 * rng.normal(size=a.shape)))
     a = rng.normal(size=(4, 32768)) * 2  # distillation-like: KL about 1/2, far from 0
     out.append(("V=32768, noise 1", a, a + rng.normal(size=a.shape)))
+    # An offset c: b = a + c + noise is the same distribution up to the noise (softmax
+    # ignores c), while b - a rounds to eps |c|. Wide rows hold nearly all the mass in a class.
+    for c, noise, vocab, spread in ((100.0, 1e-3, 8, 3), (1e4, 1e-2, 8, 3), (1e4, 1e-4, 4096, 20)):
+        rows = n if vocab <= 1024 else 4
+        a = rng.normal(size=(rows, vocab)) * spread
+        b = a + c + noise * rng.normal(size=a.shape)
+        out.append((f"offset {c:g}, noise {noise:g}, V={vocab}", a, b))
+    a = rng.normal(size=(n, 8)) * 3
+    out.append(("offset 1e+04, noise 1, V=8", a, a + 1e4 + rng.normal(size=a.shape)))
     return [(name, cast(a), cast(b)) for name, a, b in out]
 
 
@@ -723,7 +732,7 @@ def logits_rows(n, rng):
     for dtype in LOGITS_DTYPES:
         rows = []
         for name, a, b in logits_regions(dtype, n, rng):
-            with mp.workdps(30 if a.shape[-1] > 1024 else DIGITS):
+            with mp.workdps(30 if a.shape[-1] > 4096 else DIGITS):
                 exact = [_mp_kl_logits(x, y) for x, y in zip(a, b)]
             row = {}
             for column, function in implementations.items():
@@ -822,9 +831,10 @@ def main(argv=None) -> int:
         "Regions: near-equal logits (b = a + 10^-k noise, k = 1 ... 12 in float64, ... 6 in "
         "float32, ... 2 in bfloat16), one softmax underflowing (q_0 below the smallest float "
         "where p_0 is not: gaps 30, 100 and 1e4 (float64) or 200), wide logits (scale 1e2), "
-        "V = 2 ... 262144 (near-equal 1e-3; at V = 32768 also b = a + N(0, 1) noise), each "
-        "compiled with jax.jit. Reference: mpmath from the given (rounded) logits. bfloat16: 2 ulp "
-        "is a relative error of at most 1.6e-2.",
+        "V = 2 ... 262144 (near-equal 1e-3; at V = 32768 also b = a + N(0, 1) noise), logits "
+        "with an offset (b = a + c + noise, c = 100 and 1e4, noise 1e-2 ... 1e-4 and 1; V = 8 "
+        "and 4096), each compiled with jax.jit. Reference: mpmath from the given (rounded) "
+        "logits. bfloat16: 2 ulp is a relative error of at most 1.6e-2.",
         "",
         table(head_logits, logits_tables[0][2]),
         "",
