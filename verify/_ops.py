@@ -262,15 +262,13 @@ class _JaxOps:
             x = jnp.concatenate([x, jnp.repeat(x[:1], count * CHUNK - size, axis=0)])
             return x.reshape((count, CHUNK, *event))
 
-        def call(pieces):
-            pieces = iter(pieces)
-            whole = [
-                next(pieces) if b else x.reshape(e) for x, e, b in zip(params, events, batched)
-            ]
-            return form(self, *whole)
+        def call(*pieces):  # the batched parameters' chunks, then the others whole
+            pieces, whole = iter(pieces[: sum(batched)]), iter(pieces[sum(batched) :])
+            return form(self, *(next(pieces) if b else next(whole) for b in batched))
 
-        out = jax.lax.map(call, [chunks(x, e) for x, e, b in zip(params, events, batched) if b])
-        return out.reshape(-1)[:size].reshape(shape)
+        mapped = [chunks(x, e) for x, e, b in zip(params, events, batched) if b]
+        whole = [x.reshape(e) for x, e, b in zip(params, events, batched) if not b]
+        return _map(call, mapped, whole).reshape(-1)[:size].reshape(shape)
 
     @staticmethod
     def unless_nan(value, fallback):
@@ -466,7 +464,7 @@ class _JaxOps:
                 for start, size, batch in zip(starts, sizes, batches)
             ]
 
-        out = jax.lax.map(lambda args: function(*args), [joined(c) for c in zip(*calls)])
+        out = _map(function, [joined(c) for c in zip(*calls)])
         if isinstance(out, tuple):  # several outputs: a tuple per call
             return list(zip(*(split(x) for x in out)))
         return split(out)
@@ -618,6 +616,35 @@ class _JaxOps:
 
 
 jax_ops = _JaxOps()
+
+
+def _map(function, mapped, unmapped=()):
+    """``function(*m, *unmapped)`` for each ``m`` along the leading axis of ``mapped``, as
+    one loop (``lax.map``), with its derivatives taken through ``vmap``.
+
+    JAX 0.10 differentiates a ``custom_jvp`` function (the special functions of the forms)
+    inside a loop wrongly under reverse mode over reverse mode where the loop's output
+    enters the cotangent: ``grad(grad(lambda x: lax.map(f, x)[0] ** 2 / 2))`` took the
+    derivative of ``f``'s body, not its rule, and ``grad(grad(lambda a: kl(Beta(a, 5.9),
+    Beta(5.1, 5.4)) ** 2))`` was 0.9875 for 0.8399. The values stay the loop's.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> _map(lambda x, y: x * y, [jnp.arange(4.0).reshape(2, 2)], [3.0]).tolist()
+        [[0.0, 3.0], [6.0, 9.0]]
+    """
+
+    @jax.custom_jvp
+    def looped(mapped, unmapped):
+        return jax.lax.map(lambda m: function(*m, *unmapped), mapped)
+
+    @looped.defjvp
+    def rule(primals, tangents):
+        vmapped = jax.vmap(lambda m, u: function(*m, *u), in_axes=(0, None))
+        _, tangent = jax.jvp(vmapped, primals, tangents)
+        return looped(*primals), tangent
+
+    return looped(tuple(mapped), tuple(jnp.asarray(x) for x in unmapped))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
