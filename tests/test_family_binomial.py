@@ -236,7 +236,12 @@ def _exact_cross_entropy(n, p, q):
         return total
 
 
-@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-13), (np.float32, 1e-5)])
+@pytest.mark.parametrize(
+    "dtype, tolerance",
+    # float32's grid has no rate near float64's smallest normal number: the float64 cases hold
+    # the scaled sums
+    [(np.float64, 1e-13), pytest.param(np.float32, 1e-5, marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("kind", ["probs", "logits"])
 def test_cross_entropy_accuracy_on_adversarial_pairs_against_mpmath(dtype, tolerance, kind):
     """Where p and q are near the smallest normal number the KL is subnormal and H(P) is not:

@@ -106,8 +106,8 @@ def _loops(monkeypatch):
 def test_second_derivatives_through_the_loops_take_the_rules(monkeypatch, loop):
     """JAX 0.10 took the body's derivative of a custom_jvp function inside lax.map under
     reverse over reverse mode where the loop's output enters the cotangent: d2/dx2 of
-    sin(x)**2 / 2 was -sin(1)**2 (-0.708) for cos(2) (-0.416). The loops now take their
-    derivatives through vmap."""
+    sin(x)**2 / 2 was -sin(1)**2 (-0.708) for cos(2) (-0.416). The loops now have a rule of
+    their own (verify._ops._map)."""
     function = _loops(monkeypatch)[loop]
     x = jnp.array([1.0, 0.5, 0.25, 2.0])
     second = jax.grad(lambda x: jax.grad(lambda y: function(y) ** 2 / 2)(x)[0])(x)
