@@ -515,7 +515,7 @@ def test_the_gpu_forms_give_the_cpu_accuracy(monkeypatch, quantity, platform):
             assert err_gpu <= max(2 * err_cpu, 4 * EPS32), (row, k, err_gpu, err_cpu)
 
 
-@pytest.mark.parametrize("platform", ["cpu", "gpu"])
+@pytest.mark.parametrize("platform", ["cpu", pytest.param("gpu", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_the_cross_entropys_gradient_in_q_keeps_its_digits_near_equality(
     monkeypatch, dtype, platform
