@@ -636,17 +636,14 @@ def _map(function, mapped, unmapped=()):
         [[0.0, 3.0], [6.0, 9.0]]
     """
 
-    @jax.custom_jvp
-    def looped(mapped, unmapped):
+    def loop(mapped, unmapped):
         return jax.lax.map(lambda m: function(*m, *unmapped), mapped)
+
+    looped = jax.custom_jvp(loop)
 
     @looped.defjvp
     def rule(primals, tangents):
-        def loop(mapped, unmapped):
-            return jax.lax.map(lambda m: function(*m, *unmapped), mapped)
-
-        _, tangent = jax.jvp(loop, primals, tangents)
-        return looped(*primals), tangent
+        return looped(*primals), jax.jvp(loop, primals, tangents)[1]
 
     return looped(tuple(mapped), tuple(jnp.asarray(x) for x in unmapped))
 
