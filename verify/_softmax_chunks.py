@@ -25,7 +25,8 @@ through ``d_c``: the value is the near pass's ``F + log1pmx(A)`` or the far
 ``log E_p[e^t]``, chosen by the same rule. The centres are kept to below their
 rounding, for logits that differ by an offset (see ``verify._special._centred``):
 ``b - a`` exact (TwoSum), each chunk's centre refined once and written as two
-numbers (``centre``, ``correction``), and the row's ``mu`` joined as two numbers.
+numbers (``centre``, ``correction``), and the row's ``mu`` joined as two numbers, with
+its ``E_p[t]`` about them as a third (for the gradient).
 ``tests/test_softmax_chunks.py`` proves the identity in SymPy and runs the kernel in
 Pallas's interpreter on the CPU, against the CPU's forms.
 """
