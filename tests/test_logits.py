@@ -625,10 +625,10 @@ def test_logits_of_a_large_magnitude_give_entropies_and_gradients_to_a_few_ulp(q
             assert error <= 16 * np.finfo(dtype).eps, (row, error)
 
 
-def _mp_gradients(quantity, a, b):
+def _mp_gradients(quantity, a, b, dps=50):
     """The exact gradients of one row (50 digits): d/da_k of KL = -p_k (b_k - a_k - E_p[b - a]),
     of H(p, q) = -p_k (log q_k + H(p, q)), of H(p) = -p_k (log p_k + H(p)); d/db_k = q_k - p_k."""
-    with mpmath.workdps(50):
+    with mpmath.workdps(dps):
         log_p, log_q = (_mp_log_softmax(x) for x in (a, b))
         p, q = ([mpmath.exp(x) for x in row] for row in (log_p, log_q))
         live = [pk > 0 for pk in p]
@@ -763,6 +763,57 @@ def test_a_class_of_p_whose_probability_underflows_where_q_has_none_gives_infini
     )
     for grad in jax.grad(lambda a, b: jnp.sum(kl(a, b)), (0, 1))(*rows):
         assert np.all(np.asarray(grad) == 0), grad
+
+
+# Rows whose probabilities fall below the normal range (XLA:CPU flushes exp there to 0)
+# where a term still counts: a large factor (b far below), or a value that is itself
+# near the bottom of the range. The last row of each dtype takes the deepest tier.
+_FLUSHED_ROWS = {
+    F32: (
+        [[0.0, -88.0, -95.0], [0.0, -90.0, -100.0], [0.0, -88.0, -np.inf], [0.0, -150.0, -170.0]],
+        [[0.0, -3e38, -1e30], [0.0, -88.5, -99.0], [0.0, -1e30, -5.0], [0.0, -3e38, -3e38]],
+    ),
+    F64: (
+        [
+            [0.0, -709.0, -720.0],
+            [0.0, -710.0, -750.0],
+            [0.0, -720.0, -np.inf],
+            [0.0, -1300.0, -1400],
+        ],
+        [[0.0, -1e300, -1e307], [0.0, -712.0, -745.0], [0.0, -1e307, -3.0], [0.0, -1e308, -1e308]],
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
+def test_probabilities_below_the_normal_range_still_count(quantity, dtype):
+    """Float32 logits [0, -88] against [0, -3e38]: KL = H(p, q) = 1.82, all of it from
+    p_1 = e**-88, which XLA:CPU flushes to 0 (both were 0); [0, -88] has entropy 5.4e-37, a
+    normal number (was 0). Values and d/da against mpmath (400 digits: log N = 1 + e**-709
+    needs them): within 8 ulp, the deepest tier (p below e**-c) |log p| eps / 2 relative;
+    a component that is subnormal exactly cannot be computed here (absolute floor tiny)."""
+    import verify._special as special
+
+    a, b = (jnp.asarray(np.array(x, dtype)) for x in _FLUSHED_ROWS[dtype])
+    function = getattr(special, f"softmax_{quantity}")
+    args = (a,) if quantity == "entropy" else (a, b)
+    values = np.asarray(jax.jit(function)(*args))
+    grads = jax.jit(jax.grad(lambda *x: jnp.sum(function(*x))))(*args)
+    tiny, eps = float(np.finfo(dtype).tiny), float(np.finfo(dtype).eps)
+    with mpmath.workdps(400):
+        for row in range(len(a)):
+            p, q = (verify.Categorical(logits=x[row], validate_args=False) for x in (a, b))
+            exact = {"kl": mp_kl, "cross_entropy": mp_cross_entropy}.get(quantity, mp_entropy)
+            exact = exact(p) if quantity == "entropy" else exact(p, q)
+            ulps = 8 if row < 3 else float(-a[row, 1]) / 2
+            if exact < tiny:  # subnormal exactly (the KL of row 1), or below even those
+                assert abs(values[row]) <= tiny, (row, values[row])
+            else:
+                assert ulp_err(values[row], exact, dtype) <= ulps, (row, values[row])
+            reference = _mp_gradients(quantity, a[row], b[row], dps=400)[0]
+            error = np.max(np.abs(np.asarray(grads[row]) - reference))
+            assert error <= ulps * eps * np.max(np.abs(reference)) + tiny, (row, error)
 
 
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy"])

@@ -54,6 +54,8 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 
+from verify import _underflow
+
 __all__ = [
     "SQRT_2PI",
     "SQRT_2PIE",
@@ -947,6 +949,23 @@ def _rowmax(x):
     return jnp.max(x, axis=-1, keepdims=True)
 
 
+def _extremes(x):
+    """The row maxima in the working dtype (as :func:`_tops`) and the row minima, in one
+    reduction (on the CPU as fast as the maxima alone, which a separate minimum is not).
+
+    Example:
+        >>> [v.tolist() for v in _extremes(jnp.array([[1.0, -2.0, 3.0]]))]
+        [[[3.0]], [[-2.0]]]
+    """
+    top, bottom = jax.lax.reduce(
+        (x, x),
+        (jnp.array(-jnp.inf, x.dtype), jnp.array(jnp.inf, x.dtype)),
+        lambda u, v: (jnp.maximum(u[0], v[0]), jnp.minimum(u[1], v[1])),
+        (x.ndim - 1,),
+    )
+    return _working(top[..., None]), bottom[..., None]
+
+
 #: Terms added in order before the block sums are added with TwoSum (see _rowsums).
 _ROWSUM_BLOCK = 8
 
@@ -1165,7 +1184,7 @@ def _live(masked, weights, x):
     return jnp.where(weights > 0, x, 0) if masked else x
 
 
-def _kl_statistics(a, b, tops, exps, branches):
+def _kl_statistics(a, b, tops, exps, branches, bottom_a=None):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
     The maxima; then both normalisers and ``mu = E_p[b - a]``, through ``tilt = max b -
@@ -1179,7 +1198,8 @@ def _kl_statistics(a, b, tops, exps, branches):
     which recomputes the sums, masked, in one more pass (see :func:`_cond`).
 
     ``exps`` are ``exp(a - max a)`` and ``exp(b - max b)``, or None: then each
-    pass computes them from the inputs (see :func:`_softmax_kl_forward`).
+    pass computes them from the inputs (see :func:`_softmax_kl_forward`). ``bottom_a``:
+    the minima of ``a``, with ``branches`` (the CPU).
     """
     top_a, top_b = tops
 
@@ -1188,10 +1208,16 @@ def _kl_statistics(a, b, tops, exps, branches):
             a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
             below_a, below_b = a_w - top_a, b_w - top_b
             weights, weights_b = exps or (jnp.exp(below_a), jnp.exp(below_b))
-            live = functools.partial(_live, with_masks, weights)
-            out = (weights, live(weights * (b_w - a_w)), weights_b) if direct else ()
+
+            def weighted(x):  # the CPU's general form: also weights below the normal range
+                if with_masks and branches:
+                    term = _underflow.product(below_a, x, weights)
+                    return jnp.where(below_a > -jnp.inf, term, 0)
+                return _live(with_masks, weights, weights * x)
+
+            out = (weights, weighted(b_w - a_w), weights_b) if direct else ()
             if below:  # E_p[(a - max a) - (b - max b)] and E_p[a - max a]
-                out += (live(weights * (below_a - below_b)), live(weights * below_a))
+                out += (weighted(below_a - below_b), weighted(below_a))
             return out
 
         return _rowsums(terms, top_a, top_b)
@@ -1201,7 +1227,9 @@ def _kl_statistics(a, b, tops, exps, branches):
 
     if branches:
         unmasked = sums(False)
-        masked = some(~jnp.isfinite(unmasked[1]))
+        # The masked forms also where a weight of p is below the normal range (XLA:CPU
+        # flushes it to 0), whose term times b - a (unbounded) need not be: _underflow.
+        masked = some(~jnp.isfinite(unmasked[1])) | some(_underflow.underflows(a, top_a, bottom_a))
         normaliser, weighted, normaliser_b, infinite = _branch(
             masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
         )
@@ -1237,17 +1265,18 @@ def _kl_statistics(a, b, tops, exps, branches):
     return (log_normaliser, mu, log_normaliser_b, log_mean), normaliser, masked
 
 
-def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded):
-    """p, t and live (p > 0); t = 0 where p = 0 and in rows of KL = +inf (gradient 0)."""
+def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, products=False):
+    """p, t and live (p > 0; with ``products``, the masked form's terms of p below the normal
+    range: a > -inf); t = 0 where not live and in rows of KL = +inf (gradient 0)."""
     p = jnp.exp(_log_softmax(a, log_normaliser))
-    live = p > 0
+    live = a > -jnp.inf if masked and products else p > 0
     t = (_centred(b, a, mu[0], rounded) - mu[1]) - mu[2]  # mu: the centre as three numbers
     if masked:  # mu is -inf or t is -inf in rows of +inf: t would be NaN or -inf there
         live = live & (log_mean < jnp.inf)
     return p, jnp.where(live, t, 0) if masked else t, live
 
 
-def _near_sums(a, b, rows, normaliser, masked, exps, exact):
+def _near_sums(a, b, rows, normaliser, masked, exps, exact, products=False):
     """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass.
 
     ``rows`` are ``max a``, ``max b``, ``tilt``, ``mu`` and ``mu_lo``: t = b - a - (mu +
@@ -1260,6 +1289,8 @@ def _near_sums(a, b, rows, normaliser, masked, exps, exact):
     beyond, ``tilted - w - w t`` loses at most a factor 6.6 (at ``|t| = 1``).
     ``A = E_p[t] + F``. ``exps``: as in :func:`_kl_statistics`. ``exact``: take ``b - a``
     exactly (:func:`_centred`), else rounded (exact where ``a`` and ``b`` are close).
+    ``products``: terms of weights below the normal range (:mod:`verify._underflow`), for
+    the CPU's masked form.
     """
 
     def terms(top_a, top_b, tilt, mu, mu_lo):
@@ -1278,6 +1309,10 @@ def _near_sums(a, b, rows, normaliser, masked, exps, exact):
         small = (jnp.abs(t) <= 1) & live if masked else jnp.abs(t) <= 1
         u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
         series = weights * (u * u * _expm1mx_series(u))
+        if products:  # weights below the normal range, times a large |t|: _underflow
+            below = a_w - top_a
+            mean_t, far = (_underflow.product(below, x, weights) for x in (t, -1 - t))
+            return jnp.where(live, mean_t, 0), jnp.where(small, series, tilted + far)
         return weights * t, jnp.where(small, series, tilted - weights - weights * t)
 
     mean_t, gap = _rowsums(terms, *rows)
@@ -1329,10 +1364,15 @@ def _softmax_kl_forward(a, b):
 
 def _kl_forward(a, b, on_cpu):
     dtype = a.dtype
-    top_a, top_b = tops = _tops(a, b)
+    if on_cpu:  # the minima for the weights below the normal range (_underflow)
+        (top_a, bottom_a), (top_b,) = _extremes(a), _tops(b)
+        tops = top_a, top_b
+    else:
+        top_a, top_b = tops = _tops(a, b)
+        bottom_a = None
     exps = (jnp.exp(_working(a) - top_a), jnp.exp(_working(b) - top_b)) if on_cpu else None
     (log_normaliser, (mu, mu_lo), log_normaliser_b, log_mean), normaliser, masked = _kl_statistics(
-        a, b, tops, exps, branches=on_cpu
+        a, b, tops, exps, branches=on_cpu, bottom_a=bottom_a
     )
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
@@ -1344,7 +1384,7 @@ def _kl_forward(a, b, on_cpu):
         big_a, gap = _cond(
             on_cpu,
             masked,
-            lambda: _near_sums(a, b, rows, normaliser, True, exps, exact),
+            lambda: _near_sums(a, b, rows, normaliser, True, exps, exact, products=on_cpu),
             lambda: _near_sums(a, b, rows, normaliser, False, exps, exact),
         )
         return big_a, gap, jnp.where(candidates, big_a - gap, 0)
@@ -1452,8 +1492,12 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
-    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded)
-    grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
+    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
+    if masked and branches:  # the CPU's general form: also p below the normal range
+        log_p = _log_softmax(a, log_normaliser)
+        grad_a = -g * jnp.where(live, _underflow.product(log_p, t, p), 0)
+    else:
+        grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
@@ -1497,35 +1541,82 @@ def _kl_backward(residuals, cotangent, branches):
 softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
 
 
-def _cross_entropy_statistics(a, b):
-    top_a, top_b = _tops(a, b)
+def _cross_entropy_statistics(a, b, on_cpu):
+    """``H(p, q) = E_p[max b - b] + log N_b``, two non-negative terms (``LSE(b)`` as one
+    number would carry a rounding of the size of ``|max b|``), and the first of them, the
+    gradient's (``log N_b`` cancels there); the normalisers as ``(max, log N)``; whether
+    the general form (masks; on the CPU, terms of weights below the normal range) ran."""
+    if on_cpu:  # the minima for the weights below the normal range (_underflow)
+        (top_a, bottom_a), (top_b,) = _extremes(a), _tops(b)
+    else:
+        top_a, top_b = _tops(a, b)
     _, log_sum_b = _log_normaliser(b, top_b)
 
-    # -log q_k = (max b - b_k) + log N_b >= 0: sums of non-negative terms (LSE(b) as one
-    # number would carry a rounding of the size of |max b|). A -inf logit of q makes the
-    # unmasked sum inf or NaN (0 * inf): only then the masks.
-    def sums(with_masks):
-        def terms(top_a, top_b, log_sum_b):  # exp computed here: no [..., V] array is written
-            weights_a = jnp.exp(_working(a) - top_a)
-            return weights_a, _live(
-                with_masks, weights_a, weights_a * ((top_b - _working(b)) + log_sum_b)
-            )
+    # A -inf logit of q makes the unmasked sum inf or NaN (0 * inf): only then the masks.
+    # On the CPU also in calls where a weight of p is below the normal range, which XLA:CPU
+    # flushes to 0, while its term (times max b - b, unbounded) need not be.
+    def sums(general):
+        def terms(top_a, top_b):  # exp computed here: no [..., V] array is written
+            below = _working(a) - top_a
+            weights_a = jnp.exp(below)
+            spread = top_b - _working(b)
+            if general and on_cpu:
+                term = _underflow.product(below, spread, weights_a)
+                return weights_a, jnp.where(below > -jnp.inf, term, 0)
+            return weights_a, _live(general, weights_a, weights_a * spread)
 
-        return _rowsums(terms, top_a, top_b, log_sum_b)
+        return _rowsums(terms, top_a, top_b)
 
     def masked():
         normaliser_a, total = sums(True)
         return normaliser_a, jnp.where(_infinite(a, b), jnp.inf, total)
 
     unmasked = sums(False)
-    normaliser_a, total = _branch(some(~jnp.isfinite(unmasked[1])), masked, lambda: unmasked)
-    return total / normaliser_a, (top_a, jnp.log(normaliser_a)), (top_b, log_sum_b)
+    wide = a.dtype.itemsize >= 4 and b.dtype.itemsize >= 4  # see _in_tiny_rows
+    underflows = (
+        some(_underflow.underflows(a, top_a, bottom_a)) if on_cpu and wide else jnp.array(False)
+    )
+    normaliser_a, spread = _branch(
+        some(~jnp.isfinite(unmasked[1])) | underflows, masked, lambda: unmasked
+    )
+    spread = spread / normaliser_a
+    value, spread = _in_tiny_rows(
+        spread + log_sum_b,
+        spread,
+        rescue=lambda: _tiny_cross_entropy(a, b, top_a, top_b),
+        wide=wide,
+    )
+    return value, spread, (top_a, jnp.log(normaliser_a)), (top_b, log_sum_b), underflows
+
+
+def _tiny_cross_entropy(a, b, top_a, top_b):
+    """``H(p, q)`` and ``E_p[max b - b]`` of rows of a tiny cross-entropy (see
+    :func:`_tiny_entropy`): p and q nearly a point mass on one class, ``N_a`` 1 to
+    ``2**-54``, and ``log N_b = rest_b``: sums scaled by ``e**c``."""
+
+    def terms(a, b, top_a, top_b):
+        below_a, below_b = _working(a) - top_a, _working(b) - top_b
+        spread = _underflow.product(below_a, -below_b, scaled=True)
+        rest_b = jnp.where(below_b < 0, _underflow.scaled_exp(below_b), 0)
+        return jnp.where(below_a > -jnp.inf, spread, 0), rest_b
+
+    spread, rest_b = _row_by_row(terms, a, b, top_a, top_b)
+    c = math.exp(-_underflow.shift(spread.dtype))
+    return (spread + rest_b) * c, spread * c
 
 
 def _softmax_cross_entropy_forward(a, b):
-    dtype = a.dtype
-    value, log_normaliser_a, log_normaliser_b = _cross_entropy_statistics(a, b)
-    return value[..., 0].astype(dtype), (value, log_normaliser_a, log_normaliser_b)
+    return jax.lax.platform_dependent(
+        a,
+        b,
+        cpu=functools.partial(_cross_entropy_forward, on_cpu=True),
+        default=functools.partial(_cross_entropy_forward, on_cpu=False),
+    )
+
+
+def _cross_entropy_forward(a, b, on_cpu):
+    value, *rows = _cross_entropy_statistics(a, b, on_cpu)
+    return value[..., 0].astype(a.dtype), (value, *rows)
 
 
 @_broadcasting
@@ -1553,14 +1644,35 @@ def _softmax_cross_entropy_fwd(a, b):
 
 
 def _softmax_cross_entropy_bwd(residuals, cotangent):
-    a_in, b_in, (value, log_normaliser_a, log_normaliser_b) = residuals
-    a, b = _working(a_in), _working(b_in)
+    a_in, b_in, (value, spread, log_normaliser_a, log_normaliser_b, underflows) = residuals
     finite = jnp.isfinite(value)
-    g = jnp.where(finite, cotangent[..., None].astype(a.dtype), 0)
+    g = jnp.where(finite, cotangent[..., None].astype(value.dtype), 0)
+
+    # d/da_k = -p_k (log q_k + H) = -p_k ((b_k - max b) + E_p[max b - b]): log N_b cancels.
+    # Computed inside each branch: an array computed outside a lax.cond is written out.
+    def gradient_a(products):
+        a, b = _working(a_in), _working(b_in)
+        log_p = _log_softmax(a, log_normaliser_a)
+        factor = (b - log_normaliser_b[0]) + jnp.where(finite, spread, 0)
+        if products:  # weights below the normal range, times factors that are not (CPU)
+            return -g * jnp.where(a > -jnp.inf, _underflow.product(log_p, factor), 0)
+        p = jnp.exp(log_p)
+        return -g * jnp.where(p > 0, p * factor, 0)
+
+    grad_a = jax.lax.platform_dependent(
+        underflows,
+        value,
+        cpu=lambda underflows, value: _branch(
+            underflows | some(_underflow.tiny(value)),
+            lambda: gradient_a(True),
+            lambda: gradient_a(False),
+        ),
+        default=lambda underflows, value: gradient_a(False),
+    )
+    # d/db_k = q_k - p_k.
+    a, b = _working(a_in), _working(b_in)
     p = jnp.exp(_log_softmax(a, log_normaliser_a))
     log_q = _log_softmax(b, log_normaliser_b)
-    # d/da_k = -p_k (log q_k + H); d/db_k = q_k - p_k.
-    grad_a = -g * jnp.where(p > 0, p * (log_q + jnp.where(finite, value, 0)), 0)
     q = jnp.exp(log_q)
     grad_b = (g * (q - p)).astype(b_in.dtype)
     # q - p from q and p apart loses every digit where they nearly agree (an error of eps
@@ -1603,7 +1715,77 @@ def _entropy_statistics(a):
     normaliser, log_normaliser, spread = _branch(
         some(~jnp.isfinite(unmasked[2])), lambda: sums(True), lambda: unmasked
     )
-    return log_normaliser + spread / normaliser, (top, log_normaliser)
+    spread = spread / normaliser
+    value, spread = _in_tiny_rows(
+        log_normaliser + spread,
+        spread,
+        rescue=lambda: _tiny_entropy(a, top),
+        wide=a.dtype.itemsize >= 4,
+    )
+    return value, (top, log_normaliser, spread)
+
+
+def _in_tiny_rows(value, *others, rescue, wide=True):
+    """``(value, *others)``, on the CPU with the rows of a tiny value (:func:`_underflow.tiny`)
+    taken from ``rescue()`` (a ``lax.cond``: only in calls with such a row). XLA:CPU
+    flushes subnormal numbers to 0, so the terms of probabilities below the normal
+    range were lost there; the GPU keeps them (not measured here). ``wide``: whether the
+    inputs are of 32 or 64 bits (16-bit ones are not rescued: XLA:CPU would write a
+    converted copy of them for the branch, which every call reserves)."""
+
+    def cpu(value, *others):
+        if not wide:
+            return (value, *others)
+        rows = _underflow.tiny(value)
+
+        def rescued():
+            return tuple(jnp.where(rows, r, v) for r, v in zip(rescue(), (value, *others)))
+
+        return _branch(some(rows), rescued, lambda: (value, *others))
+
+    return jax.lax.platform_dependent(value, *others, cpu=cpu, default=lambda *values: values)
+
+
+def _tiny_entropy(a, top):
+    """``H`` and ``E_p[max a - a]`` of rows of a tiny entropy, whose probabilities
+    below the maximum are below ``2**-55`` (float32): ``H = sum p (1 - log p)`` over
+    them (``log Z = log1p(rest)`` is ``rest`` to ``rest``), in sums scaled by ``e**c``
+    (:func:`_underflow.scaled_exp`), so that no weight of the normal range's bottom is
+    flushed (``[0, -88]`` in float32: ``5.4e-37``, not 0)."""
+
+    def terms(a, top):
+        d = _working(a) - top
+        weights = jnp.where(d > -jnp.inf, _underflow.scaled_exp(d), 0)
+        spread = jnp.where(d > -jnp.inf, -d, 0)
+        return jnp.where(d < 0, weights * (1 + spread), 0), weights * spread
+
+    value, spread = _row_by_row(terms, a, top)
+    c = math.exp(-_underflow.shift(value.dtype))
+    return value * c, spread * c
+
+
+def _row_by_row(terms, *rows):
+    """:func:`_rowsums` of ``terms(*rows)`` one row at a time (``lax.map``), for the
+    rare branches: their many uses of ``x - top`` made XLA:CPU write it out, a
+    ``[..., V]`` array that every call would reserve. ``terms`` takes the rows
+    themselves, inputs included."""
+    shapes = [x.shape[-1] for x in rows]
+    lead = jnp.broadcast_shapes(*(x.shape[:-1] for x in rows))
+    flat = tuple(jnp.broadcast_to(x, (*lead, n)).reshape(-1, n) for x, n in zip(rows, shapes))
+    # 16-bit floats travel as integers: XLA:CPU would convert them whole to float32 first.
+    dtypes = [x.dtype for x in flat]
+    flat = tuple(_as_bits(x) for x in flat)
+
+    def row(xs):
+        xs = (jax.lax.bitcast_convert_type(x, d) for x, d in zip(xs, dtypes))
+        return _rowsums(terms, *xs)
+
+    sums = jax.lax.map(row, flat)
+    return tuple(total.reshape(*lead, 1) for total in sums)
+
+
+def _as_bits(x):
+    return jax.lax.bitcast_convert_type(x, jnp.uint16) if x.dtype.itemsize == 2 else x
 
 
 @jax.custom_vjp
@@ -1625,17 +1807,32 @@ def softmax_entropy(a):
 
 
 def _softmax_entropy_fwd(a):
-    value, log_normaliser = _entropy_statistics(a)
-    return value[..., 0].astype(a.dtype), (a, value, log_normaliser)
+    value, rows = _entropy_statistics(a)
+    return value[..., 0].astype(a.dtype), (a, value, rows)
 
 
 def _softmax_entropy_bwd(residuals, cotangent):
-    a_in, value, log_normaliser = residuals
-    a = _working(a_in)
-    log_p = _log_softmax(a, log_normaliser)
-    p = jnp.exp(log_p)
-    # dH/da_k = -p_k (log p_k + H)
-    grad = -cotangent[..., None].astype(a.dtype) * jnp.where(p > 0, p * (log_p + value), 0)
+    a_in, value, (top, log_normaliser, spread) = residuals
+    g = -cotangent[..., None].astype(_working(top).dtype)
+
+    # dH/da_k = -p_k (log p_k + H) = -p_k ((a_k - max a) + E_p[max a - a]): log Z cancels.
+    # Computed inside each branch: an array computed outside a lax.cond is written out.
+    def gradient(products):
+        a = _working(a_in)
+        below = a - top
+        log_p, factor = below - log_normaliser, below + spread
+        if products:  # rows of a tiny entropy: their p below the normal range count (CPU)
+            return g * jnp.where(a > -jnp.inf, _underflow.product(log_p, factor), 0)
+        p = jnp.exp(log_p)
+        return g * jnp.where(p > 0, p * factor, 0)
+
+    grad = jax.lax.platform_dependent(
+        value,
+        cpu=lambda value: _branch(
+            some(_underflow.tiny(value)), lambda: gradient(True), lambda: gradient(False)
+        ),
+        default=lambda value: gradient(False),
+    )
     return (grad.astype(a_in.dtype),)
 
 
