@@ -1493,11 +1493,15 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
     p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
-    if masked and branches:  # the CPU's general form: also p below the normal range
-        log_p = _log_softmax(a, log_normaliser)
-        grad_a = -g * jnp.where(live, _underflow.product(log_p, t, p), 0)
-    else:
-        grad_a = -g * (p * t)  # d KL / d a_k = -p_k t_k
+
+    def times_p(x):
+        if masked and branches:  # the CPU's general form: also p below the normal range
+            log_p = _log_softmax(a, log_normaliser)
+            return jnp.where(live, _underflow.product(log_p, x, p), 0)
+        return p * x
+
+    # d KL / d a_k = -p_k t_k, t about E_p[b - a] (see _centred_on_p)
+    grad_a = -g * _centred_on_p(times_p, t, log_normaliser, branches)
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
@@ -1512,6 +1516,24 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
         return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
 
     return grad_a, g * _cond(branches, some(near), near_or_far, far)
+
+
+def _centred_on_p(times_p, factor, log_normaliser, branches):
+    """``p * (factor - E_p[factor])``, for a ``factor`` (``[..., V]``) whose mean under p is
+    0 exactly (the gradients' ``t = b - a - E_p[b - a]``, ``b - E_p[b]``) but was formed
+    from a centre rounded at the size of the terms: where p is nearly a point mass whose
+    class is not the other row's maximum, that class's factor is far below that rounding
+    (float32, a class of p = 1 - 1e-8: every digit of the KL's and the cross-entropy's
+    d/da lost). Its mean, summed, is that rounding, and subtracted (one more pass) on rows
+    with a class of ``p >= 1/2`` (``log N <= log 2``); ``times_p(x)`` is ``p * x``. On the CPU
+    only in calls with such a row, elsewhere in every call (:func:`_cond`)."""
+    rows = log_normaliser[1] <= math.log(2)
+
+    def refined():
+        (mean,) = _rowsums(lambda: (times_p(factor),))
+        return times_p(factor - jnp.where(rows, mean, 0))
+
+    return _cond(branches, some(rows), refined, lambda: times_p(factor))
 
 
 def _softmax_kl_bwd(residuals, cotangent):
@@ -1648,26 +1670,31 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
     finite = jnp.isfinite(value)
     g = jnp.where(finite, cotangent[..., None].astype(value.dtype), 0)
 
-    # d/da_k = -p_k (log q_k + H) = -p_k ((b_k - max b) + E_p[max b - b]): log N_b cancels.
+    # d/da_k = -p_k (log q_k + H) = -p_k ((b_k - max b) + E_p[max b - b]): log N_b cancels;
+    # the factor b_k - E_p[b] centred again where p is nearly a point mass (_centred_on_p).
     # Computed inside each branch: an array computed outside a lax.cond is written out.
-    def gradient_a(products):
+    def gradient_a(products, branches):
         a, b = _working(a_in), _working(b_in)
         log_p = _log_softmax(a, log_normaliser_a)
         factor = (b - log_normaliser_b[0]) + jnp.where(finite, spread, 0)
-        if products:  # weights below the normal range, times factors that are not (CPU)
-            return -g * jnp.where(a > -jnp.inf, _underflow.product(log_p, factor), 0)
         p = jnp.exp(log_p)
-        return -g * jnp.where(p > 0, p * factor, 0)
+
+        def times_p(x):
+            if products:  # weights below the normal range, times factors that are not (CPU)
+                return jnp.where(a > -jnp.inf, _underflow.product(log_p, x, p), 0)
+            return jnp.where(p > 0, p * x, 0)
+
+        return -g * _centred_on_p(times_p, factor, log_normaliser_a, branches)
 
     grad_a = jax.lax.platform_dependent(
         underflows,
         value,
         cpu=lambda underflows, value: _branch(
             underflows | some(_underflow.tiny(value)),
-            lambda: gradient_a(True),
-            lambda: gradient_a(False),
+            lambda: gradient_a(True, True),
+            lambda: gradient_a(False, True),
         ),
-        default=lambda underflows, value: gradient_a(False),
+        default=lambda underflows, value: gradient_a(False, False),
     )
     # d/db_k = q_k - p_k.
     a, b = _working(a_in), _working(b_in)
