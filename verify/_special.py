@@ -1566,8 +1566,9 @@ softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
 def _cross_entropy_statistics(a, b, on_cpu):
     """``H(p, q) = E_p[max b - b] + log N_b``, two non-negative terms (``LSE(b)`` as one
     number would carry a rounding of the size of ``|max b|``), and the first of them, the
-    gradient's (``log N_b`` cancels there); the normalisers as ``(max, log N)``; whether
-    the general form (masks; on the CPU, terms of weights below the normal range) ran."""
+    gradient's (``log N_b`` cancels there); the normalisers as ``(max, log N)``; whether some
+    weight of p is below the normal range (on the CPU, inputs of 32 or 64 bits; else False),
+    which then takes the masked form with the terms of :func:`_underflow.product`."""
     if on_cpu:  # the minima for the weights below the normal range (_underflow)
         (top_a, bottom_a), (top_b,) = _extremes(a), _tops(b)
     else:
