@@ -729,7 +729,11 @@ def test_vocabulary_scale_float32_rows_are_within_a_few_ulp(quantity, noise, giv
         assert ulp_err(values[row], exact_of[quantity](p, q), F32) <= 8
 
 
-@pytest.mark.parametrize("derivative", [False, True])
+@pytest.mark.parametrize(
+    "derivative",
+    # The gradients' cases of the KL and cross-entropy: 12-19 s each here; their values stay quick.
+    [False, pytest.param(True, marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("form", ["softmax_kl", "softmax_cross_entropy", "softmax_entropy"])
 def test_a_batch_with_one_masked_row_gives_each_rows_value_alone(form, derivative):
     """A -inf logit anywhere in a call switches the call to the masked forms: same results.
@@ -764,7 +768,11 @@ def test_a_batch_with_one_masked_row_gives_each_rows_value_alone(form, derivativ
                 np.testing.assert_allclose(np.asarray(x[row]), y, rtol=1e-14, atol=atol)
 
 
-@pytest.mark.parametrize("dtype, low", [(F32, -200.0), (F64, -800.0)])
+@pytest.mark.parametrize(
+    "dtype, low",
+    # 25 s each here (five families' forms compiled): float32 stays quick.
+    [(F32, -200.0), pytest.param(F64, -800.0, marks=pytest.mark.slow)],
+)
 def test_a_class_of_p_whose_probability_underflows_where_q_has_none_gives_infinity(dtype, low):
     """P(class) = e**low > 0 exactly, though it rounds to 0; Q(class) = 0 (a -inf logit, or
     probs 0): P is not absolutely continuous w.r.t. Q, so KL = H(P, Q) = +inf, with gradient 0.
