@@ -1494,14 +1494,19 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
     p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
 
-    def times_p(x):
-        if masked and branches:  # the CPU's general form: also p below the normal range
-            log_p = _log_softmax(a, log_normaliser)
-            return jnp.where(live, _underflow.product(log_p, x, p), 0)
-        return p * x
+    def terms():  # computed again inside each branch of _centred_on_p (see there)
+        p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
 
-    # d KL / d a_k = -p_k t_k, t about E_p[b - a] (the general form: see _centred_on_p)
-    grad_a = -g * (_centred_on_p(times_p, t, log_normaliser) if masked else times_p(t))
+        def times_p(x):
+            if masked and branches:  # the CPU's general form: also p below the normal range
+                log_p = _log_softmax(a, log_normaliser)
+                return jnp.where(live, _underflow.product(log_p, x, p), 0)
+            return p * x
+
+        return times_p, t
+
+    # d KL / d a_k = -p_k t_k, t about E_p[b - a] (see _centred_on_p)
+    grad_a = -g * _centred_on_p(terms, log_normaliser, branches and not masked)
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
@@ -1523,17 +1528,32 @@ def _point_mass_rows(log_normaliser):
     return log_normaliser[1] <= math.log(2)
 
 
-def _centred_on_p(times_p, factor, log_normaliser):
+def _centred_on_p(terms, log_normaliser, branch):
     """``p * (factor - E_p[factor])``, for a ``factor`` (``[..., V]``) whose mean under p is
     0 exactly (the gradients' ``t = b - a - E_p[b - a]``, ``b - E_p[b]``) but was formed
     from a centre rounded at the size of the terms: where p is nearly a point mass whose
     class is not the other row's maximum, that class's factor is far below that rounding
     (float32, a class of p = 1 - 1e-8: every digit of the KL's and the cross-entropy's
     d/da lost). Its mean, summed, is that rounding, and subtracted (one more pass) on the
-    rows of :func:`_point_mass_rows`; ``times_p(x)`` is ``p * x``. For the general forms
-    (on the CPU taken by calls with such a row, elsewhere by every call: :func:`_cond`)."""
-    (mean,) = _rowsums(lambda: (times_p(factor),))
-    return times_p(factor - jnp.where(_point_mass_rows(log_normaliser), mean, 0))
+    rows of :func:`_point_mass_rows`; ``terms()`` gives ``times_p`` (``x -> p * x``) and the
+    factor, computed inside each branch: an array computed outside a ``lax.cond`` is written
+    out (the cross-entropy's d/da took 30 % longer). ``branch``: only in calls
+    with such a row (a ``lax.cond``: the CPU's fast forms), else in every call (the general
+    forms, and every form elsewhere: :func:`_cond`). Only d/da takes it (measured on this
+    CPU at [16, 262144] float32, such rows: d/da 25-30 % longer; d/db alone, which XLA
+    prunes it from, as before for the cross-entropy and 10 % longer for the KL)."""
+    rows = _point_mass_rows(log_normaliser)
+
+    def refined():
+        times_p, factor = terms()
+        (mean,) = _rowsums(lambda: (times_p(factor),))
+        return times_p(factor - jnp.where(rows, mean, 0))
+
+    def plain():
+        times_p, factor = terms()
+        return times_p(factor)
+
+    return _cond(branch, some(rows), refined, plain)
 
 
 def _softmax_kl_bwd(residuals, cotangent):
@@ -1556,9 +1576,7 @@ def _kl_backward(residuals, cotangent, branches):
     def form(masked):
         return lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches)
 
-    # Rows where p is nearly a point mass take the general form too (_centred_on_p).
-    general = masked | some(_point_mass_rows(rows[0]))
-    grad_a, grad_b = _cond(branches, general, form(True), form(False))
+    grad_a, grad_b = _cond(branches, masked, form(True), form(False))
     return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
 
 
@@ -1676,30 +1694,31 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
     # d/da_k = -p_k (log q_k + H) = -p_k ((b_k - max b) + E_p[max b - b]): log N_b cancels;
     # the factor b_k - E_p[b] centred again where p is nearly a point mass (_centred_on_p).
     # Computed inside each branch: an array computed outside a lax.cond is written out.
-    def gradient_a(general, products):
-        a, b = _working(a_in), _working(b_in)
-        log_p = _log_softmax(a, log_normaliser_a)
-        factor = (b - log_normaliser_b[0]) + jnp.where(finite, spread, 0)
-        p = jnp.exp(log_p)
+    def gradient_a(products, branch):
+        def terms():
+            a, b = _working(a_in), _working(b_in)
+            log_p = _log_softmax(a, log_normaliser_a)
+            factor = (b - log_normaliser_b[0]) + jnp.where(finite, spread, 0)
+            p = jnp.exp(log_p)
 
-        def times_p(x):
-            if products:  # weights below the normal range, times factors that are not (CPU)
-                return jnp.where(a > -jnp.inf, _underflow.product(log_p, x, p), 0)
-            return jnp.where(p > 0, p * x, 0)
+            def times_p(x):
+                if products:  # weights below the normal range, times factors that are not (CPU)
+                    return jnp.where(a > -jnp.inf, _underflow.product(log_p, x, p), 0)
+                return jnp.where(p > 0, p * x, 0)
 
-        return -g * (
-            _centred_on_p(times_p, factor, log_normaliser_a) if general else times_p(factor)
-        )
+            return times_p, factor
 
-    rows = underflows, value, log_normaliser_a
+        return -g * _centred_on_p(terms, log_normaliser_a, branch)
+
     grad_a = jax.lax.platform_dependent(
-        *rows,
-        cpu=lambda underflows, value, log_normaliser_a: _branch(
-            underflows | some(_underflow.tiny(value)) | some(_point_mass_rows(log_normaliser_a)),
-            lambda: gradient_a(True, True),
-            lambda: gradient_a(False, False),
+        underflows,
+        value,
+        cpu=lambda underflows, value: _branch(
+            underflows | some(_underflow.tiny(value)),
+            lambda: gradient_a(True, False),
+            lambda: gradient_a(False, True),
         ),
-        default=lambda *rows: gradient_a(True, False),
+        default=lambda underflows, value: gradient_a(False, False),
     )
     # d/db_k = q_k - p_k.
     a, b = _working(a_in), _working(b_in)
