@@ -125,6 +125,7 @@ def tiny(value):
     """Rows whose value (non-negative) may have lost terms flushed to 0: below
     ``tiny 2**(nmant + 48)`` of the working dtype (``2**-55`` in float32), where
     ``V (1 + |log tiny|) tiny``, a bound on what the flushed terms of ``V < 2**30``
-    classes carry, is below ``eps / 2**11`` of it. Above, they change nothing."""
+    classes carry, is below ``eps / 2**8`` of it (``eps / 2**11`` in float32). Above,
+    they change nothing."""
     info = jnp.finfo(value.dtype)
     return value < float(info.tiny) * 2.0 ** (info.nmant + 48)
