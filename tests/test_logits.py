@@ -659,8 +659,9 @@ def test_logits_of_a_large_magnitude_give_entropies_and_gradients_to_a_few_ulp(q
 
 
 def _mp_gradients(quantity, a, b, dps=50):
-    """The exact gradients of one row (``dps`` digits): d/da_k of KL = -p_k (b_k - a_k - E_p[b - a]),
-    of H(p, q) = -p_k (log q_k + H(p, q)), of H(p) = -p_k (log p_k + H(p)); d/db_k = q_k - p_k."""
+    """The exact gradients of one row (``dps`` digits): d/da_k of KL = -p_k (b_k - a_k -
+    E_p[b - a]), of H(p, q) = -p_k (log q_k + H(p, q)), of H(p) = -p_k (log p_k + H(p));
+    d/db_k = q_k - p_k."""
     with mpmath.workdps(dps):
         log_p, log_q = (_mp_log_softmax(x) for x in (a, b))
         p, q = ([mpmath.exp(x) for x in row] for row in (log_p, log_q))
