@@ -950,12 +950,15 @@ def _rowmax(x):
 
 
 def _extremes(x):
-    """The row maxima in the working dtype (as :func:`_tops`) and the row minima, in one
-    reduction (on the CPU as fast as the maxima alone, which a separate minimum is not).
+    """The row maxima and the row minima over the finite entries, in the working dtype (as
+    :func:`_tops`): one reduction for both (on the CPU as fast as the maxima alone, which a
+    separate minimum is not); a second, over the finite entries, only in calls with a
+    ``-inf`` (a row of ``-inf`` only has the minimum ``+inf``).
 
     Example:
-        >>> [v.tolist() for v in _extremes(jnp.array([[1.0, -2.0, 3.0]]))]
-        [[[3.0]], [[-2.0]]]
+        >>> x = jnp.array([[1.0, -2.0, 3.0], [0.0, -jnp.inf, -1.0]])
+        >>> [v.tolist() for v in _extremes(x)]
+        [[[3.0], [0.0]], [[-2.0], [-1.0]]]
     """
     top, bottom = jax.lax.reduce(
         (x, x),
@@ -963,7 +966,15 @@ def _extremes(x):
         lambda u, v: (jnp.maximum(u[0], v[0]), jnp.minimum(u[1], v[1])),
         (x.ndim - 1,),
     )
-    return _working(top[..., None]), bottom[..., None]
+
+    def lowest_finite(u, v):  # the select inside the reduction: no [..., V] array is written
+        return jnp.minimum(*(jnp.where(w > -jnp.inf, w, jnp.inf) for w in (u, v)))
+
+    def finite_bottom():
+        return jax.lax.reduce(x, jnp.array(jnp.inf, x.dtype), lowest_finite, (x.ndim - 1,))
+
+    bottom = _branch(some(bottom == -jnp.inf), finite_bottom, lambda: bottom)
+    return _working(top[..., None]), _working(bottom[..., None])
 
 
 #: Terms added in order before the block sums are added with TwoSum (see _rowsums).
@@ -1229,7 +1240,7 @@ def _kl_statistics(a, b, tops, exps, branches, bottom_a=None):
         unmasked = sums(False)
         # The masked forms also where a weight of p is below the normal range (XLA:CPU
         # flushes it to 0), whose term times b - a (unbounded) need not be: _underflow.
-        masked = some(~jnp.isfinite(unmasked[1])) | some(_underflow.underflows(a, top_a, bottom_a))
+        masked = some(~jnp.isfinite(unmasked[1])) | some(_underflow.underflows(top_a, bottom_a))
         normaliser, weighted, normaliser_b, infinite = _branch(
             masked, masked_sums, lambda: (*unmasked, jnp.zeros(unmasked[0].shape, bool))
         )
@@ -1617,7 +1628,7 @@ def _cross_entropy_statistics(a, b, on_cpu):
     unmasked = sums(False)
     wide = a.dtype.itemsize >= 4 and b.dtype.itemsize >= 4  # see _in_tiny_rows
     underflows = (
-        some(_underflow.underflows(a, top_a, bottom_a)) if on_cpu and wide else jnp.array(False)
+        some(_underflow.underflows(top_a, bottom_a)) if on_cpu and wide else jnp.array(False)
     )
     normaliser_a, spread = _branch(
         some(~jnp.isfinite(unmasked[1])) | underflows, masked, lambda: unmasked
@@ -1864,7 +1875,7 @@ def _softmax_entropy_fwd(a):
 
 def _softmax_entropy_bwd(residuals, cotangent):
     a_in, value, (top, log_normaliser, spread) = residuals
-    g = -cotangent[..., None].astype(_working(top).dtype)
+    g = -cotangent[..., None].astype(top.dtype)
 
     # dH/da_k = -p_k (log p_k + H) = -p_k ((a_k - max a) + E_p[max a - a]): log Z cancels.
     # Computed inside each branch: an array computed outside a lax.cond is written out.
