@@ -2,6 +2,7 @@
 promotion, and leaves the registries as it found them."""
 
 import atexit
+import pathlib
 import shutil
 import tempfile
 
@@ -48,3 +49,19 @@ def bounded_compilation_caches():
 
     _api._compiled.cache_clear()
     jax.clear_caches()
+
+
+def _heavy_cases():
+    listed = pathlib.Path(__file__).parent / "tests" / "heavy_cases.txt"
+    lines = listed.read_text().splitlines()
+    return {line.split("  # ")[0] for line in lines if line and not line.startswith("#")}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """The cases in ``tests/heavy_cases.txt`` (4 s or more each) are marked slow: CI's quick
+    run leaves them out, ``-m "slow or not slow"`` runs them."""
+    heavy = _heavy_cases()
+    for item in items:
+        if item.nodeid in heavy:
+            item.add_marker(pytest.mark.slow)

@@ -201,7 +201,9 @@ def test_dirichlet_cross_entropy_and_kl_relation():
 
 # ------------------------------------------------------- two routes agree
 @pytest.mark.parametrize(
-    "build", [exponential, lambda s="": verify.Normal.symbolic(s), half_normal], ids=str
+    "build",
+    [exponential, lambda s="": verify.Normal.symbolic(s), half_normal],
+    ids=["exponential", "normal", "half_normal"],
 )
 def test_direct_integration_and_bregman_agree(build):
     """Where both routes finish, SymPy proves them equal: that agreement is a proof."""

@@ -1,0 +1,58 @@
+"""Write ``tests/heavy_cases.txt``: the cases that ``conftest.py`` leaves out of the quick run.
+
+A case is heavy when one call of it took ``--seconds`` (4) or more in a full default run's
+JUnit report (``pytest --junitxml=FILE``). Doctests stay in the quick run: they are the
+examples users read. Usage::
+
+    python tests/heavy_cases.py FILE [--seconds 4] [--machine "2-core x86_64, 44 min run"]
+"""
+
+import argparse
+import datetime
+import pathlib
+import xml.etree.ElementTree as ET
+
+LIST = pathlib.Path(__file__).with_name("heavy_cases.txt")
+
+
+def listed():
+    """{node id: seconds} of the cases in ``tests/heavy_cases.txt``."""
+    if not LIST.exists():
+        return {}
+    lines = [line.split("  # ") for line in LIST.read_text().splitlines()]
+    return {line[0]: float(line[1].split()[0]) for line in lines if not line[0].startswith("#")}
+
+
+def heavy(report, seconds):
+    """(node id, seconds) of the test cases of ``tests/`` that took ``seconds`` or more.
+
+    A listed case that the report does not hold (the default run leaves it out) stays listed.
+    """
+    cases = listed()
+    for case in ET.parse(report).getroot().iter("testcase"):
+        module, took = case.get("classname"), float(case.get("time"))
+        node = f"{module.replace('.', '/')}.py::{case.get('name')}"
+        cases.pop(node, None)
+        if module.startswith("tests.") and took >= seconds:
+            cases[node] = took
+    return sorted(cases.items())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--machine", default="the 2-core reference machine")
+    args = parser.parse_args()
+    cases = heavy(args.report, args.seconds)
+    header = (
+        f"# Cases over {args.seconds:g} s in a full default run on {args.machine},"
+        f" {datetime.date.today()}:\n# left out of the quick run (conftest.py marks them slow)."
+        " Written by tests/heavy_cases.py.\n"
+    )
+    LIST.write_text(header + "".join(f"{node}  # {took:.1f} s\n" for node, took in cases))
+    print(f"{len(cases)} cases, {sum(t for _, t in cases):.0f} s, written to {LIST}")
+
+
+if __name__ == "__main__":
+    main()
