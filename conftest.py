@@ -2,7 +2,6 @@
 promotion, and leaves the registries as it found them."""
 
 import atexit
-import pathlib
 import shutil
 import tempfile
 
@@ -51,17 +50,13 @@ def bounded_compilation_caches():
     jax.clear_caches()
 
 
-def _heavy_cases():
-    listed = pathlib.Path(__file__).parent / "tests" / "heavy_cases.txt"
-    lines = listed.read_text().splitlines()
-    return {line.split("  # ")[0] for line in lines if line and not line.startswith("#")}
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """The cases in ``tests/heavy_cases.txt`` (4 s or more each) are marked slow: CI's quick
-    run leaves them out, ``-m "slow or not slow"`` runs them."""
-    heavy = _heavy_cases()
+    """The cases in ``tests/heavy_cases.txt`` are marked slow: CI's quick run leaves them out,
+    ``-m "slow or not slow"`` runs them."""
+    from tests.heavy_cases import listed
+
+    heavy = listed()
     for item in items:
         if item.nodeid in heavy:
             item.add_marker(pytest.mark.slow)

@@ -1,8 +1,8 @@
 """Write ``tests/heavy_cases.txt``: the cases that ``conftest.py`` leaves out of the quick run.
 
 A case is heavy when one call of it took ``--seconds`` (4) or more in a full default run's
-JUnit report (``pytest --junitxml=FILE``). Doctests stay in the quick run: they are the
-examples users read. Usage::
+JUnit report (``pytest --junitxml=FILE``, a default or a full run). Doctests stay in the quick
+run, as the examples users read, and so do the gradient checks in ``QUICK``. Usage::
 
     python tests/heavy_cases.py FILE [--seconds 4] [--machine "2-core x86_64, 44 min run"]
 """
@@ -13,6 +13,14 @@ import pathlib
 import xml.etree.ElementTree as ET
 
 LIST = pathlib.Path(__file__).with_name("heavy_cases.txt")
+
+# Tests that stay in the quick run however long they take: every family's gradient is
+# checked there against an independent one (JAX's numerical check, SymPy's, mpmath's).
+QUICK = {
+    "test_grad_passes_jax_numerical_check",
+    "test_jax_grad_matches_sympy_derivative",
+    "test_kl_gradient_matches_mpmath",
+}
 
 
 def listed():
@@ -35,7 +43,11 @@ def heavy(report, seconds):
         cases.pop(node, None)
         if module.startswith("tests.") and took >= seconds:
             cases[node] = took
-    return sorted(cases.items())
+    return sorted((node, took) for node, took in cases.items() if _function(node) not in QUICK)
+
+
+def _function(node):
+    return node.split("::")[-1].split("[")[0]
 
 
 def main():
@@ -46,9 +58,9 @@ def main():
     args = parser.parse_args()
     cases = heavy(args.report, args.seconds)
     header = (
-        f"# Cases over {args.seconds:g} s in a full default run on {args.machine},"
-        f" {datetime.date.today()}:\n# left out of the quick run (conftest.py marks them slow)."
-        " Written by tests/heavy_cases.py.\n"
+        "# Left out of the quick run (conftest.py marks them slow): cases that took"
+        f" {args.seconds:g} s or more\n# in a run on {args.machine}, {datetime.date.today()},"
+        " or that were listed before and\n# did not run then. Written by tests/heavy_cases.py.\n"
     )
     LIST.write_text(header + "".join(f"{node}  # {took:.1f} s\n" for node, took in cases))
     print(f"{len(cases)} cases, {sum(t for _, t in cases):.0f} s, written to {LIST}")
