@@ -1,8 +1,8 @@
 """Write ``tests/heavy_cases.txt``: the cases that ``conftest.py`` leaves out of the quick run.
 
-A case is heavy when one call of it took ``--seconds`` (4) or more in a full default run's
-JUnit report (``pytest --junitxml=FILE``, a default or a full run). Doctests stay in the quick
-run, as the examples users read, and so do the gradient checks in ``QUICK``. Usage::
+A case is heavy when one call of it took ``--seconds`` (4) or more in a run's JUnit report
+(``pytest --junitxml=FILE``, the default selection or the whole suite). Doctests stay in the
+quick run, as the examples users read, and so do the gradient checks in ``QUICK``. Usage::
 
     python tests/heavy_cases.py FILE [--seconds 4] [--machine "2-core x86_64, 44 min run"]
 """
@@ -27,8 +27,12 @@ def listed():
     """{node id: seconds} of the cases in ``tests/heavy_cases.txt``."""
     if not LIST.exists():
         return {}
-    lines = [line.split("  # ") for line in LIST.read_text().splitlines()]
-    return {line[0]: float(line[1].split()[0]) for line in lines if not line[0].startswith("#")}
+    cases = {}
+    for line in LIST.read_text().splitlines():
+        node, _, took = line.partition("  # ")
+        if node.strip() and not node.startswith("#"):
+            cases[node.strip()] = float(took.split()[0]) if took else 0.0
+    return cases
 
 
 def heavy(report, seconds):
