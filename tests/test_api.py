@@ -197,7 +197,8 @@ def test_vmap_over_a_stack_of_distributions(family):
 
 
 # check_grads compiles second-order derivatives: 20 to 50 s for these families, which is slow;
-# their gradients are also checked against SymPy's in test_derive, in the default run.
+# their gradients are also checked in the default run: against SymPy's in test_derive (the
+# Beta KL's against mpmath in test_family_beta).
 HEAVY_GRADIENTS = {"beta", "continuousbernoulli", "dirichlet", "gamma", "multivariate_normal"}
 
 

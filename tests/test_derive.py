@@ -31,7 +31,6 @@ QUANTITIES = {"kl": 2, "entropy": 1, "cross_entropy": 2}
 #: the Binomial's KL; the Beta KL's gradient is checked against mpmath in
 #: tests/test_family_beta.py, the Binomial entropy's in tests/test_special_discrete.py.
 _SLOW_DERIVATIVES = {
-    ("dirichlet", "kl"),  # 9 s; its gradient against mpmath: tests/test_family_dirichlet.py
     ("beta", "kl"),
     ("beta", "entropy"),
     ("beta", "cross_entropy"),
