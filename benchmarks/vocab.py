@@ -17,11 +17,11 @@ temporary memory XLA reserves for the compiled computation beyond its inputs
 and outputs (``memory_analysis().temp_size_in_bytes``; torch: not measured).
 The bound: ``verify`` reads each logit ``3`` times forward (the row maximum;
 the normalisers and ``E_p[b - a]``; where some row is near-equal, the two sums
-of the near pass) and twice more backward. On the CPU the near pass reads the
-two ``exp`` arrays of the second pass back from memory instead of the logits
-(faster there: the forms are bound by arithmetic), and runs only in calls with
-a near-equal row. On an NVIDIA GPU the forward reads each logit once (a kernel:
-``verify._softmax_chunks``, timed apart by ``benchmarks/softmax_chunks.py``).
+of the near pass) and twice more backward, and on the CPU once more for the
+row extremes of ``b - a`` (whether the near pass may take its series alone);
+the near pass runs there only in calls with a near-equal row. On an NVIDIA GPU
+the forward reads each logit once (a kernel: ``verify._softmax_chunks``, timed
+apart by ``benchmarks/softmax_chunks.py``).
 It also measures the machine's read bandwidth (a jitted ``sum`` over
 256 MiB) to compare with. On a GPU pass ``--calls 20``: one call over 2**26
 logits takes less time than its dispatch, so each timing queues 20 calls and

@@ -913,9 +913,14 @@ def _xlogx_jvp(primals, tangents):
 # is near (lax.cond, on the whole batch under vmap: some), on other platforms always
 # (_cond). On an NVIDIA GPU one pass instead: a kernel takes each chunk of a row's
 # statistics about the chunk's own mean, and joins them exactly (verify._softmax_chunks).
-# On the CPU it takes no exponential: p and p e^t come from the second pass's
-# weights exp(a - max a), exp(b - max b), and e^t - 1 - t from its Taylor
-# series for |t| <= 1. Every row sum is accurate to a few ulp whatever V
+# On the CPU, in calls whose near rows have |t| <= 1 in every class (the row
+# maxima and minima of b - a tell), the near pass takes e^t - 1 - t from its
+# Taylor series alone: one exponential, no select, a loop XLA:CPU vectorises.
+# No pass writes a [..., V] array: XLA:CPU maps a call's temporaries of 32 MiB
+# or more afresh in each call (glibc's largest heap block), and each first
+# write of a page faults (measured: 8192 faults per call for two exp arrays of
+# 16 MiB, which took 2.5 ms each alone and 15-19 ms in the call).
+# Every row sum is accurate to a few ulp whatever V
 # (_rowsums): XLA:CPU adds a fused reduction's terms in order, XLA:GPU as a tree.
 # The gradient is a custom VJP that recomputes p and t in one more pass from
 # the inputs and per-row statistics: autodiff would keep [..., V]
@@ -949,6 +954,16 @@ def _rowmax(x):
     return jnp.max(x, axis=-1, keepdims=True)
 
 
+def _max_min(x):
+    """The row maxima and minima of ``x`` over the last axis, in one reduction."""
+    return jax.lax.reduce(
+        (x, x),
+        (jnp.array(-jnp.inf, x.dtype), jnp.array(jnp.inf, x.dtype)),
+        lambda u, v: (jnp.maximum(u[0], v[0]), jnp.minimum(u[1], v[1])),
+        (x.ndim - 1,),
+    )
+
+
 def _extremes(x):
     """The row maxima and the row minima over the finite entries, in the working dtype (as
     :func:`_tops`): one reduction for both (on the CPU as fast as the maxima alone, which a
@@ -960,12 +975,7 @@ def _extremes(x):
         >>> [v.tolist() for v in _extremes(x)]
         [[[3.0], [0.0]], [[-2.0], [-1.0]]]
     """
-    top, bottom = jax.lax.reduce(
-        (x, x),
-        (jnp.array(-jnp.inf, x.dtype), jnp.array(jnp.inf, x.dtype)),
-        lambda u, v: (jnp.maximum(u[0], v[0]), jnp.minimum(u[1], v[1])),
-        (x.ndim - 1,),
-    )
+    top, bottom = _max_min(x)
 
     def lowest_finite(u, v):  # the select inside the reduction: no [..., V] array is written
         return jnp.minimum(*(jnp.where(w > -jnp.inf, w, jnp.inf) for w in (u, v)))
@@ -1195,7 +1205,7 @@ def _live(masked, weights, x):
     return jnp.where(weights > 0, x, 0) if masked else x
 
 
-def _kl_statistics(a, b, tops, exps, branches, bottom_a=None):
+def _kl_statistics(a, b, tops, branches, bottom_a=None):
     """Per-row statistics of KL(softmax(a) || softmax(b)) in two passes over the inputs.
 
     The maxima; then both normalisers and ``mu = E_p[b - a]``, through ``tilt = max b -
@@ -1208,9 +1218,9 @@ def _kl_statistics(a, b, tops, exps, branches, bottom_a=None):
     ``-inf`` (then the unmasked ``mu`` is not finite: ``0 * inf`` or ``-inf``),
     which recomputes the sums, masked, in one more pass (see :func:`_cond`).
 
-    ``exps`` are ``exp(a - max a)`` and ``exp(b - max b)``, or None: then each
-    pass computes them from the inputs (see :func:`_softmax_kl_forward`). ``bottom_a``:
-    the minima of ``a``, with ``branches`` (the CPU).
+    Each pass computes ``exp(a - max a)`` and ``exp(b - max b)`` from the inputs (see
+    :func:`_softmax_kl_forward`). ``bottom_a``: the minima of ``a``, with ``branches`` (the
+    CPU).
     """
     top_a, top_b = tops
 
@@ -1218,7 +1228,7 @@ def _kl_statistics(a, b, tops, exps, branches, bottom_a=None):
         def terms(top_a, top_b):
             a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
             below_a, below_b = a_w - top_a, b_w - top_b
-            weights, weights_b = exps or (jnp.exp(below_a), jnp.exp(below_b))
+            weights, weights_b = jnp.exp(below_a), jnp.exp(below_b)
 
             def weighted(x):  # the CPU's general form: also weights below the normal range
                 if with_masks and branches:
@@ -1287,7 +1297,7 @@ def _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, products=Fals
     return p, jnp.where(live, t, 0) if masked else t, live
 
 
-def _near_sums(a, b, rows, normaliser, masked, exps, exact, products=False):
+def _near_sums(a, b, rows, normaliser, masked, exact, products=False, series=False):
     """``A = E_p[e^t - 1]`` and ``F = E_p[e^t - 1 - t]`` (terms >= 0): one more pass.
 
     ``rows`` are ``max a``, ``max b``, ``tilt``, ``mu`` and ``mu_lo``: t = b - a - (mu +
@@ -1298,18 +1308,23 @@ def _near_sums(a, b, rows, normaliser, masked, exps, exact, products=False):
     still enters ``F`` through ``p_k e^t_k``. For ``|t| <= 1`` the term is
     ``w t**2 (e^t - 1 - t) / t**2`` from the Taylor series (no cancellation);
     beyond, ``tilted - w - w t`` loses at most a factor 6.6 (at ``|t| = 1``).
-    ``A = E_p[t] + F``. ``exps``: as in :func:`_kl_statistics`. ``exact``: take ``b - a``
-    exactly (:func:`_centred`), else rounded (exact where ``a`` and ``b`` are close).
-    ``products``: terms of weights below the normal range (:mod:`verify._underflow`), for
-    the CPU's masked form.
+    ``A = E_p[t] + F``. ``exact``: take ``b - a`` exactly (:func:`_centred`), else rounded
+    (exact where ``a`` and ``b`` are close). ``products``: terms of weights below the
+    normal range (:mod:`verify._underflow`), for the CPU's masked form. ``series``: the
+    CPU's form for calls whose candidate rows have ``|t| <= 1`` in every class
+    (:func:`_within_series`); ``rows`` then end with a factor, 1 on those rows and 0 on
+    the others (whose sums are 0), and the terms take the series alone: XLA:CPU
+    vectorises that loop, not one with a second exponential or a select beside the
+    series (4-5x slower, measured at [16, 262144] float32).
     """
 
-    def terms(top_a, top_b, tilt, mu, mu_lo):
+    def terms(top_a, top_b, tilt, mu, mu_lo, *gate):
         a_w, b_w = _working(a), _working(b)  # converted here: no float32 copy is written
-        if exps:
-            weights, tilted = exps[0], exps[1] * jnp.exp(tilt)
-        else:
-            weights, tilted = jnp.exp(a_w - top_a), jnp.exp((b_w - top_b) + tilt)
+        weights = jnp.exp(a_w - top_a)
+        if series:
+            u = (_centred(b_w, a_w, mu, exact and _rounded(a.dtype)) - mu_lo) * gate[0]
+            return weights * u, weights * (u * u * _expm1mx_series(u))
+        tilted = jnp.exp((b_w - top_b) + tilt)
         # Masked by the logits (a -inf logit: t is not a number), not by weights > 0: the
         # statistics' mask, read again here, was a [..., V] array written between the
         # passes in bfloat16 on the GPU. A finite logit whose weight underflowed has a
@@ -1319,12 +1334,12 @@ def _near_sums(a, b, rows, normaliser, masked, exps, exact, products=False):
         t = jnp.where(live, t, 0) if masked else t
         small = (jnp.abs(t) <= 1) & live if masked else jnp.abs(t) <= 1
         u = jnp.where(small, t, 0) if masked else t  # unmasked, large |t| is selected away
-        series = weights * (u * u * _expm1mx_series(u))
+        near = weights * (u * u * _expm1mx_series(u))
         if products:  # weights below the normal range, times a large |t|: _underflow
             below = a_w - top_a
             mean_t, far = (_underflow.product(below, x, weights) for x in (t, -1 - t))
-            return jnp.where(live, mean_t, 0), jnp.where(small, series, tilted + far)
-        return weights * t, jnp.where(small, series, tilted - weights - weights * t)
+            return jnp.where(live, mean_t, 0), jnp.where(small, near, tilted + far)
+        return weights * t, jnp.where(small, near, tilted - weights - weights * t)
 
     mean_t, gap = _rowsums(terms, *rows)
     gap = gap / normaliser
@@ -1354,14 +1369,12 @@ def _broadcasting(function):
 def _softmax_kl_forward(a, b):
     """The KL and the residuals of its gradient, in the platform's way.
 
-    On the CPU (bound by arithmetic) ``exp(a - max a)`` and ``exp(b - max b)``
-    are computed once and the near pass reads them back: two ``[..., V]``
-    arrays written to memory (as every peer does), 1.4-1.6x the speed of
-    recomputing them; the masked forms and the near pass run only in calls
-    that need them. On an NVIDIA GPU one pass over the inputs, a kernel of its
-    own (:func:`_kl_forward_in_chunks`). Elsewhere (bound by memory) each pass
-    computes them from the inputs, no ``[..., V]`` array is written, and every
-    call takes the general forms with no branch (see :func:`_cond`).
+    Each pass computes ``exp(a - max a)`` and ``exp(b - max b)`` from the inputs: no
+    ``[..., V]`` array is written (see the comment above). On the CPU the masked forms,
+    the near pass and its general form (beyond the series) run only in calls that need
+    them. On an NVIDIA GPU one pass over the inputs, a kernel of its own
+    (:func:`_kl_forward_in_chunks`). Elsewhere (bound by memory) every call takes the
+    general forms with no branch (see :func:`_cond`).
     """
     from verify import _softmax_chunks
 
@@ -1376,27 +1389,44 @@ def _softmax_kl_forward(a, b):
 def _kl_forward(a, b, on_cpu):
     dtype = a.dtype
     if on_cpu:  # the minima for the weights below the normal range (_underflow)
-        (top_a, bottom_a), (top_b,) = _extremes(a), _tops(b)
+        # Over all entries, not the finite ones (_extremes): a -inf logit takes the masked
+        # forms anyway (its term is NaN), and that second reduction would make XLA:CPU
+        # reserve a float32 copy of 16-bit inputs.
+        top_a, bottom_a = (_working(x[..., None]) for x in _max_min(a))
+        (top_b,) = _tops(b)
         tops = top_a, top_b
     else:
         top_a, top_b = tops = _tops(a, b)
         bottom_a = None
-    exps = (jnp.exp(_working(a) - top_a), jnp.exp(_working(b) - top_b)) if on_cpu else None
     (log_normaliser, (mu, mu_lo), log_normaliser_b, log_mean), normaliser, masked = _kl_statistics(
-        a, b, tops, exps, branches=on_cpu, bottom_a=bottom_a
+        a, b, tops, branches=on_cpu, bottom_a=bottom_a
     )
     candidates = _near_rows(log_mean)
     zeros = jnp.zeros_like(log_mean)
+    if on_cpu:
+        within = candidates & _within_series(a, b, mu)
 
     def near_sums(mu_lo, exact):
         """A, F about mu + mu_lo, and E_p[t] about it (0 on rows that are not candidates)."""
         # exp(max b - max a - mu) = E_p[e^t] N / N_b <= 1.65 V on candidate rows.
         rows = (top_a, top_b, jnp.where(candidates, _tilt(top_b, top_a, mu, mu_lo), 0), mu, mu_lo)
+
+        def unmasked():
+            general = functools.partial(_near_sums, a, b, rows, normaliser, False, exact)
+            if not on_cpu:
+                return general()
+            gate = within.astype(mu.dtype)
+            return _branch(
+                some(candidates & ~within),
+                general,
+                lambda: _near_sums(a, b, (*rows, gate), normaliser, False, exact, series=True),
+            )
+
         big_a, gap = _cond(
             on_cpu,
             masked,
-            lambda: _near_sums(a, b, rows, normaliser, True, exps, exact, products=on_cpu),
-            lambda: _near_sums(a, b, rows, normaliser, False, exps, exact),
+            lambda: _near_sums(a, b, rows, normaliser, True, exact, products=on_cpu),
+            unmasked,
         )
         return big_a, gap, jnp.where(candidates, big_a - gap, 0)
 
@@ -1431,6 +1461,16 @@ def _kl_forward(a, b, on_cpu):
     # (1e-11 there): 5300 eps of the largest component with two.
     mu = (mu, mu_lo, residual)
     return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
+
+
+def _within_series(a, b, mu):
+    """Rows whose ``t = b - a - mu`` has ``|t| <= 1`` in every class (one pass, the row
+    maximum and minimum of ``b - a``), where :func:`_near_sums` may take the series alone:
+    the usual case of near-equal logits. ``fl(b_k - a_k) - mu`` is at most ``fl(max(b - a)
+    - mu)`` (rounding is monotone); the near pass's ``mu_lo`` and exact ``b - a`` move
+    ``t`` by a rounding of ``mu``, which the series' margin beyond 1 absorbs."""
+    top, bottom = _max_min(_working(b) - _working(a))
+    return (top[..., None] - mu <= 1) & (bottom[..., None] - mu >= -1)
 
 
 def _kl_forward_in_chunks(a, b, **options):
