@@ -623,8 +623,9 @@ def test_the_cpus_series_pass_is_taken_only_where_every_t_is_within_one(
     in every class, from the row maxima and minima of b - a. A near row (noise 1e-3) beside
     a near row with classes at t = +-0.999 (the series at its edge: that call takes it), a
     near row with a class of small p at t = 5 (KL 1e-3: that call takes the general form),
-    or a far row (its terms gated to 0 in the series pass). Each row to a few ulp of mpmath,
-    its gradients within 16 eps."""
+    or a far row (its terms gated to 0 in the series pass). The gradient in b takes the
+    series alone where every row of the call is a near row of the series. Each row to a
+    few ulp of mpmath, its gradients within 16 eps."""
     rng = np.random.default_rng(17)
     a = rng.normal(size=(2, 64)) * 2
     b = a + 1e-3 * rng.normal(size=a.shape)

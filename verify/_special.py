@@ -1460,7 +1460,10 @@ def _kl_forward(a, b, on_cpu):
     # class of nearly all the mass at an offset of 1e4, below the rounding of a second float32
     # (1e-11 there): 5300 eps of the largest component with two.
     mu = (mu, mu_lo, residual)
-    return _kl_value(dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap)
+    series = within if on_cpu else False
+    return _kl_value(
+        dtype, masked, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap, series
+    )
 
 
 def _within_series(a, b, mu):
@@ -1486,19 +1489,24 @@ def _kl_forward_in_chunks(a, b, **options):
     return _kl_value(a.dtype, jnp.array(True), *rows)
 
 
-def _kl_value(dtype, general, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap):
+def _kl_value(
+    dtype, general, log_normaliser, mu, log_normaliser_b, log_mean, big_a, gap, series=False
+):
     """The KL and its gradient's residuals: the near value ``F + log1pmx(A)`` on candidate
     rows with ``|A| <= 1/2``, else the far ``log E_p[e^t]``. ``mu``: the centre
     ``E_p[b - a]`` as three numbers (the statistics' two and the near pass's ``E_p[t]`` about
     them: see :func:`_kl_forward`). ``general``: whether the gradient takes
-    its general form (masks, ``b - a`` exact) or the one for finite logits that are close."""
+    its general form (masks, ``b - a`` exact) or the one for finite logits that are close.
+    ``series``: rows whose ``|t| <= 1`` in every class (the CPU's, :func:`_within_series`),
+    where the gradient in ``b`` may take the series alone."""
     near = _near_rows(log_mean) & (jnp.abs(big_a) <= 0.5)
     # A <= 1/2 keeps the log1pmx argument finite in the branch not taken.
     value = jnp.where(near, gap + log1pmx(jnp.where(near, big_a, 0)), log_mean)
     # The gradient takes A about its centre mu (three numbers), where E_p[t] = 0: A = e^KL - 1.
     big_a = jnp.where(near, jnp.expm1(value), big_a)
     value = value[..., 0].astype(dtype)
-    return value, (general, log_normaliser, mu, log_normaliser_b, log_mean, big_a, near)
+    rows = (log_normaliser, mu, log_normaliser_b, log_mean, big_a, near, near & series)
+    return value, (general, *rows)
 
 
 @_broadcasting
@@ -1541,12 +1549,14 @@ def _softmax_kl_fwd(a, b):
 def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
     rounded = masked and _rounded(a.dtype)  # the general form: masks and b - a exact
     a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
-    log_normaliser, mu, log_normaliser_b, log_mean, big_a, near = rows
+    log_normaliser, mu, log_normaliser_b, log_mean, big_a, near, series = rows
     g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
-    p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
 
-    def terms():  # computed again inside each branch of _centred_on_p (see there)
-        p, t, live = _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
+    def kl_terms():  # computed inside each branch: an array captured by a lax.cond is written
+        return _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
+
+    def terms():
+        p, t, live = kl_terms()
 
         def times_p(x):
             if masked and branches:  # the CPU's general form: also p below the normal range
@@ -1557,21 +1567,33 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
         return times_p, t
 
     # d KL / d a_k = -p_k t_k, t about E_p[b - a] (see _centred_on_p)
-    grad_a = -g * _centred_on_p(terms, log_normaliser, branches and not masked)
+    grad_a = _centred_on_p(terms, log_normaliser, branches and not masked, -g)
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
-    def far():
+    def far(p):
         return jnp.exp(_log_softmax(b, log_normaliser_b)) - p
 
     def near_or_far():
+        p, t, live = kl_terms()
         a_near = jnp.where(near, big_a, 0)
         small = near & live & (jnp.abs(t) <= 1)
         u = jnp.where(small, t, 0)
         expm1_t = u + u * u * _expm1mx_series(u)
-        return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far())
+        return jnp.where(small, p * ((expm1_t - a_near) / (1 + a_near)), far(p))
 
-    return grad_a, g * _cond(branches, some(near), near_or_far, far)
+    def series_only():  # every row near with |t| <= 1: a loop without a select (see _near_sums)
+        p, t, _ = kl_terms()
+        return p * (((t + t * t * _expm1mx_series(t)) - big_a) / (1 + big_a))
+
+    def near_forms():
+        if masked or not branches:
+            return near_or_far()
+        return _branch(some(~series), near_or_far, series_only)
+
+    # g inside each branch: its result is then the gradient, not an array written to be scaled.
+    grad_b = _cond(branches, some(near), lambda: g * near_forms(), lambda: g * far(kl_terms()[0]))
+    return grad_a, grad_b
 
 
 def _point_mass_rows(log_normaliser):
@@ -1579,7 +1601,7 @@ def _point_mass_rows(log_normaliser):
     return log_normaliser[1] <= math.log(2)
 
 
-def _centred_on_p(terms, log_normaliser, branch):
+def _centred_on_p(terms, log_normaliser, branch, scale):
     """``p * (factor - E_p[factor])``, for a ``factor`` (``[..., V]``) whose mean under p is
     0 exactly (the gradients' ``t = b - a - E_p[b - a]``, ``b - E_p[b]``) but was formed
     from a centre rounded at the size of the terms: where p is nearly a point mass whose
@@ -1592,17 +1614,19 @@ def _centred_on_p(terms, log_normaliser, branch):
     with such a row (a ``lax.cond``: the CPU's fast forms), else in every call (the general
     forms, and every form elsewhere: :func:`_cond`). Only d/da takes it (measured on this
     CPU at [16, 262144] float32, such rows: d/da 25-30 % longer; d/db alone, which XLA
-    prunes it from, as before for the cross-entropy and 10 % longer for the KL)."""
+    prunes it from, as before for the cross-entropy and 10 % longer for the KL). ``scale``:
+    a per-row factor (the cotangent) taken inside each branch, whose result is then the
+    gradient itself, not a ``[..., V]`` array written out to be scaled."""
     rows = _point_mass_rows(log_normaliser)
 
     def refined():
         times_p, factor = terms()
         (mean,) = _rowsums(lambda: (times_p(factor),))
-        return times_p(factor - jnp.where(rows, mean, 0))
+        return scale * times_p(factor - jnp.where(rows, mean, 0))
 
     def plain():
         times_p, factor = terms()
-        return times_p(factor)
+        return scale * times_p(factor)
 
     return _cond(branch, some(rows), refined, plain)
 
@@ -1759,7 +1783,7 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
 
             return times_p, factor
 
-        return -g * _centred_on_p(terms, log_normaliser_a, branch)
+        return _centred_on_p(terms, log_normaliser_a, branch, -g)
 
     grad_a = jax.lax.platform_dependent(
         underflows,
