@@ -955,7 +955,11 @@ def _rowmax(x):
 
 
 def _max_min(x):
-    """The row maxima and minima of ``x`` over the last axis, in one reduction."""
+    """The row maxima and minima of ``x`` over the last axis, in one reduction (16-bit
+    inputs: two, which XLA:CPU runs in its library; it converts a variadic reduction of
+    them to float32 element by element, 8x slower at [16, 262144] bfloat16)."""
+    if jnp.finfo(x.dtype).bits < 32:
+        return jnp.max(x, axis=-1), jnp.min(x, axis=-1)
     return jax.lax.reduce(
         (x, x),
         (jnp.array(-jnp.inf, x.dtype), jnp.array(jnp.inf, x.dtype)),
@@ -1121,10 +1125,13 @@ def _expm1mx_terms(dtype) -> int:
     return n
 
 
-def _expm1mx_series(t):
-    """``(e^t - 1 - t) / t**2`` for ``|t| <= 1`` (Horner)."""
+def _expm1mx_series(t, dtype=None):
+    """``(e^t - 1 - t) / t**2`` for ``|t| <= 1`` (Horner), to the precision of ``dtype`` (by
+    default ``t``'s): that of a 16-bit result computed in float32 needs 5 terms, not 10
+    (and XLA:CPU vectorises the CPU's series pass over 16-bit inputs only with 5: 4.7 ms
+    against 21 ms at [16, 262144] bfloat16)."""
     series = jnp.zeros_like(t)
-    for k in range(_expm1mx_terms(t.dtype) - 1, -1, -1):
+    for k in range(_expm1mx_terms(dtype or t.dtype) - 1, -1, -1):
         series = series * t + jnp.asarray(1 / math.factorial(k + 2), t.dtype)
     return series
 
@@ -1323,7 +1330,7 @@ def _near_sums(a, b, rows, normaliser, masked, exact, products=False, series=Fal
         weights = jnp.exp(a_w - top_a)
         if series:
             u = (_centred(b_w, a_w, mu, exact and _rounded(a.dtype)) - mu_lo) * gate[0]
-            return weights * u, weights * (u * u * _expm1mx_series(u))
+            return weights * u, weights * (u * u * _expm1mx_series(u, a.dtype))
         tilted = jnp.exp((b_w - top_b) + tilt)
         # Masked by the logits (a -inf logit: t is not a number), not by weights > 0: the
         # statistics' mask, read again here, was a [..., V] array written between the
@@ -1546,13 +1553,16 @@ def _softmax_kl_fwd(a, b):
     return value, (a, b, stats)
 
 
-def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
-    rounded = masked and _rounded(a.dtype)  # the general form: masks and b - a exact
-    a, b = _working(a), _working(b)  # converted here: no float32 copy enters a lax.cond
+def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches):
+    """``(d KL / d a, d KL / d b)`` times the cotangent, in the inputs' dtypes. Every
+    ``[..., V]`` array is computed inside the branch that returns it, from the inputs
+    (converted there): an array captured by a ``lax.cond`` is written out."""
+    rounded = masked and _rounded(a_in.dtype)  # the general form: masks and b - a exact
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near, series = rows
-    g = jnp.where(log_mean == jnp.inf, 0, cotangent[..., None].astype(a.dtype))
+    g = jnp.where(log_mean == jnp.inf, 0, _working(cotangent[..., None]))
 
-    def kl_terms():  # computed inside each branch: an array captured by a lax.cond is written
+    def kl_terms():
+        a, b = _working(a_in), _working(b_in)
         return _kl_terms(a, b, log_normaliser, mu, log_mean, masked, rounded, branches)
 
     def terms():
@@ -1560,19 +1570,21 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
 
         def times_p(x):
             if masked and branches:  # the CPU's general form: also p below the normal range
-                log_p = _log_softmax(a, log_normaliser)
+                log_p = _log_softmax(_working(a_in), log_normaliser)
                 return jnp.where(live, _underflow.product(log_p, x, p), 0)
             return p * x
 
         return times_p, t
 
     # d KL / d a_k = -p_k t_k, t about E_p[b - a] (see _centred_on_p)
-    grad_a = _centred_on_p(terms, log_normaliser, branches and not masked, -g)
+    grad_a = _centred_on_p(
+        terms, log_normaliser, branches and not masked, lambda x: (-g * x).astype(a_in.dtype)
+    )
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
     def far(p):
-        return jnp.exp(_log_softmax(b, log_normaliser_b)) - p
+        return jnp.exp(_log_softmax(_working(b_in), log_normaliser_b)) - p
 
     def near_or_far():
         p, t, live = kl_terms()
@@ -1584,15 +1596,17 @@ def _softmax_kl_gradients(a, b, rows, cotangent, masked, branches):
 
     def series_only():  # every row near with |t| <= 1: a loop without a select (see _near_sums)
         p, t, _ = kl_terms()
-        return p * (((t + t * t * _expm1mx_series(t)) - big_a) / (1 + big_a))
+        return p * (((t + t * t * _expm1mx_series(t, b_in.dtype)) - big_a) / (1 + big_a))
 
     def near_forms():
         if masked or not branches:
             return near_or_far()
         return _branch(some(~series), near_or_far, series_only)
 
-    # g inside each branch: its result is then the gradient, not an array written to be scaled.
-    grad_b = _cond(branches, some(near), lambda: g * near_forms(), lambda: g * far(kl_terms()[0]))
+    def finish(form):  # inside each branch: its result is the gradient, not an array to be scaled
+        return lambda: (g * form()).astype(b_in.dtype)
+
+    grad_b = _cond(branches, some(near), finish(near_forms), finish(lambda: far(kl_terms()[0])))
     return grad_a, grad_b
 
 
@@ -1601,7 +1615,7 @@ def _point_mass_rows(log_normaliser):
     return log_normaliser[1] <= math.log(2)
 
 
-def _centred_on_p(terms, log_normaliser, branch, scale):
+def _centred_on_p(terms, log_normaliser, branch, finish):
     """``p * (factor - E_p[factor])``, for a ``factor`` (``[..., V]``) whose mean under p is
     0 exactly (the gradients' ``t = b - a - E_p[b - a]``, ``b - E_p[b]``) but was formed
     from a centre rounded at the size of the terms: where p is nearly a point mass whose
@@ -1614,19 +1628,19 @@ def _centred_on_p(terms, log_normaliser, branch, scale):
     with such a row (a ``lax.cond``: the CPU's fast forms), else in every call (the general
     forms, and every form elsewhere: :func:`_cond`). Only d/da takes it (measured on this
     CPU at [16, 262144] float32, such rows: d/da 25-30 % longer; d/db alone, which XLA
-    prunes it from, as before for the cross-entropy and 10 % longer for the KL). ``scale``:
-    a per-row factor (the cotangent) taken inside each branch, whose result is then the
-    gradient itself, not a ``[..., V]`` array written out to be scaled."""
+    prunes it from, as before for the cross-entropy and 10 % longer for the KL). ``finish``:
+    applied inside each branch (the cotangent, the output dtype), whose result is then the
+    gradient itself, not a ``[..., V]`` array written out to be scaled and converted."""
     rows = _point_mass_rows(log_normaliser)
 
     def refined():
         times_p, factor = terms()
         (mean,) = _rowsums(lambda: (times_p(factor),))
-        return scale * times_p(factor - jnp.where(rows, mean, 0))
+        return finish(times_p(factor - jnp.where(rows, mean, 0)))
 
     def plain():
         times_p, factor = terms()
-        return scale * times_p(factor)
+        return finish(times_p(factor))
 
     return _cond(branch, some(rows), refined, plain)
 
@@ -1651,8 +1665,7 @@ def _kl_backward(residuals, cotangent, branches):
     def form(masked):
         return lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches)
 
-    grad_a, grad_b = _cond(branches, masked, form(True), form(False))
-    return grad_a.astype(a_in.dtype), grad_b.astype(b_in.dtype)
+    return _cond(branches, masked, form(True), form(False))
 
 
 softmax_kl.defvjp(_softmax_kl_fwd, _softmax_kl_bwd)
@@ -1783,7 +1796,7 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
 
             return times_p, factor
 
-        return _centred_on_p(terms, log_normaliser_a, branch, -g)
+        return _centred_on_p(terms, log_normaliser_a, branch, lambda x: (-g * x).astype(a_in.dtype))
 
     grad_a = jax.lax.platform_dependent(
         underflows,
@@ -1820,7 +1833,7 @@ def _softmax_cross_entropy_bwd(residuals, cotangent):
         cpu=lambda near, cotangent: _branch(some(near), lambda: from_kl(cotangent), lambda: grad_b),
         default=lambda near, cotangent: from_kl(cotangent),
     )
-    return grad_a.astype(a_in.dtype), grad_b
+    return grad_a, grad_b
 
 
 softmax_cross_entropy.defvjp(_softmax_cross_entropy_fwd, _softmax_cross_entropy_bwd)
