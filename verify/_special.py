@@ -918,8 +918,9 @@ def _xlogx_jvp(primals, tangents):
 # Taylor series alone: one exponential, no select, a loop XLA:CPU vectorises.
 # No pass writes a [..., V] array: XLA:CPU maps a call's temporaries of 32 MiB
 # or more afresh in each call (glibc's largest heap block), and each first
-# write of a page faults (measured: 8192 faults per call for two exp arrays of
-# 16 MiB, which took 2.5 ms each alone and 15-19 ms in the call).
+# write of a page faults (measured at [16, 262144] float32: 9734 faults per
+# call with two exp arrays of 16 MiB, which took 2.5 ms each alone and 15-19 ms
+# in the call).
 # Every row sum is accurate to a few ulp whatever V
 # (_rowsums): XLA:CPU adds a fused reduction's terms in order, XLA:GPU as a tree.
 # The gradient is a custom VJP that recomputes p and t in one more pass from
@@ -957,7 +958,7 @@ def _rowmax(x):
 def _max_min(x):
     """The row maxima and minima of ``x`` over the last axis, in one reduction (16-bit
     inputs: two, which XLA:CPU runs in its library; it converts a variadic reduction of
-    them to float32 element by element, 8x slower at [16, 262144] bfloat16)."""
+    them to float32 element by element: 11 ms against 2.5 at [16, 262144] bfloat16)."""
     if jnp.finfo(x.dtype).bits < 32:
         return jnp.max(x, axis=-1), jnp.min(x, axis=-1)
     return jax.lax.reduce(
