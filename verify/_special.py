@@ -971,8 +971,9 @@ def _max_min(x):
 
 def _extremes(x):
     """The row maxima and the row minima over the finite entries, in the working dtype (as
-    :func:`_tops`): one reduction for both (on the CPU as fast as the maxima alone, which a
-    separate minimum is not); a second, over the finite entries, only in calls with a
+    :func:`_tops`): one reduction for both (:func:`_max_min`: on the CPU as fast as the
+    maxima alone, which a separate minimum is not; 16-bit inputs: two library reductions);
+    a second, over the finite entries, only in calls with a
     ``-inf`` (a row of ``-inf`` only has the minimum ``+inf``).
 
     Example:
