@@ -1622,15 +1622,15 @@ def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches):
         p, t, _ = kl_terms()
         return p * (((t + t * t * _expm1mx_series(t, b_in.dtype)) - big_a) / (1 + big_a))
 
-    def near_forms():
-        if masked or not branches:
-            return near_or_far()
-        return _branch(some(~series), near_or_far, series_only)
-
     def finish(form):  # inside each branch: its result is the gradient, not an array to be scaled
         return lambda: (g * form()).astype(b_in.dtype)
 
-    grad_b = _cond(branches, some(near), finish(near_forms), finish(lambda: far(kl_terms()[0])))
+    def near_forms():
+        if masked or not branches:
+            return finish(near_or_far)()
+        return _branch(some(~series), finish(near_or_far), finish(series_only))
+
+    grad_b = _cond(branches, some(near), near_forms, finish(lambda: far(kl_terms()[0])))
     return grad_a, grad_b
 
 
