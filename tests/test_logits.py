@@ -720,7 +720,8 @@ def test_the_forward_writes_no_vocabulary_sized_temporary(quantity, dtype):
     args = (a,) if quantity == "entropy" else (a, a)
     compiled = jax.jit(getattr(special, f"softmax_{quantity}")).lower(*args).compile()
     # The block sums: V / 8 per operand of each pass (the KL: 3 + 2 operands, 0.625).
-    assert compiled.memory_analysis().temp_size_in_bytes < a.size * 4 * 0.75
+    bound = 0.75 if quantity == "kl" else 0.6
+    assert compiled.memory_analysis().temp_size_in_bytes < a.size * 4 * bound
 
 
 @pytest.mark.parametrize("given", ["logits", "probs"])
