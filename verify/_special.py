@@ -1577,10 +1577,12 @@ def _softmax_kl_fwd(a, b):
     return value, (a, b, stats)
 
 
-def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches):
+def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches, centred):
     """``(d KL / d a, d KL / d b)`` times the cotangent, in the inputs' dtypes. Every
     ``[..., V]`` array is computed inside the branch that returns it, from the inputs
-    (converted there): an array captured by a ``lax.cond`` is written out."""
+    (converted there): an array captured by a ``lax.cond`` is written out. ``centred``:
+    the forward's centre carries ``E_p[t]`` on every row (:func:`_kl_forward_in_chunks`),
+    so that d/da needs no re-centring where p is nearly a point mass (:func:`_centred_on_p`)."""
     rounded = masked and _rounded(a_in.dtype)  # the general form: masks and b - a exact
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near, series = rows
     g = jnp.where(log_mean == jnp.inf, 0, _working(cotangent[..., None]))
@@ -1601,9 +1603,14 @@ def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches):
         return times_p, t
 
     # d KL / d a_k = -p_k t_k, t about E_p[b - a] (see _centred_on_p)
-    grad_a = _centred_on_p(
-        terms, log_normaliser, branches and not masked, lambda x: (-g * x).astype(a_in.dtype)
-    )
+    def finish_a(x):
+        return (-g * x).astype(a_in.dtype)
+
+    if centred:
+        times_p, t = terms()
+        grad_a = finish_a(times_p(t))
+    else:
+        grad_a = _centred_on_p(terms, log_normaliser, branches and not masked, finish_a)
 
     # d KL / d b_k = q_k - p_k: far, from q = exp(b - LSE(b)); near, q_k = p_k e^t_k / (1 + A)
     # and the difference p_k (expm1(t_k) - A) / (1 + A) has no cancellation.
@@ -1674,20 +1681,23 @@ def _softmax_kl_bwd(residuals, cotangent):
 
 
 def _softmax_kl_backward(residuals, cotangent):
-    """The gradients, in the platform's way (branches on the CPU only: see :func:`_cond`)."""
+    """The gradients, in the platform's way (branches on the CPU only: see :func:`_cond`),
+    after the forward of :func:`_softmax_kl_forward` on the same platform."""
+    from verify import _softmax_chunks
+
+    forms = {"cpu": functools.partial(_kl_backward, branches=True)}
+    if _softmax_chunks.available():  # after the kernel's forward: its centre is exact
+        forms["cuda"] = functools.partial(_kl_backward, branches=False, centred=True)
     return jax.lax.platform_dependent(
-        residuals,
-        cotangent,
-        cpu=functools.partial(_kl_backward, branches=True),
-        default=functools.partial(_kl_backward, branches=False),
+        residuals, cotangent, **forms, default=functools.partial(_kl_backward, branches=False)
     )
 
 
-def _kl_backward(residuals, cotangent, branches):
+def _kl_backward(residuals, cotangent, branches, centred=False):
     a_in, b_in, (masked, *rows) = residuals
 
     def form(masked):
-        return lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches)
+        return lambda: _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches, centred)
 
     return _cond(branches, masked, form(True), form(False))
 
