@@ -7,6 +7,7 @@ where it has no closed form (``0 < n_p < n_q``, ``0 < p < 1``, ``0 < q < 1``).
 """
 
 import functools
+import itertools
 import warnings
 
 import jax
@@ -288,6 +289,45 @@ def test_cross_entropy_from_logits_at_either_end_of_the_normal_range(dtype, logi
     assert float(abs((mpmath.mpf(float(value)) - exact) / exact)) <= (
         1e-13 if dtype == np.float64 else 1e-5
     )
+
+
+@pytest.mark.parametrize(
+    "dtype, logits",
+    [
+        # float64: 30 s more (compiling)
+        pytest.param(np.float64, (-720.0, -709.0, 712.0), marks=pytest.mark.slow),
+        (np.float32, (-95.0, -90.0, -88.0, -80.0, 88.0)),
+    ],
+)
+def test_entropy_from_logits_where_a_probability_is_below_the_normal_range(dtype, logits):
+    """XLA:CPU reads ``sigmoid(-88)`` (float32) as 0: the entropy of Binomial(5, logits=-88),
+    2.6e-36, was 0, and its gradient NaN below -88.7 (sigmoid's) and 0 below -44.4. Values and
+    gradients within 8 eps of mpmath's; one below the normal range only has to be as small."""
+    n, logit = (np.asarray(x, dtype) for x in zip(*itertools.product((1, 5, 1000), logits)))
+    values = forms.entropy_logits(jax_ops, n, logit)
+    slopes = jax.grad(lambda x: jnp.sum(forms.entropy_logits(jax_ops, n, x)))(logit)
+
+    def exact(count, x):  # x an mpf (mpmath.diff's points are not floats); r < 1e-30
+        log_r, log_1mr = sorted((-mpmath.log1p(mpmath.exp(-x)), -mpmath.log1p(mpmath.exp(x))))
+        total = mpmath.mpf(0)
+        for k in range(min(count, 8) + 1):  # the terms beyond are (n r)^k: below 60 digits
+            log_mass = mpmath.log(mpmath.binomial(count, k)) + k * log_r + (count - k) * log_1mr
+            total -= mpmath.exp(log_mass) * log_mass
+        return total
+
+    tiny, eps = np.finfo(dtype).tiny, np.finfo(dtype).eps
+    assert values.dtype == slopes.dtype == dtype
+    for count, x, value, slope in zip(n, logit, np.asarray(values), np.asarray(slopes)):
+        with mpmath.workdps(60):
+            x = mpmath.mpf(float(x))
+            entropy = functools.partial(exact, int(count))
+            want = (entropy(x), mpmath.diff(entropy, x, h=mpmath.mpf("1e-20")))
+        for got, exact_value in zip((value, slope), want):
+            if abs(exact_value) < tiny:
+                assert abs(float(got)) < tiny, (count, x)
+            else:
+                error = abs((mpmath.mpf(float(got)) - exact_value) / exact_value)
+                assert float(error) <= 8 * eps, (count, x, got, exact_value)
 
 
 @pytest.mark.parametrize("n, p, q", [(10, 0.3, 0.6), (25, 0.03, 0.2), (6, 0.5, 0.5), (1, 0.9, 0.1)])

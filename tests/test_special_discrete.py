@@ -55,6 +55,26 @@ def test_sigmoid_is_accurate_relative_to_its_value(x):
     assert _rel(_special.sigmoid(x), _sig(x)) <= 2 * EPS
 
 
+@pytest.mark.parametrize(
+    "dtype, x",
+    [(np.float64, x) for x in (-1000.0, -745.0, -720.0, -400.0, -40.0, 0.5, 800.0)]
+    + [(np.float32, x) for x in (-200.0, -90.0, -88.0, -80.0, -44.5, -3.0, 0.5, 90.0)],
+)
+def test_the_derivative_of_sigmoid_is_accurate_in_its_tails(dtype, x):
+    """``sigmoid(x) sigmoid(-x)``; by autodiff, ``e^-x / (1 + e^-x)^2`` overflowed: 0 below
+    -44.4 and NaN below -88.7 in float32 (below -355 and -709.8 in float64), which the
+    gradients of every form from logits inherited (Binomial's entropy, Geometric's...).
+    A value below the normal range only has to be as small (XLA:CPU flushes it)."""
+    x = dtype(x)
+    slope = jax.grad(_special.sigmoid)(x)
+    exact = _sig(float(x)) * _sig(-float(x))
+    assert slope.dtype == dtype
+    if exact < np.finfo(dtype).tiny:
+        assert 0 <= float(slope) < np.finfo(dtype).tiny
+    else:
+        assert float(abs((mpmath.mpf(float(slope)) - exact) / exact)) <= 4 * np.finfo(dtype).eps
+
+
 def test_infinite_logits_and_float32():
     inf = np.inf
     assert float(_special.log_sigmoid_diff(inf, inf)) == 0.0

@@ -19,7 +19,9 @@ The entropy contains ``E[log C(n, K)]``, which has no closed form either: it is
 the special function :func:`verify._special.binomial_entropy` (its SymPy twin is
 the defining sum over {0, ..., n}; torch sums over the support for one common
 ``n``), given ``p`` and ``1 - p`` (from logits: ``sigmoid(l)`` and
-``sigmoid(-l)``, never ``1 - sigmoid(l)``). The cross-entropy is ``H(P) +
+``sigmoid(-l)``, never ``1 - sigmoid(l)``, and the smaller one's logarithm,
+``log_sigmoid(-|l|)``, which counts where that probability is below the normal
+range). The cross-entropy is ``H(P) +
 KL(P || Q)``, two non-negative terms, with the cases of the KL.
 """
 
@@ -119,8 +121,10 @@ def entropy(xp, total_count, probs):
 @register_entropy(Binomial, parameterisations=("logits",))
 @in_chunks(0, 0)
 def entropy_logits(xp, total_count, logits):
-    """Entropy of Binomial(total_count, logits=logits)."""
-    return xp.binomial_entropy(total_count, xp.sigmoid(logits), xp.sigmoid(-logits))
+    """Entropy of Binomial(total_count, logits=logits); the smaller probability's logarithm
+    goes along, for one below the normal range (|logits| beyond 87.3 in float32)."""
+    smaller = xp.log_sigmoid(-xp.abs(logits))
+    return xp.binomial_entropy(total_count, xp.sigmoid(logits), xp.sigmoid(-logits), smaller)
 
 
 @register_cross_entropy(Binomial, Binomial)

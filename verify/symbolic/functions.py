@@ -887,8 +887,9 @@ class poisson_entropy(sp.Function):  # noqa: N801 - the name of the JAX function
 
 
 class binomial_entropy(sp.Function):  # noqa: N801 - the name of the JAX function it mirrors
-    """Entropy of Binomial(n, p); ``q = 1 - p`` is a numerical hint (value and derivative
-    are those of ``p``). See :func:`verify._special.binomial_entropy`.
+    """Entropy of Binomial(n, p); ``q = 1 - p`` and an optional fourth argument,
+    ``log min(p, q)``, are numerical hints (value and derivative are those of ``p``).
+    See :func:`verify._special.binomial_entropy`.
 
     The rewrite is the definition ``-sum_x P(x) log P(x)`` over {0, ..., n} with
     ``P`` the family's density, as the derivations write it: explicit terms for
@@ -901,20 +902,20 @@ class binomial_entropy(sp.Function):  # noqa: N801 - the name of the JAX functio
         -p*log(p) + p*log(1 - p) - log(1 - p)
     """
 
-    nargs = 3
+    nargs = (3, 4)
 
     def fdiff(self, argindex=1):
-        n, p, _ = self.args
+        n, p = self.args[:2]
         if argindex == 1:
             raise sp.ArgumentIndexError(self, argindex)  # n is an integer
-        if argindex == 3:
+        if argindex >= 3:
             return sp.S.Zero
         x = sp.Symbol("x", integer=True, nonnegative=True)
         log_p = _binomial_log_density(x, n, p)
         # d/dp of -sum P log P = -sum P' log P, with P' = P (x / p - (n - x) / (1 - p))
         return -_binomial_sum(n, x, sp.exp(log_p) * (x / p - (n - x) / (1 - p)) * log_p)
 
-    def _eval_rewrite_as_log(self, n, p, q, **kwargs):
+    def _eval_rewrite_as_log(self, n, p, *hints, **kwargs):
         x = sp.Symbol("x", integer=True, nonnegative=True)
         log_p = _binomial_log_density(x, n, p)
         return (-_binomial_sum(n, x, xlogy(sp.exp(log_p), sp.exp(log_p)))).rewrite(sp.log)
