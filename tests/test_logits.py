@@ -869,13 +869,20 @@ _FLUSHED_ROWS = {
 
 @pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
-def test_probabilities_below_the_normal_range_still_count(quantity, dtype):
+def test_probabilities_below_the_normal_range_still_count(quantity, dtype, request):
     """Float32 logits [0, -88] against [0, -3e38]: KL = H(p, q) = 1.82, all of it from
     p_1 = e**-88, which XLA:CPU flushes to 0 (both were 0); [0, -88] has entropy 5.4e-37, a
     normal number (was 0). Values and d/da against mpmath (400 digits: log N = 1 + e**-709
     needs them): within 8 ulp, the deepest tier (p below e**-c) |log p| eps / 2 relative;
-    a component that is subnormal exactly cannot be computed here (absolute floor tiny)."""
+    a component that is subnormal exactly cannot be computed here (absolute floor tiny).
+    The KL's and the cross-entropy's GPU forms are outside this fix (an H200, 2026-11-28:
+    [0, -150, -170] against [0, -3e38, -3e38] in float32 gave 0, exactly 2.2e-27; the
+    float64 row 0, p_1 subnormal, 14009 ulp off)."""
     import verify._special as special
+
+    if quantity != "entropy" and jax.default_backend() != "cpu":
+        reason = "the GPU forms of the KL and the cross-entropy are outside the underflow fix"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
     a, b = (jnp.asarray(np.array(x, dtype)) for x in _FLUSHED_ROWS[dtype])
     function = getattr(special, f"softmax_{quantity}")
