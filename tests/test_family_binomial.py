@@ -330,6 +330,16 @@ def test_entropy_from_logits_where_a_probability_is_below_the_normal_range(dtype
                 assert float(error) <= 8 * eps, (count, x, got, exact_value)
 
 
+def test_a_nan_parameter_gives_a_nan_entropy_under_jit():
+    """Traced parameters are not validated: NaN must come out as NaN (the window of the
+    support counted a NaN row as empty, and the entropy was 0)."""
+    from verify._special import binomial_entropy
+
+    entropy = jax.jit(lambda n, p: binomial_entropy(n, p, 1 - p, jnp.log(p)))
+    values = entropy(jnp.array([5.0, np.nan, 0.0]), jnp.array([np.nan, 0.3, 0.3]))
+    assert np.isnan(values[0]) and np.isnan(values[1]) and values[2] == 0
+
+
 @pytest.mark.parametrize("n, p, q", [(10, 0.3, 0.6), (25, 0.03, 0.2), (6, 0.5, 0.5), (1, 0.9, 0.1)])
 def test_entropy_and_cross_entropy_from_scipy(n, p, q):
     k = np.arange(0, n + 1)

@@ -3642,6 +3642,7 @@ def binomial_entropy(total_count, probs, complement, log_smaller=None):
     value = in_regime(wide, _binomial_entropy_wide, (n, r), (1e4, 0.25), value)
     windowed = live & ~(small | wide)
     value = in_regime(windowed, _binomial_entropy_windowed, (n, r), (4.0, 0.25), value)
+    value = jnp.where(jnp.isnan(n) | jnp.isnan(r), jnp.nan, value)  # the window counts it as 0
     if log_smaller is None:
         return value
     log_r = jnp.broadcast_to(jnp.asarray(log_smaller, dtype), n.shape)
