@@ -177,3 +177,12 @@ def test_float32_is_kept():
     for form in (forms.kl, forms.cross_entropy):
         assert form(jax_ops, np.float32(2.5), np.float32(3.0)).dtype == jnp.float32
     assert forms.entropy(jax_ops, np.float32(2.5)).dtype == jnp.float32
+
+
+def test_a_nan_rate_gives_a_nan_entropy_under_jit():
+    """Traced parameters are not validated: NaN must come out as NaN (the window of the
+    support counted a NaN rate as empty, and the entropy was 0)."""
+    from verify._special import poisson_entropy
+
+    values = jax.jit(poisson_entropy)(jnp.array([np.nan, 0.5, 5.0, 1e7]))
+    assert np.isnan(values[0]) and np.all(np.isfinite(values[1:]))

@@ -3517,7 +3517,8 @@ def poisson_entropy(rate):
     small, large = rate < 1, rate >= _POISSON_ASYMPTOTIC
     value = _poisson_entropy_asymptotic(jnp.where(large, rate, 2 * _POISSON_ASYMPTOTIC))
     value = in_regime(small, _poisson_entropy_small, (rate,), (0.5,), value)
-    return in_regime(~(small | large), _poisson_entropy_windowed, (rate,), (1.0,), value)
+    value = in_regime(~(small | large), _poisson_entropy_windowed, (rate,), (1.0,), value)
+    return jnp.where(jnp.isnan(rate), jnp.nan, value)  # the window counts it as 0
 
 
 # --- discrete: the entropy of a binomial distribution
