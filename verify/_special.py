@@ -1581,8 +1581,11 @@ def _softmax_kl_gradients(a_in, b_in, rows, cotangent, masked, branches, centred
     """``(d KL / d a, d KL / d b)`` times the cotangent, in the inputs' dtypes. Every
     ``[..., V]`` array is computed inside the branch that returns it, from the inputs
     (converted there): an array captured by a ``lax.cond`` is written out. ``centred``:
-    the forward's centre carries ``E_p[t]`` on every row (:func:`_kl_forward_in_chunks`),
-    so that d/da needs no re-centring where p is nearly a point mass (:func:`_centred_on_p`)."""
+    the forward's centre keeps the digits below its rounding on every row (the kernel's,
+    :func:`_kl_forward_in_chunks`: the chunks' centres joined about a first mean, as two
+    numbers; the XLA forms' centre has its second number only on some rows: near ones, some
+    of ``|mu| > 1``), so that d/da needs no re-centring where p is nearly a point mass
+    (:func:`_centred_on_p`)."""
     rounded = masked and _rounded(a_in.dtype)  # the general form: masks and b - a exact
     log_normaliser, mu, log_normaliser_b, log_mean, big_a, near, series = rows
     g = jnp.where(log_mean == jnp.inf, 0, _working(cotangent[..., None]))
@@ -1686,7 +1689,7 @@ def _softmax_kl_backward(residuals, cotangent):
     from verify import _softmax_chunks
 
     forms = {"cpu": functools.partial(_kl_backward, branches=True)}
-    if _softmax_chunks.available():  # after the kernel's forward: its centre is exact
+    if _softmax_chunks.available():  # after the kernel's forward: its centre is exact (above)
         forms["cuda"] = functools.partial(_kl_backward, branches=False, centred=True)
     return jax.lax.platform_dependent(
         residuals, cotangent, **forms, default=functools.partial(_kl_backward, branches=False)
