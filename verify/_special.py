@@ -1660,7 +1660,8 @@ def _centred_on_p(terms, log_normaliser, branch, finish):
     factor, computed inside each branch: an array computed outside a ``lax.cond`` is written
     out (the cross-entropy's d/da took 30 % longer). ``branch``: only in calls
     with such a row (a ``lax.cond``: the CPU's fast forms), else in every call (the general
-    forms, and every form elsewhere: :func:`_cond`). Only d/da takes it (measured on this
+    forms, and every form elsewhere: :func:`_cond`; not the KL's after the NVIDIA kernel,
+    whose centre needs none: :func:`_softmax_kl_gradients`). Only d/da takes it (measured on this
     CPU at [16, 262144] float32, such rows: d/da 25-30 % longer; d/db alone, which XLA
     prunes it from, as before for the cross-entropy and 10 % longer for the KL). ``finish``:
     applied inside each branch (the cotangent, the output dtype), whose result is then the
@@ -1689,7 +1690,7 @@ def _softmax_kl_backward(residuals, cotangent):
     from verify import _softmax_chunks
 
     forms = {"cpu": functools.partial(_kl_backward, branches=True)}
-    if _softmax_chunks.available():  # after the kernel's forward: its centre is exact (above)
+    if _softmax_chunks.available():  # after the kernel's forward (see _softmax_kl_gradients)
         forms["cuda"] = functools.partial(_kl_backward, branches=False, centred=True)
     return jax.lax.platform_dependent(
         residuals, cotangent, **forms, default=functools.partial(_kl_backward, branches=False)
@@ -3689,8 +3690,8 @@ def _first_two_terms_jvp(primals, tangents):
 
 
 def _exp_sum(x, y):
-    """``exp(x + y)`` for ``|x| >= |y|``, the rounding of the sum carried (Fast2Sum):
-    ``exp`` turns an absolute error of its argument into a relative one, ``|x| eps / 2``
-    (4e-6 at ``x = -88`` in float32) where the sum is rounded first."""
-    total = x + y
-    return jnp.exp(total) * (1 + ((x - total) + y))
+    """``exp(x + y)``, the rounding of the sum carried (:func:`_two_difference`): ``exp``
+    turns an absolute error of its argument into a relative one, ``|x| eps / 2`` (4e-6 at
+    ``x = -88`` in float32) where the sum is rounded first."""
+    total, rounding = _two_difference(x, -y)
+    return jnp.exp(total) * (1 + rounding)
