@@ -17,7 +17,8 @@ temporary memory XLA reserves for the compiled computation beyond its inputs
 and outputs (``memory_analysis().temp_size_in_bytes``; torch: not measured).
 The bound: ``verify`` reads each logit ``3`` times forward (the row maximum;
 the normalisers and ``E_p[b - a]``; where some row is near-equal, the two sums
-of the near pass) and twice more backward; on the CPU the row extremes of
+of the near pass) and twice more backward (once after the NVIDIA kernel, whose
+centre needs no re-centring pass); on the CPU the row extremes of
 ``b - a`` (whether the near pass may take its series alone) come with ``max b``;
 the near pass runs there only in calls with a near-equal row. On an NVIDIA GPU
 the forward reads each logit once (a kernel: ``verify._softmax_chunks``, timed
