@@ -449,9 +449,11 @@ def _as_on_the_gpu(monkeypatch):
         return tuple(_tree_sum(x)[..., None] for x in terms(*rows))
 
     monkeypatch.setattr(special, "_rowsums", plain)
-    monkeypatch.setattr(
-        special, "_softmax_kl_forward", functools.partial(special._kl_forward, on_cpu=False)
-    )
+
+    def forward(a, b, chunks=False):  # no chunks of rows: the CPU's alone
+        return special._kl_forward(a, b, on_cpu=False)
+
+    monkeypatch.setattr(special, "_softmax_kl_forward", forward)
     monkeypatch.setattr(
         special, "_softmax_kl_backward", functools.partial(special._kl_backward, branches=False)
     )
@@ -467,7 +469,11 @@ def _as_on_an_nvidia_gpu(monkeypatch, chunk):
     _as_on_the_gpu(monkeypatch)
     statistics = functools.partial(chunks.chunk_statistics, chunk=chunk, interpret=True)
     monkeypatch.setattr(chunks, "chunk_statistics", statistics)
-    monkeypatch.setattr(special, "_softmax_kl_forward", special._kl_forward_in_chunks)
+    monkeypatch.setattr(
+        special,
+        "_softmax_kl_forward",
+        lambda a, b, chunks=False: special._kl_forward_in_chunks(a, b),
+    )
     backward = functools.partial(special._kl_backward, branches=False, centred=True)
     monkeypatch.setattr(special, "_softmax_kl_backward", backward)
 
@@ -737,6 +743,59 @@ def test_the_forward_writes_no_vocabulary_sized_temporary(quantity, dtype):
     # The block sums: V / 8 per operand of each pass (the KL: 3 + 2 operands, 0.625).
     bound = 0.75 if quantity == "kl" else 0.6
     assert compiled.memory_analysis().temp_size_in_bytes < a.size * 4 * bound
+
+
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
+def test_a_large_batch_runs_in_chunks_whose_temporaries_do_not_grow(quantity):
+    """Issue 8's target for the forward pass: the inputs plus O(B). Beyond 2**23 logits the
+    CPU's forward runs one chunk of rows after another (_by_row_chunks): its temporaries
+    are one chunk's, under 8 MiB at 2**24 and 2**25 float32 logits (the whole batch's
+    block sums were 40 and 81 MiB there), plus a few numbers per row. Compiled only,
+    nothing is run."""
+    import verify._special as special
+
+    function = getattr(special, f"softmax_{quantity}")
+    sizes = []
+    for rows in (128, 256):
+        a = jax.ShapeDtypeStruct((rows, 131072), F32)
+        args = (a,) if quantity == "entropy" else (a, a)
+        sizes.append(jax.jit(function).lower(*args).compile().memory_analysis().temp_size_in_bytes)
+    assert sizes[0] < 8 * 2**20 and 0 <= sizes[1] - sizes[0] <= 128 * 16 * 4, sizes
+
+
+def _in_chunks_of_two_rows(monkeypatch, vocab):
+    import verify._special as special
+
+    monkeypatch.setattr(special, "_WHOLE_LOGITS", 0)
+    monkeypatch.setattr(special, "_CHUNK_LOGITS", 2 * vocab)
+    jax.clear_caches()
+
+
+@pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
+def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity):
+    """A batch in chunks of two rows, each chunk with its own branches (masked forms, near
+    pass, underflow rescues: the regimes of _rows_of_every_regime, two per chunk in
+    different pairings): every value within 4 ulp of the exact one, the same as without
+    chunks; under vmap too (the rows of each member in chunks)."""
+    import verify._special as special
+
+    function = getattr(special, f"softmax_{quantity}")
+    a, b = _rows_of_every_regime()
+    order = np.array([0, 1, 2, 3, 4, 3, 1, 4, 2, 0])  # 5 chunks, the regimes paired anew
+    a, b = a[order], b[order]
+    args = (a,) if quantity == "entropy" else (a, b)
+    whole = np.asarray(jax.jit(function)(*args))
+    _in_chunks_of_two_rows(monkeypatch, a.shape[-1])
+    assert "scan" in str(jax.make_jaxpr(function)(*args))  # the chunks' loop
+    chunked = np.asarray(jax.jit(function)(*args))
+    mapped = np.asarray(jax.jit(jax.vmap(function))(*(x.reshape(2, 5, -1) for x in args)))
+    jax.clear_caches()
+    reference = {"kl": mp_kl, "cross_entropy": mp_cross_entropy}.get(quantity)
+    for row in range(len(a)):
+        p, q = (verify.Categorical(logits=x[row], validate_args=False) for x in (a, b))
+        exact = mp_entropy(p) if reference is None else reference(p, q)
+        for value in (chunked[row], mapped.reshape(-1)[row], whole[row]):
+            assert ulp_err(value, exact, F32) <= 4, (row, value, exact)
 
 
 @pytest.mark.parametrize("given", ["logits", "probs"])
