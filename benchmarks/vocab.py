@@ -10,9 +10,15 @@ backward (gradients w.r.t. both logit arrays), side by side in one run with:
   (on the GPU where there is one, synchronised before the clock stops);
 * TFP-JAX: ``tfd.Categorical(logits=a).kl_divergence(tfd.Categorical(logits=b))``.
 
-Timings are interleaved (one call of each implementation per round), repeated,
-and reported as min / median / max throughput in M logits/s (``B * V`` per
-call). The machine is shared and noisy: read the spread. Peak memory is the
+Timings are interleaved (one call of each implementation per round, the order
+rotated from round to round), repeated, and reported as min / median / max
+throughput in M logits/s (``B * V`` per call). torch's OpenMP threads sleep
+between its calls (``OMP_WAIT_POLICY=PASSIVE``, unless set otherwise): by
+default they spin for a while after each call, which took the CPU from the
+implementation timed after it (``verify`` at 2**22 bfloat16 logits: 193-220 M
+logits/s so, 291-376 with them passive, 2026-11-28; torch alone, not
+interleaved, ran at 126-330 M logits/s with either policy). The machine is
+shared and noisy: read the spread. Peak memory is the
 temporary memory XLA reserves for the compiled computation beyond its inputs
 and outputs (``memory_analysis().temp_size_in_bytes``; torch: not measured).
 The bound: ``verify`` reads each logit ``3`` times forward (the row maximum;
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import sys
 import time
@@ -45,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is loaded: see above
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -192,8 +200,11 @@ def measure(batch, vocab, dtype_name, backward, repeat, impls, calls=1):
     for run, args in runners.values():
         run(*args)  # compile / warm up
     times = {name: [] for name in runners}
-    for _ in range(repeat):
-        for name, (run, args) in runners.items():
+    names = list(runners)
+    for round_ in range(repeat):
+        turn = round_ % len(names)
+        for name in names[turn:] + names[:turn]:  # each implementation in each place in turn
+            run, args = runners[name]
             start = time.perf_counter()
             run(*args, calls=calls)
             times[name].append((time.perf_counter() - start) / calls)
