@@ -42,6 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
+# Before torch is loaded: its OpenMP threads otherwise spin after each call, taking the CPU
+# from the implementation timed next (see benchmarks/vocab.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jax  # noqa: E402
