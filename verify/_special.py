@@ -1095,7 +1095,12 @@ def _rows_per_chunk(rows, size):
     """The most rows, at least 2 (a row alone is not shared between XLA:CPU's threads:
     2.5x slower), that divide ``rows`` in chunks of at most :data:`_CHUNK_LOGITS` logits
     of ``size``; ``rows`` (no chunks) where none does, or where the batch has at most
-    :data:`_WHOLE_LOGITS`."""
+    :data:`_WHOLE_LOGITS`.
+
+    Example:
+        >>> _rows_per_chunk(128, 131072), _rows_per_chunk(127, 131072), _rows_per_chunk(16, 2**18)
+        (4, 127, 16)
+    """
     if rows * size <= _WHOLE_LOGITS:
         return rows
     fits = [r for r in range(2, rows) if rows % r == 0 and r * size <= _CHUNK_LOGITS]
@@ -1112,20 +1117,19 @@ def _by_row_chunks(forward, *inputs):
     chunks they are one chunk's, with XLA:CPU's copy of its inputs: 3-5 MiB whatever the
     batch, and the forward 3-16 % faster at 2**24-2**25 logits (the entropy 13-31 %),
     measured on a 2-core x86_64 CPU. At 2**22-2**23 the copies and the loop cost more
-    than the block sums (up to 1.3x the time): those batches run whole. The outputs of ``forward`` are arrays of the rows ``(..., k)`` and flags
-    of a whole call (boolean scalars: whether a general form ran), true where some
-    chunk's is. 16-bit inputs run whole: XLA:CPU converts the loop's inputs whole to
-    float32 (131 MiB at 2**24 bfloat16; as integers, it copies them). Eager calls
-    (concrete inputs) run whole: they write every array anyway, and take only the branches
-    they need (:func:`_branch`), which a traced chunk would compile all of. Only the
-    values' forward runs by chunks, not the one a gradient follows (see
-    :func:`_row_chunked`).
+    than the block sums (up to 1.3x the time): those batches run whole. The outputs of
+    ``forward`` are arrays of the rows ``(..., k)`` and flags of a whole call (boolean
+    scalars: whether a general form ran), true where some chunk's is. 16-bit inputs run
+    whole: XLA:CPU converts a loop's 16-bit inputs whole to float32 (131 MiB at 2**24
+    bfloat16; passed as integers, it copies them). Eager calls (concrete inputs) run
+    whole: they write every array anyway, and take only the branches they need
+    (:func:`_branch`), which a traced chunk would compile all of. Only the values'
+    forward runs by chunks, not the one a gradient follows (:func:`_row_chunked`).
 
     Example:
-        >>> x = jnp.zeros((8, 2**17))
-        >>> f = jax.jit(lambda x: _by_row_chunks(lambda x: (x.sum(-1), jnp.any(x > 0)), x))
-        >>> [y.shape for y in f(x)]  # in 2 chunks of 4 rows
-        [(8,), ()]
+        >>> x = jax.ShapeDtypeStruct((64, 2**18), jnp.float32)  # 2**24 logits: 32 chunks
+        >>> jax.eval_shape(lambda x: _by_row_chunks(lambda x: (x.sum(-1), jnp.any(x > 0)), x), x)
+        (ShapeDtypeStruct(shape=(64,), dtype=float32), ShapeDtypeStruct(shape=(), dtype=bool))
     """
     lead, size = inputs[0].shape[:-1], inputs[0].shape[-1]
     rows = math.prod(lead)
@@ -1150,8 +1154,8 @@ def _by_row_chunks(forward, *inputs):
 def _row_chunked(forward, chunks):
     """``forward``, by chunks of rows (:func:`_by_row_chunks`) where ``chunks``: the
     values' forward (the functions' primal). Before a backward pass the forward runs
-    whole: there the chunks' outputs made XLA:CPU reserve one more ``[B, V]`` array (264
-    against 200 MiB at 2**24 float32 logits), and the backward writes two anyway."""
+    whole: with the chunks there XLA:CPU reserved one more ``[B, V]`` array (264 against
+    200 MiB at 2**24 float32 logits), and the backward writes two anyway."""
     return functools.partial(_by_row_chunks, forward) if chunks else forward
 
 
