@@ -771,8 +771,9 @@ def _in_chunks_of_two_rows(monkeypatch, vocab):
     jax.clear_caches()
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
-def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity):
+def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity, dtype):
     """A batch in chunks of two rows, each chunk with its own branches (masked forms, near
     pass, underflow rescues: the regimes of _rows_of_every_regime, two per chunk in
     different pairings): every value within 4 ulp of the exact one, the same as without
@@ -782,7 +783,7 @@ def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity):
     function = getattr(special, f"softmax_{quantity}")
     a, b = _rows_of_every_regime()
     order = np.array([0, 1, 2, 3, 4, 3, 1, 4, 2, 0])  # 5 chunks, the regimes paired anew
-    a, b = a[order], b[order]
+    a, b = a[order].astype(dtype), b[order].astype(dtype)
     args = (a,) if quantity == "entropy" else (a, b)
     whole = np.asarray(jax.jit(function)(*args))
     _in_chunks_of_two_rows(monkeypatch, a.shape[-1])
@@ -795,7 +796,7 @@ def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity):
         p, q = (verify.Categorical(logits=x[row], validate_args=False) for x in (a, b))
         exact = mp_entropy(p) if reference is None else reference(p, q)
         for value in (chunked[row], mapped.reshape(-1)[row], whole[row]):
-            assert ulp_err(value, exact, F32) <= 4, (row, value, exact)
+            assert ulp_err(value, exact, dtype) <= 4, (row, value, exact)
 
 
 @pytest.mark.parametrize("given", ["logits", "probs"])
