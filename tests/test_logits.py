@@ -766,7 +766,7 @@ def test_a_large_batch_runs_in_chunks_whose_temporaries_do_not_grow(quantity):
 def _in_chunks_of_two_rows(monkeypatch, vocab):
     import verify._special as special
 
-    monkeypatch.setattr(special, "_WHOLE_LOGITS", 0)
+    monkeypatch.setattr(special, "_WHOLE_BYTES", 0)
     monkeypatch.setattr(special, "_CHUNK_LOGITS", 2 * vocab)
     jax.clear_caches()
 

@@ -1087,21 +1087,21 @@ def _rowsums_plain(terms, *rows):
 
 
 #: Logits per chunk of rows in :func:`_by_row_chunks` (2 MiB per float32 operand), and the
-#: most logits a batch takes whole.
-_CHUNK_LOGITS, _WHOLE_LOGITS = 2**19, 2**23
+#: largest input (bytes) a batch takes whole: 2**23 float32 logits, 2**22 float64.
+_CHUNK_LOGITS, _WHOLE_BYTES = 2**19, 2**25
 
 
-def _rows_per_chunk(rows, size):
+def _rows_per_chunk(rows, size, itemsize=4):
     """The most rows, at least 2 (a row alone is not shared between XLA:CPU's threads:
     2.5x slower), that divide ``rows`` in chunks of at most :data:`_CHUNK_LOGITS` logits
-    of ``size``; ``rows`` (no chunks) where none does, or where the batch has at most
-    :data:`_WHOLE_LOGITS`.
+    of ``size``; ``rows`` (no chunks) where none does, or where an input of ``itemsize``
+    bytes per logit has at most :data:`_WHOLE_BYTES`.
 
     Example:
         >>> _rows_per_chunk(128, 131072), _rows_per_chunk(127, 131072), _rows_per_chunk(16, 2**18)
         (4, 127, 16)
     """
-    if rows * size <= _WHOLE_LOGITS:
+    if rows * size * itemsize <= _WHOLE_BYTES:
         return rows
     fits = [r for r in range(2, rows) if rows % r == 0 and r * size <= _CHUNK_LOGITS]
     return max(fits, default=rows)
@@ -1109,15 +1109,17 @@ def _rows_per_chunk(rows, size):
 
 def _by_row_chunks(forward, *inputs):
     """``forward(*inputs)`` for inputs of one shape ``(..., V)``, on the CPU one chunk of
-    rows after another (``lax.map``), each chunk with its own branches, where the batch
-    has more than :data:`_WHOLE_LOGITS` logits of 32 or 64 bits.
+    rows after another (``lax.map``), each chunk with its own branches, where an input
+    of 32 or 64 bits per logit has more than :data:`_WHOLE_BYTES`.
 
     Over the whole batch, :func:`_rowsums` writes ``V / 8`` block sums per row and
     operand: 40 MiB of temporaries at 2**24 float32 logits (the KL), 81 MiB at 2**25. By
-    chunks they are one chunk's, with XLA:CPU's copy of its inputs: 3-5 MiB whatever the
-    batch, and the forward 3-16 % faster at 2**24-2**25 logits (the entropy 13-31 %),
-    measured on a 2-core x86_64 CPU. At 2**22-2**23 the copies and the loop cost more
-    than the block sums (up to 1.3x the time): those batches run whole. The outputs of
+    chunks they are one chunk's, with XLA:CPU's copy of its inputs: 3-5 MiB (float64:
+    6-10) whatever the batch, and the forward 3-16 % faster at 2**24-2**25 float32 logits
+    (the entropy 13-31 %), measured on a 2-core x86_64 CPU; float64 took 0.72x-1.01x the
+    time at 2**23 logits and 0.74x-1.07x at 2**24. At 2**22-2**23 float32 logits the
+    copies and the loop cost more than the block sums (up to 1.3x the time): those batches
+    run whole. The outputs of
     ``forward`` are arrays of the rows ``(..., k)`` and flags of a whole call (boolean
     scalars: whether a general form ran), true where some chunk's is. 16-bit inputs run
     whole: XLA:CPU converts a loop's 16-bit inputs whole to float32 (131 MiB at 2**24
@@ -1133,9 +1135,10 @@ def _by_row_chunks(forward, *inputs):
     """
     lead, size = inputs[0].shape[:-1], inputs[0].shape[-1]
     rows = math.prod(lead)
-    per_chunk = _rows_per_chunk(rows, size)
+    itemsize = min(x.dtype.itemsize for x in inputs)
+    per_chunk = _rows_per_chunk(rows, size, itemsize)
     traced = any(isinstance(x, jax.core.Tracer) for x in inputs)
-    if per_chunk == rows or not traced or min(x.dtype.itemsize for x in inputs) < 4:
+    if per_chunk == rows or not traced or itemsize < 4:
         return forward(*inputs)
     flat = tuple(x.reshape(rows, size) for x in inputs)
 
