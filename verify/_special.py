@@ -54,7 +54,7 @@ import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 
-from verify import _underflow
+from verify import _underflow, _validate
 
 __all__ = [
     "SQRT_2PI",
@@ -1137,8 +1137,7 @@ def _by_row_chunks(forward, *inputs):
     rows = math.prod(lead)
     itemsize = min(x.dtype.itemsize for x in inputs)
     per_chunk = _rows_per_chunk(rows, size, itemsize)
-    traced = any(isinstance(x, jax.core.Tracer) for x in inputs)
-    if per_chunk == rows or not traced or itemsize < 4:
+    if per_chunk == rows or _validate.is_concrete(*inputs) or itemsize < 4:
         return forward(*inputs)
     flat = tuple(x.reshape(rows, size) for x in inputs)
 
