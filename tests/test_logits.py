@@ -747,8 +747,9 @@ def test_the_forward_writes_no_vocabulary_sized_temporary(quantity, dtype):
 
 @pytest.mark.parametrize("quantity", ["kl", "cross_entropy", "entropy"])
 def test_a_large_batch_runs_in_chunks_whose_temporaries_do_not_grow(quantity):
-    """Issue 8's target for the forward pass: the inputs plus O(B). Beyond 2**23 logits the
-    CPU's forward runs one chunk of rows after another (_by_row_chunks): its temporaries
+    """Issue 8's target for the forward pass: the inputs plus O(B). Where an input exceeds
+    32 MiB (2**23 float32 logits), the CPU's forward runs one chunk of rows after another
+    (_by_row_chunks): its temporaries
     are one chunk's, under 8 MiB at 2**24 and 2**25 float32 logits (the whole batch's
     block sums were 40 and 81 MiB there), plus a few numbers per row. Compiled only,
     nothing is run."""
@@ -782,14 +783,16 @@ def test_rows_in_chunks_take_each_chunk_s_own_forms(monkeypatch, quantity, dtype
 
     function = getattr(special, f"softmax_{quantity}")
     a, b = _rows_of_every_regime()
-    order = np.array([0, 1, 2, 3, 4, 3, 1, 4, 2, 0])  # 5 chunks, the regimes paired anew
+    order = np.array([0, 1, 2, 3, 4, 3, 1, 4, 2, 0, 3, 2])  # 6 chunks, the regimes paired anew
     a, b = a[order].astype(dtype), b[order].astype(dtype)
     args = (a,) if quantity == "entropy" else (a, b)
     whole = np.asarray(jax.jit(function)(*args))
     _in_chunks_of_two_rows(monkeypatch, a.shape[-1])
-    assert "scan" in str(jax.make_jaxpr(function)(*args))  # the chunks' loop
+    members = tuple(x.reshape(2, 6, -1) for x in args)  # under vmap: 3 chunks of each member's
+    for f, xs in ((function, args), (jax.vmap(function), members)):
+        assert "scan" in str(jax.make_jaxpr(f)(*xs))  # the chunks' loop
     chunked = np.asarray(jax.jit(function)(*args))
-    mapped = np.asarray(jax.jit(jax.vmap(function))(*(x.reshape(2, 5, -1) for x in args)))
+    mapped = np.asarray(jax.jit(jax.vmap(function))(*members))
     jax.clear_caches()
     reference = {"kl": mp_kl, "cross_entropy": mp_cross_entropy}.get(quantity)
     for row in range(len(a)):
