@@ -1100,11 +1100,13 @@ def _rows_per_chunk(rows, size, itemsize=4):
     Example:
         >>> _rows_per_chunk(128, 131072), _rows_per_chunk(127, 131072), _rows_per_chunk(16, 2**18)
         (4, 127, 16)
+        >>> _rows_per_chunk(2**24, 2), _rows_per_chunk(2**22 * 3, 4)
+        (262144, 131072)
     """
     if rows * size * itemsize <= _WHOLE_BYTES:
         return rows
-    fits = [r for r in range(2, rows) if rows % r == 0 and r * size <= _CHUNK_LOGITS]
-    return max(fits, default=rows)
+    most = min(rows - 1, _CHUNK_LOGITS // max(size, 1))  # not range(rows): 2**24 rows of 2
+    return max((r for r in range(2, most + 1) if rows % r == 0), default=rows)
 
 
 def _by_row_chunks(forward, *inputs):
