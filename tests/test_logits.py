@@ -450,7 +450,7 @@ def _as_on_the_gpu(monkeypatch):
 
     monkeypatch.setattr(special, "_rowsums", plain)
 
-    def forward(a, b, chunks=False):  # no chunks of rows: the CPU's alone
+    def forward(a, b, row_chunks=False):  # no chunks of rows: the CPU's alone
         return special._kl_forward(a, b, on_cpu=False)
 
     monkeypatch.setattr(special, "_softmax_kl_forward", forward)
@@ -472,7 +472,7 @@ def _as_on_an_nvidia_gpu(monkeypatch, chunk):
     monkeypatch.setattr(
         special,
         "_softmax_kl_forward",
-        lambda a, b, chunks=False: special._kl_forward_in_chunks(a, b),
+        lambda a, b, row_chunks=False: special._kl_forward_in_chunks(a, b),
     )
     backward = functools.partial(special._kl_backward, branches=False, centred=True)
     monkeypatch.setattr(special, "_softmax_kl_backward", backward)

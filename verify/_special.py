@@ -1121,14 +1121,13 @@ def _by_row_chunks(forward, *inputs):
     (the entropy 13-31 %), measured on a 2-core x86_64 CPU; float64 took 0.72x-1.01x the
     time at 2**23 logits and 0.74x-1.07x at 2**24. At 2**22-2**23 float32 logits the
     copies and the loop cost more than the block sums (up to 1.3x the time): those batches
-    run whole. The outputs of
-    ``forward`` are arrays of the rows ``(..., k)`` and flags of a whole call (boolean
-    scalars: whether a general form ran), true where some chunk's is. 16-bit inputs run
-    whole: XLA:CPU converts a loop's 16-bit inputs whole to float32 (131 MiB at 2**24
-    bfloat16; passed as integers, it copies them). Eager calls (concrete inputs) run
-    whole: they write every array anyway, and take only the branches they need
-    (:func:`_branch`), which a traced chunk would compile all of. Only the values'
-    forward runs by chunks, not the one a gradient follows (:func:`_row_chunked`).
+    run whole. The outputs of ``forward`` are arrays of the rows ``(..., k)`` and flags of
+    a whole call (boolean scalars: whether a general form ran), true where some chunk's is.
+    16-bit inputs run whole: XLA:CPU converts a loop's 16-bit inputs whole to float32 (131
+    MiB at 2**24 bfloat16; passed as integers, it copies them). Eager calls (concrete
+    inputs) run whole: they write every array anyway, and take only the branches they need
+    (:func:`_branch`), which a traced chunk would compile all of. Only the values' forward
+    runs by chunks, not the one a gradient follows (:func:`_row_chunked`).
 
     Example:
         >>> x = jax.ShapeDtypeStruct((64, 2**18), jnp.float32)  # 2**24 logits: 32 chunks
@@ -1155,12 +1154,12 @@ def _by_row_chunks(forward, *inputs):
     return jax.tree.map(joined, jax.lax.map(chunk, jnp.arange(rows // per_chunk)))
 
 
-def _row_chunked(forward, chunks):
-    """``forward``, by chunks of rows (:func:`_by_row_chunks`) where ``chunks``: the
+def _row_chunked(forward, row_chunks):
+    """``forward``, by chunks of rows (:func:`_by_row_chunks`) where ``row_chunks``: the
     values' forward (the functions' primal). Before a backward pass the forward runs
     whole: with the chunks there XLA:CPU reserved one more ``[B, V]`` array (264 against
     200 MiB at 2**24 float32 logits), and the backward writes two anyway."""
-    return functools.partial(_by_row_chunks, forward) if chunks else forward
+    return functools.partial(_by_row_chunks, forward) if row_chunks else forward
 
 
 def _cond(branches, pred, general, special):
@@ -1463,7 +1462,7 @@ def _broadcasting(function):
     return broadcast
 
 
-def _softmax_kl_forward(a, b, chunks=False):
+def _softmax_kl_forward(a, b, row_chunks=False):
     """The KL and the residuals of its gradient, in the platform's way.
 
     Each pass computes ``exp(a - max a)`` and ``exp(b - max b)`` from the inputs: no
@@ -1475,7 +1474,7 @@ def _softmax_kl_forward(a, b, chunks=False):
     """
     from verify import _softmax_chunks
 
-    forms = {"cpu": _row_chunked(functools.partial(_kl_forward, on_cpu=True), chunks)}
+    forms = {"cpu": _row_chunked(functools.partial(_kl_forward, on_cpu=True), row_chunks)}
     if _softmax_chunks.available():
         forms["cuda"] = _kl_forward_in_chunks
     return jax.lax.platform_dependent(
@@ -1646,7 +1645,7 @@ def softmax_kl(a, b):
         >>> float(softmax_kl(a, jnp.array([-120.0, 0.0], jnp.float32)))  # q[0] underflows
         120.0
     """
-    return _softmax_kl_forward(a, b, chunks=True)[0]
+    return _softmax_kl_forward(a, b, row_chunks=True)[0]
 
 
 def _softmax_kl_fwd(a, b):
@@ -1851,11 +1850,11 @@ def _tiny_cross_entropy(a, b, top_a, top_b):
     return (spread + rest_b) * c, spread * c
 
 
-def _softmax_cross_entropy_forward(a, b, chunks=False):
+def _softmax_cross_entropy_forward(a, b, row_chunks=False):
     return jax.lax.platform_dependent(
         a,
         b,
-        cpu=_row_chunked(functools.partial(_cross_entropy_forward, on_cpu=True), chunks),
+        cpu=_row_chunked(functools.partial(_cross_entropy_forward, on_cpu=True), row_chunks),
         default=functools.partial(_cross_entropy_forward, on_cpu=False),
     )
 
@@ -1881,7 +1880,7 @@ def softmax_cross_entropy(a, b):
         >>> round(float(softmax_cross_entropy(jnp.zeros(2), jnp.zeros(2))), 6)  # log 2
         0.693147
     """
-    return _softmax_cross_entropy_forward(a, b, chunks=True)[0]
+    return _softmax_cross_entropy_forward(a, b, row_chunks=True)[0]
 
 
 def _softmax_cross_entropy_fwd(a, b):
@@ -2067,14 +2066,14 @@ def softmax_entropy(a):
         3.2...e-15
     """
     dtype = a.dtype
-    return _softmax_entropy_forward(a, chunks=True)[0][..., 0].astype(dtype)
+    return _softmax_entropy_forward(a, row_chunks=True)[0][..., 0].astype(dtype)
 
 
-def _softmax_entropy_forward(a, chunks=False):
-    """:func:`_entropy_statistics`, on the CPU by chunks of rows with ``chunks``
+def _softmax_entropy_forward(a, row_chunks=False):
+    """:func:`_entropy_statistics`, on the CPU by chunks of rows with ``row_chunks``
     (:func:`_row_chunked`)."""
     return jax.lax.platform_dependent(
-        a, cpu=_row_chunked(_entropy_statistics, chunks), default=_entropy_statistics
+        a, cpu=_row_chunked(_entropy_statistics, row_chunks), default=_entropy_statistics
     )
 
 
